@@ -1,0 +1,82 @@
+"""The application factory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as settings
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error handlers, commands."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.update(settings.base_config(app.instance_path))
+    app.config.from_prefixed_env()
+    if config:
+        app.config.update(config)
+    settings.check(app.config, debug=app.debug)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.json.sort_keys = False  # keep fields in the order the API documents them
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    from . import models
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        if not user_id.isdigit():
+            return None
+        return db.session.get(models.User, int(user_id))
+
+
+def register_blueprints(app: Flask) -> None:
+    from .web import api, feeds, manage, public
+    from .web.converters import TokenConverter
+
+    app.url_map.converters["token"] = TokenConverter
+    app.register_blueprint(public.bp)
+    app.register_blueprint(manage.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .web import errors
+
+    errors.register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .web import filters
+
+    filters.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from . import cli
+
+    cli.register(app)

@@ -1,0 +1,44 @@
+"""Settings read from the environment."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable application."""
+
+
+def default_database_url(instance_path: str) -> str:
+    """An SQLite file under the instance folder."""
+    return "sqlite:///" + str(Path(instance_path) / "booking.sqlite3")
+
+
+def base_config(instance_path: str) -> dict:
+    """Configuration from environment variables, with safe defaults."""
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
+        or default_database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Where links in e-mails and feeds point when there is no request.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        #: Throttle for booking and cancelling, per client address.
+        "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "30 per minute"),
+    }
+
+
+def check(config: dict, *, debug: bool) -> None:
+    """Refuse to start without a secret key outside debugging and testing."""
+    if not config.get("SECRET_KEY"):
+        if debug or config.get("TESTING"):
+            config["SECRET_KEY"] = "dev-only-not-secret"
+        else:
+            raise ConfigError(
+                "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long "
+                "random string (for example: python3 -c 'import secrets; "
+                "print(secrets.token_hex(32))'), or run with FLASK_DEBUG=1 for development."
+            )

@@ -1,0 +1,57 @@
+"""Extensions, created unbound and bound to the app in the factory."""
+from __future__ import annotations
+
+import sqlite3
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+
+# Named constraints so that migrations can alter them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+migrate = Migrate()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+#: Milliseconds an SQLite connection waits for the write lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    """WAL, a busy timeout, foreign keys; transactions are begun by us, not the driver."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # The driver's own implicit BEGIN would be DEFERRED; we emit BEGIN IMMEDIATE instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin_immediate(conn):
+    """Take SQLite's write lock when the transaction starts, so read-then-write cannot race.
+
+    A DEFERRED transaction that reads and then writes fails with "database is locked" when
+    another writer got in between; IMMEDIATE makes it wait its turn instead.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,364 @@
+"""Typed SQLAlchemy models. Times are stored in UTC; see `UTCDateTime`."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; naive values are refused.
+
+    PostgreSQL stores `timestamptz`; SQLite has no zone, so the UTC wall time is stored.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given where an aware one is required")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    """The current instant, aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def _enum(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
+    """A portable enum column: VARCHAR with a CHECK of the allowed values."""
+    return sa.Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(m.value) for m in enum_cls),
+        validate_strings=True,
+        values_callable=lambda cls: [m.value for m in cls],
+    )
+
+
+class EventStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+    FINISHED = "finished"
+
+
+class EventKind(enum.StrEnum):
+    HUMAN_LIBRARY = "human_library"
+    PROGRAM = "program"
+
+
+class HostRole(enum.StrEnum):
+    HOST = "host"
+    CO_HOST = "co-host"
+    SPONSOR = "sponsor"
+
+
+class ListingStatus(enum.StrEnum):
+    """Partner listings go public only once approved by staff."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    RETIRED = "retired"
+
+
+class SlotStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class BookingStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+#: Statuses that hold a place (a seat, or a place in the queue) and count against limits.
+ACTIVE_BOOKING_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)
+
+
+class Role(enum.StrEnum):
+    STAFF = "staff"
+    COORDINATOR = "coordinator"
+    VOLUNTEER = "volunteer"
+
+
+class Partner(db.Model):
+    """An organisation that co-hosts events: the library itself, a museum, a clinic…"""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: Free text such as "literacy council" or "museum".
+    kind: Mapped[str] = mapped_column(sa.String(80), default="")
+    website: Mapped[str] = mapped_column(sa.String(300), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    books: Mapped[list[HumanBook]] = relationship(back_populates="partner")
+
+
+class Event(db.Model):
+    """One co-hosted occasion with a venue, a time span and a time zone."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.CheckConstraint("max_bookings_per_patron >= 1", name="patron_limit_positive"),
+        sa.CheckConstraint("max_seats_per_booking >= 1", name="seats_limit_positive"),
+        sa.Index("ix_events_status_starts_at", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    venue: Mapped[str] = mapped_column(sa.String(300), default="")
+    accessibility_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: IANA zone name; slots are generated and shown in this zone's wall-clock time.
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[EventStatus] = mapped_column(
+        _enum(EventStatus, "event_status"), default=EventStatus.DRAFT
+    )
+    kind: Mapped[EventKind] = mapped_column(
+        _enum(EventKind, "event_kind"), default=EventKind.HUMAN_LIBRARY
+    )
+    #: Registration is open from this instant (None: as soon as published).
+    registration_opens_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: Registration closes at this instant (None: when each slot starts).
+    registration_closes_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: Active bookings (confirmed or waitlisted) one patron may hold at this event.
+    max_bookings_per_patron: Mapped[int] = mapped_column(default=3)
+    #: Seats one booking may take (capped further by the slot's capacity).
+    max_seats_per_booking: Mapped[int] = mapped_column(default=1)
+    agreement_text: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Bumped when the agreement text changes; bookings keep the version they accepted.
+    agreement_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    hosts: Mapped[list[EventHost]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="EventHost.id"
+    )
+    sessions: Mapped[list[ProgramSession]] = relationship(
+        back_populates="event", order_by="ProgramSession.id"
+    )
+    slots: Mapped[list[Slot]] = relationship(back_populates="event", order_by="Slot.starts_at")
+
+    @property
+    def requires_agreement(self) -> bool:
+        return self.kind == EventKind.HUMAN_LIBRARY and bool(self.agreement_text.strip())
+
+
+class EventHost(db.Model):
+    """A partner's part in an event: host, co-host or sponsor."""
+
+    __tablename__ = "event_hosts"
+    __table_args__ = (sa.UniqueConstraint("event_id", "partner_id", name="uq_event_hosts_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partners.id"), index=True)
+    role: Mapped[HostRole] = mapped_column(_enum(HostRole, "host_role"), default=HostRole.CO_HOST)
+
+    event: Mapped[Event] = relationship(back_populates="hosts")
+    partner: Mapped[Partner] = relationship()
+
+
+class HumanBook(db.Model):
+    """A volunteer known publicly only by a title; the real name and e-mail stay private."""
+
+    __tablename__ = "human_books"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partners.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(120))
+    blurb: Mapped[str] = mapped_column(sa.Text, default="")
+    topics: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    #: Language tags such as "en", "es".
+    languages: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    content_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Private: never on a public page, feed or API.
+    volunteer_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: Private: never on a public page, feed or API.
+    volunteer_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    listing_status: Mapped[ListingStatus] = mapped_column(
+        _enum(ListingStatus, "listing_status"), default=ListingStatus.DRAFT
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    partner: Mapped[Partner] = relationship(back_populates="books")
+
+
+class ProgramSession(db.Model):
+    """A program item (talk, workshop, storytime) presented by a partner."""
+
+    __tablename__ = "program_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id"), index=True)
+    presenter_partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partners.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Language tag such as "en".
+    language: Mapped[str] = mapped_column(sa.String(35), default="en")
+    #: Who it is for, e.g. "Families", "Adults", "Teens".
+    audience: Mapped[str] = mapped_column(sa.String(120), default="")
+    listing_status: Mapped[ListingStatus] = mapped_column(
+        _enum(ListingStatus, "listing_status"), default=ListingStatus.DRAFT
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="sessions")
+    presenter: Mapped[Partner] = relationship()
+
+
+class Slot(db.Model):
+    """One bookable unit in time: a reading of a book, or a seat block of a session."""
+
+    __tablename__ = "slots"
+    __table_args__ = (
+        sa.CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
+        sa.CheckConstraint("capacity >= 1", name="capacity_positive"),
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.CheckConstraint(
+            "(book_id IS NULL) <> (session_id IS NULL)", name="exactly_one_resource"
+        ),
+        sa.Index("ix_slots_event_id_starts_at", "event_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id"))
+    book_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("human_books.id"), index=True)
+    session_id: Mapped[Optional[int]] = mapped_column(
+        sa.ForeignKey("program_sessions.id"), index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int] = mapped_column()
+    #: Seats held by confirmed (and attended/no-show) bookings; kept in step by reservations.
+    booked: Mapped[int] = mapped_column(default=0)
+    status: Mapped[SlotStatus] = mapped_column(
+        _enum(SlotStatus, "slot_status"), default=SlotStatus.OPEN
+    )
+    #: Bumped on every visible change, for calendar SEQUENCE.
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="slots")
+    book: Mapped[Optional[HumanBook]] = relationship()
+    session: Mapped[Optional[ProgramSession]] = relationship()
+
+    @property
+    def available(self) -> int:
+        return max(self.capacity - self.booked, 0)
+
+    @property
+    def resource_type(self) -> str:
+        return "book" if self.book_id is not None else "session"
+
+    @property
+    def resource_title(self) -> str:
+        return self.book.title if self.book is not None else self.session.title
+
+
+class Booking(db.Model):
+    """A patron's seat(s) in a slot, or their place on its waitlist."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        sa.CheckConstraint("seats >= 1", name="seats_positive"),
+        sa.Index("ix_bookings_event_id_email_normalized", "event_id", "email_normalized"),
+        sa.Index("ix_bookings_email_normalized_status", "email_normalized", "status"),
+        sa.Index("ix_bookings_slot_id_status_waitlist_position", "slot_id", "status",
+                 "waitlist_position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(sa.ForeignKey("slots.id"))
+    #: Copied from the slot so per-event limits need no join.
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id"))
+    patron_name: Mapped[str] = mapped_column(sa.String(120))
+    patron_email: Mapped[str] = mapped_column(sa.String(254))
+    #: Lower-cased e-mail: the patron's identity for limits and overlaps.
+    email_normalized: Mapped[str] = mapped_column(sa.String(254))
+    seats: Mapped[int] = mapped_column(default=1)
+    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus, "booking_status"))
+    #: Order in the slot's waitlist (FIFO); None unless waitlisted.
+    waitlist_position: Mapped[Optional[int]] = mapped_column()
+    #: SHA-256 of the secret manage token; the token itself is only ever in the patron's link.
+    manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: Version of the reader agreement the patron accepted (None: none was required).
+    agreement_version: Mapped[Optional[int]] = mapped_column()
+    accessibility_needs: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: Booked at the desk on the day rather than online.
+    walk_in: Mapped[bool] = mapped_column(default=False)
+    cancel_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: Bumped on every visible change, for calendar SEQUENCE.
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    slot: Mapped[Slot] = relationship()
+    event: Mapped[Event] = relationship()
+
+
+class User(db.Model):
+    """A person who signs in: staff, a partner's coordinator, or a volunteer."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255), default="")
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    #: The partner a coordinator or volunteer belongs to.
+    partner_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("partners.id"), index=True)
+    #: The human book a volunteer is.
+    human_book_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("human_books.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partner: Mapped[Optional[Partner]] = relationship()
+    human_book: Mapped[Optional[HumanBook]] = relationship()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)

@@ -1,0 +1,329 @@
+"""Book, cancel and promote: the only code that changes bookings.
+
+Each public function is one transaction: lock what it needs in a fixed order (the patron,
+then the slot), re-check the rules against fresh rows, write, commit. SQLite serialises
+writers with BEGIN IMMEDIATE (see extensions); PostgreSQL uses an advisory lock per patron
+and a row lock on the slot. The CHECK on `slots.booked` is the backstop.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from .errors import (
+    AlreadyBooked,
+    BookingNotFound,
+    Busy,
+    DomainError,
+    NotCancellable,
+    OverlappingBooking,
+    PatronLimitReached,
+    RegistrationClosed,
+    SlotNotFound,
+    SlotUnavailable,
+    ValidationFailed,
+)
+from .extensions import db
+from .models import (
+    ACTIVE_BOOKING_STATUSES,
+    Booking,
+    BookingStatus,
+    Event,
+    EventStatus,
+    Slot,
+    SlotStatus,
+)
+
+NAME_MAX = 120
+EMAIL_MAX = 254
+ACCESSIBILITY_MAX = 500
+TOKEN_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A booking just made, with the secret token that only the patron receives."""
+
+    booking: Booking
+    token: str
+
+    @property
+    def status(self) -> BookingStatus:
+        return self.booking.status
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a manage token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    """A patron's identity for limits and overlaps: trimmed and lower-cased."""
+    return email.strip().lower()
+
+
+def clean_patron(name, email, seats, accessibility_needs) -> dict:
+    """Check the patron's fields; raise ValidationFailed with every problem at once."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(name, str) or not name.strip():
+        errors["name"] = ["Enter your name."]
+    elif len(name.strip()) > NAME_MAX:
+        errors["name"] = [f"Name must be at most {NAME_MAX} characters."]
+    if not isinstance(email, str) or not email.strip():
+        errors["email"] = ["Enter your e-mail address."]
+    elif len(email.strip()) > EMAIL_MAX:
+        errors["email"] = [f"E-mail must be at most {EMAIL_MAX} characters."]
+    else:
+        try:
+            validate_email(email.strip(), check_deliverability=False)
+        except EmailNotValidError:
+            errors["email"] = ["Enter a valid e-mail address, like name@example.org."]
+    if isinstance(seats, bool) or not isinstance(seats, int):
+        errors["seats"] = ["Seats must be a whole number."]
+    elif seats < 1:
+        errors["seats"] = ["Book at least 1 seat."]
+    if not isinstance(accessibility_needs, str):
+        errors["accessibility_needs"] = ["Accessibility needs must be text."]
+    elif len(accessibility_needs) > ACCESSIBILITY_MAX:
+        errors["accessibility_needs"] = [
+            f"Accessibility needs must be at most {ACCESSIBILITY_MAX} characters."
+        ]
+    if errors:
+        raise ValidationFailed(errors)
+    return {
+        "name": name.strip(),
+        "email": email.strip(),
+        "seats": seats,
+        "accessibility_needs": accessibility_needs.strip(),
+    }
+
+
+def max_seats(slot: Slot) -> int:
+    """How many seats one booking may take in this slot."""
+    return max(1, min(slot.event.max_seats_per_booking, slot.capacity))
+
+
+def booking_problem(event: Event, slot: Slot, now: datetime) -> DomainError | None:
+    """Why this slot cannot be booked now (as the error to raise), or None when it can."""
+    if event.status != EventStatus.PUBLISHED:
+        return RegistrationClosed("This event is not taking bookings.")
+    if slot.status == SlotStatus.CANCELLED:
+        return SlotUnavailable("This reading has been cancelled.")
+    if slot.status != SlotStatus.OPEN:
+        return SlotUnavailable("This reading is closed for booking.")
+    if slot.starts_at <= now:
+        return SlotUnavailable("This reading has already started.")
+    if event.registration_opens_at is not None and now < event.registration_opens_at:
+        return RegistrationClosed("Registration for this event has not opened yet.")
+    if event.registration_closes_at is not None and now >= event.registration_closes_at:
+        return RegistrationClosed("Registration for this event has closed.")
+    return None
+
+
+def book(
+    slot_id: int,
+    *,
+    name: str,
+    email: str,
+    now: datetime,
+    seats: int = 1,
+    accept_agreement: bool = False,
+    accessibility_needs: str = "",
+    walk_in: bool = False,
+) -> Reservation:
+    """Reserve seats in a slot, or a place on its waitlist when it is full."""
+    fields = clean_patron(name, email, seats, accessibility_needs)
+    email_key = normalize_email(fields["email"])
+    try:
+        _lock_patron(email_key)
+        slot = _locked_slot(slot_id)
+        event = slot.event
+        problem = booking_problem(event, slot, now)
+        if problem:
+            raise problem
+        limit = max_seats(slot)
+        if fields["seats"] > limit:
+            raise ValidationFailed(
+                {"seats": [f"You can book at most {limit} seat{'s' if limit != 1 else ''} here."]}
+            )
+        if event.requires_agreement and accept_agreement is not True:
+            raise ValidationFailed(
+                {"accept_agreement": ["Please read and accept the reader agreement."]}
+            )
+        _check_patron_rules(slot, event, email_key)
+
+        confirmed = _take_seats(slot.id, fields["seats"])
+        booking = Booking(
+            slot_id=slot.id,
+            event_id=event.id,
+            patron_name=fields["name"],
+            patron_email=fields["email"],
+            email_normalized=email_key,
+            seats=fields["seats"],
+            status=BookingStatus.CONFIRMED if confirmed else BookingStatus.WAITLISTED,
+            waitlist_position=None if confirmed else _next_waitlist_position(slot.id),
+            agreement_version=event.agreement_version if event.requires_agreement else None,
+            accessibility_needs=fields["accessibility_needs"],
+            walk_in=walk_in,
+            created_at=now,
+            updated_at=now,
+        )
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        booking.manage_token_hash = hash_token(token)
+        db.session.add(booking)
+        db.session.commit()
+    except BaseException as exc:
+        db.session.rollback()
+        _raise_translated(exc)
+        raise
+    return Reservation(booking=booking, token=token)
+
+
+def find_booking(token: str) -> Booking:
+    """The booking a manage token names."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        raise BookingNotFound()
+    booking = db.session.scalar(
+        sa.select(Booking).where(Booking.manage_token_hash == hash_token(token))
+    )
+    if booking is None:
+        raise BookingNotFound()
+    return booking
+
+
+def cancel(token: str, *, now: datetime, reason: str = "Cancelled by the patron.") -> Booking:
+    """Cancel the booking a manage token names, freeing its seats for the waitlist."""
+    try:
+        booking = find_booking(token)
+        slot = _locked_slot(booking.slot_id)
+        db.session.refresh(booking)
+        if booking.status == BookingStatus.CANCELLED:
+            raise NotCancellable("This booking is already cancelled.")
+        if booking.status in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW):
+            raise NotCancellable("This reading has already taken place.")
+        if slot.starts_at <= now:
+            raise NotCancellable("This reading has already started and can no longer be cancelled.")
+        _cancel_locked(booking, slot, now=now, reason=reason)
+        db.session.commit()
+    except BaseException as exc:
+        db.session.rollback()
+        _raise_translated(exc)
+        raise
+    return booking
+
+
+def promote_waitlist(slot: Slot, *, now: datetime) -> list[Booking]:
+    """Confirm waitlisted bookings, oldest first, while seats are free. Caller holds the lock."""
+    promoted = []
+    waiting = db.session.scalars(
+        sa.select(Booking)
+        .where(Booking.slot_id == slot.id, Booking.status == BookingStatus.WAITLISTED)
+        .order_by(Booking.waitlist_position, Booking.id)
+    ).all()
+    for booking in waiting:
+        if booking.seats <= slot.capacity - slot.booked and _take_seats(slot.id, booking.seats):
+            db.session.refresh(slot, ["booked"])
+            booking.status = BookingStatus.CONFIRMED
+            booking.waitlist_position = None
+            booking.sequence += 1
+            booking.updated_at = now
+            promoted.append(booking)
+    return promoted
+
+
+def _cancel_locked(booking: Booking, slot: Slot, *, now: datetime, reason: str) -> list[Booking]:
+    """Cancel one booking whose slot is locked; promote from the waitlist in the same step."""
+    held_seats = booking.status == BookingStatus.CONFIRMED
+    booking.status = BookingStatus.CANCELLED
+    booking.waitlist_position = None
+    booking.cancel_reason = reason[:500]
+    booking.cancelled_at = now
+    booking.updated_at = now
+    booking.sequence += 1
+    db.session.flush()
+    if not held_seats:
+        return []
+    db.session.execute(
+        sa.update(Slot)
+        .where(Slot.id == slot.id)
+        .values(booked=Slot.booked - booking.seats)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(slot, ["booked"])
+    return promote_waitlist(slot, now=now)
+
+
+def _check_patron_rules(slot: Slot, event: Event, email_key: str) -> None:
+    """Same slot twice, the per-event limit, and overlapping times."""
+    active = sa.and_(
+        Booking.email_normalized == email_key, Booking.status.in_(ACTIVE_BOOKING_STATUSES)
+    )
+    if db.session.scalar(sa.select(sa.exists().where(active, Booking.slot_id == slot.id))):
+        raise AlreadyBooked()
+    held = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Booking).where(active, Booking.event_id == event.id)
+    )
+    if held >= event.max_bookings_per_patron:
+        raise PatronLimitReached(event.max_bookings_per_patron)
+    overlapping = sa.select(
+        sa.exists()
+        .where(active, Booking.slot_id == Slot.id)
+        .where(Slot.starts_at < slot.ends_at, Slot.ends_at > slot.starts_at)
+    )
+    if db.session.scalar(overlapping):
+        raise OverlappingBooking()
+
+
+def _take_seats(slot_id: int, seats: int) -> bool:
+    """Atomically add seats to the slot's counter if they fit; True when they did."""
+    result = db.session.execute(
+        sa.update(Slot)
+        .where(Slot.id == slot_id, Slot.booked + seats <= Slot.capacity)
+        .values(booked=Slot.booked + seats)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _next_waitlist_position(slot_id: int) -> int:
+    last = db.session.scalar(
+        sa.select(sa.func.max(Booking.waitlist_position)).where(Booking.slot_id == slot_id)
+    )
+    return (last or 0) + 1
+
+
+def _lock_patron(email_key: str) -> None:
+    """Serialise one patron's bookings (PostgreSQL); SQLite already holds the write lock."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(email_key.encode()).digest()[:8], "big", signed=True)
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
+def _locked_slot(slot_id) -> Slot:
+    """The slot, row-locked for the rest of the transaction, with fresh values."""
+    if isinstance(slot_id, bool) or not isinstance(slot_id, int):
+        raise SlotNotFound()
+    slot = db.session.scalar(
+        sa.select(Slot)
+        .where(Slot.id == slot_id)
+        .with_for_update(of=Slot)
+        .execution_options(populate_existing=True)
+    )
+    if slot is None:
+        raise SlotNotFound()
+    return slot
+
+
+def _raise_translated(exc: BaseException) -> None:
+    """Turn database contention into a domain error; let everything else through."""
+    if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
+        raise Busy() from exc
+    if isinstance(exc, IntegrityError):
+        # The CHECK on booked seats fired: someone else took the seat between checks.
+        raise Busy() from exc

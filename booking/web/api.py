@@ -1,0 +1,170 @@
+"""JSON API v1: public reads and public booking. Public fields only."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, jsonify, request, url_for
+
+from .. import catalogue, reservations
+from ..errors import ValidationFailed
+from ..extensions import limiter
+from ..models import Event, HumanBook, ProgramSession, utcnow
+from ..openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _booking_limit():
+    return current_app.config["BOOKING_RATE_LIMIT"]
+
+
+def _iso(value, zone: str) -> str:
+    return value.astimezone(ZoneInfo(zone)).isoformat()
+
+
+def event_summary(event: Event) -> dict:
+    return {
+        "slug": event.slug,
+        "title": event.title,
+        "kind": event.kind.value,
+        "status": event.status.value,
+        "starts_at": _iso(event.starts_at, event.timezone),
+        "ends_at": _iso(event.ends_at, event.timezone),
+        "timezone": event.timezone,
+        "venue": event.venue,
+        "hosts": [{"name": h.partner.name, "role": h.role.value} for h in event.hosts],
+        "url": url_for("public.event", slug=event.slug, _external=True),
+    }
+
+
+def book_public(book: HumanBook) -> dict:
+    return {
+        "id": book.id,
+        "title": book.title,
+        "blurb": book.blurb,
+        "topics": list(book.topics or []),
+        "languages": list(book.languages or []),
+        "content_notes": book.content_notes,
+        "partner": book.partner.name,
+    }
+
+
+def session_public(session: ProgramSession) -> dict:
+    return {
+        "id": session.id,
+        "title": session.title,
+        "description": session.description,
+        "language": session.language,
+        "audience": session.audience,
+        "presenter": session.presenter.name,
+    }
+
+
+def _visible_or_404(slug: str) -> Event:
+    event = catalogue.visible_event(slug)
+    if event is None:
+        abort(404, "There is no public event with this slug.")
+    return event
+
+
+@bp.get("/events")
+def events():
+    return jsonify([event_summary(e) for e in catalogue.all_published_events()])
+
+
+@bp.get("/events/<slug>")
+def event(slug: str):
+    event = _visible_or_404(slug)
+    return jsonify(
+        {
+            **event_summary(event),
+            "description": event.description,
+            "accessibility_notes": event.accessibility_notes,
+            "max_bookings_per_patron": event.max_bookings_per_patron,
+            "max_seats_per_booking": event.max_seats_per_booking,
+            "agreement": {"version": event.agreement_version, "text": event.agreement_text}
+            if event.requires_agreement else None,
+            "books": [book_public(b) for b in catalogue.event_books(event)],
+            "sessions": [session_public(s) for s in catalogue.event_sessions(event)],
+        }
+    )
+
+
+@bp.get("/events/<slug>/slots")
+def event_slots(slug: str):
+    event = _visible_or_404(slug)
+    return jsonify(
+        [
+            {
+                "id": view.slot.id,
+                "resource": {
+                    "type": view.slot.resource_type,
+                    "id": view.slot.book_id or view.slot.session_id,
+                    "title": view.slot.resource_title,
+                },
+                "starts_at": _iso(view.slot.starts_at, event.timezone),
+                "ends_at": _iso(view.slot.ends_at, event.timezone),
+                "capacity": view.slot.capacity,
+                "available": view.available,
+                "waitlist": view.waitlist,
+                "status": view.slot.status.value,
+            }
+            for view in catalogue.event_slots(event)
+        ]
+    )
+
+
+@bp.post("/slots/<int:slot_id>/bookings")
+@limiter.limit(_booking_limit)
+def create_booking(slot_id: int):
+    payload = _json_object()
+    if catalogue.public_slot(slot_id) is None:
+        abort(404, "There is no such reading or session.")
+    accept = payload.get("accept_agreement", False)
+    if not isinstance(accept, bool):
+        raise ValidationFailed({"accept_agreement": ["accept_agreement must be true or false."]})
+    reservation = reservations.book(
+        slot_id,
+        name=payload.get("name"),
+        email=payload.get("email"),
+        seats=payload.get("seats", 1),
+        accept_agreement=accept,
+        accessibility_needs=payload.get("accessibility_needs", ""),
+        now=utcnow(),
+    )
+    token = reservation.token
+    return (
+        jsonify(
+            {
+                "id": reservation.booking.id,
+                "status": reservation.status.value,
+                "manage_url": url_for("manage.booking", token=token, _external=True),
+                "ics_url": url_for("feeds.booking_ics", token=token, _external=True),
+            }
+        ),
+        201,
+    )
+
+
+@bp.post("/bookings/<token:token>/cancel")
+@limiter.limit(_booking_limit)
+def cancel_booking(token: str):
+    reservations.cancel(token, now=utcnow())
+    return jsonify({"status": "cancelled"})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(request.host_url.rstrip("/") + "/api/v1"))
+
+
+def _json_object() -> dict:
+    """The request body as a JSON object, or a 400 that says what is wrong."""
+    if not request.is_json:
+        abort(400, "Send a JSON body with Content-Type: application/json.")
+    payload = request.get_json(silent=True)
+    if payload is None:
+        abort(400, "The request body is not valid JSON.")
+    if not isinstance(payload, dict):
+        abort(400, "The request body must be a JSON object.")
+    return payload

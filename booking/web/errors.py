@@ -1,0 +1,81 @@
+"""Every error answered in one place: friendly HTML pages, JSON under /api."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import DomainError, ValidationFailed
+from ..extensions import db
+
+TITLES = {
+    400: "That request was not understood",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "That action is not allowed here",
+    409: "That cannot be done",
+    413: "That request is too large",
+    422: "Please check what you entered",
+    429: "Too many requests",
+    500: "Something went wrong on our side",
+    503: "Please try again in a moment",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, message: str, errors: dict | None = None):
+    """One error answer, as JSON or as a page."""
+    if wants_json():
+        body = {"errors": errors} if errors is not None else {"error": message}
+        return jsonify(body), status
+    return (
+        render_template(
+            "errors/error.html",
+            status=status,
+            title=TITLES.get(status, "Something went wrong"),
+            message=message,
+            errors=errors,
+        ),
+        status,
+    )
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        if isinstance(exc, ValidationFailed):
+            return error_response(exc.status, exc.message, exc.errors)
+        return error_response(exc.status, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_response(
+            400,
+            "This form had expired or was sent from another site, so nothing was changed. "
+            "Go back, reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code is None or exc.code >= 500:
+            db.session.rollback()
+        message = exc.description or TITLES.get(exc.code or 500, "")
+        response = error_response(exc.code or 500, message)
+        if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+            body, status = response
+            return body, status, {"Allow": ", ".join(exc.valid_methods)}
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return error_response(
+            500,
+            "Nothing you entered was lost on our side, but the request did not complete. "
+            "Please try again; if it keeps happening, contact the library.",
+        )

@@ -1,0 +1,101 @@
+"""Public pages: events, the Human Library catalogue, and the booking form."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+
+from .. import catalogue, reservations
+from ..errors import DomainError, ValidationFailed
+from ..extensions import limiter
+from ..forms import BookingForm, EventFilterForm
+from ..models import utcnow
+
+bp = Blueprint("public", __name__)
+
+
+def _booking_limit():
+    return current_app.config["BOOKING_RATE_LIMIT"]
+
+
+@bp.get("/")
+def home():
+    now = utcnow()
+    choices = catalogue.filter_choices(now)
+    form = EventFilterForm(formdata=request.args or None)
+    form.language.choices = [("", "Any language")] + choices["languages"]
+    form.partner.choices = [("", "Any partner")] + choices["partners"]
+    filters = {"kind": None, "language": None, "partner": None}
+    if form.validate():
+        filters = {name: (form[name].data or None) for name in filters}
+    events = catalogue.upcoming_events(now, **filters)
+    return render_template(
+        "public/home.html", events=events, form=form, filtered=any(filters.values())
+    )
+
+
+@bp.get("/events/<slug>")
+def event(slug: str):
+    event = catalogue.visible_event(slug)
+    if event is None:
+        abort(404, "There is no public event at this address.")
+    return render_template(
+        "public/event.html",
+        event=event,
+        books=catalogue.event_books(event),
+        sessions=catalogue.event_sessions(event),
+        slots=catalogue.event_slots(event),
+        now=utcnow(),
+    )
+
+
+@bp.route("/slots/<int:slot_id>/book", methods=["GET", "POST"])
+@limiter.limit(_booking_limit, methods=["POST"])
+def book(slot_id: int):
+    slot = catalogue.public_slot(slot_id)
+    if slot is None:
+        abort(404, "There is no such reading or session.")
+    now = utcnow()
+    problem = reservations.booking_problem(slot.event, slot, now)
+    seat_limit = reservations.max_seats(slot)
+    form = BookingForm()
+    form.set_seat_limit(seat_limit)
+    if problem is not None:
+        return (
+            render_template("public/book.html", slot=slot, form=None, problem=problem.message),
+            problem.status,
+        )
+    status = 200
+    message = None
+    if form.validate_on_submit():
+        try:
+            reservation = reservations.book(
+                slot.id,
+                name=form.name.data,
+                email=form.email.data,
+                seats=form.seats.data,
+                accept_agreement=form.accept_agreement.data,
+                accessibility_needs=form.accessibility_needs.data or "",
+                now=now,
+            )
+        except ValidationFailed as exc:
+            for field, messages in exc.errors.items():
+                if field in form:
+                    form[field].errors = list(form[field].errors) + messages
+            status = 422
+        except DomainError as exc:
+            message = exc.message
+            status = exc.status
+        else:
+            return redirect(url_for("manage.confirmation", token=reservation.token), 303)
+    elif form.is_submitted():
+        status = 422
+    return (
+        render_template(
+            "public/book.html",
+            slot=slot,
+            form=form,
+            problem=message,
+            seat_limit=seat_limit,
+            waitlist=catalogue.waitlist_length(slot.id),
+        ),
+        status,
+    )
