@@ -36,8 +36,11 @@ db: install $(DEV_SECRET)
 run: db
 	$(WITH_SECRET) $(FLASK) run --host $(HOST) --port $(PORT)
 
+# pytest's exit code 5 means no test was collected: a broken suite, never a pass.
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
+	if [ $$code -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
+	exit $$code
 
 bench: install
 	$(BIN)/python -m bench

@@ -213,3 +213,18 @@ def language_name(code: str) -> str:
 
 def _approved(model):
     return model.listing_status == ListingStatus.APPROVED
+
+
+def waitlist_rank(booking: Booking) -> int | None:
+    """A waitlisted booking's place in line (1 = next to be confirmed), else None."""
+    if booking.status != BookingStatus.WAITLISTED or booking.waitlist_position is None:
+        return None
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Booking)
+        .where(
+            Booking.slot_id == booking.slot_id,
+            Booking.status == BookingStatus.WAITLISTED,
+            Booking.waitlist_position <= booking.waitlist_position,
+        )
+    )

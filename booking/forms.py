@@ -2,10 +2,32 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from .reservations import ACCESSIBILITY_MAX, EMAIL_MAX, NAME_MAX
+
+
+def strip(value):
+    """Trim surrounding spaces, as people paste addresses with them."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class WholeNumberField(IntegerField):
+    """An integer field whose parse error a patron understands."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError("Enter a whole number, such as 1 or 2.") from exc
 
 
 class BookingForm(FlaskForm):
@@ -13,30 +35,41 @@ class BookingForm(FlaskForm):
 
     name = StringField(
         "Your name",
-        validators=[DataRequired("Enter your name."), Length(max=NAME_MAX)],
+        filters=[strip],
+        validators=[
+            DataRequired("Enter your name."),
+            Length(max=NAME_MAX, message=f"Name must be at most {NAME_MAX} characters."),
+        ],
         render_kw={"autocomplete": "name"},
     )
     email = StringField(
         "E-mail address",
+        filters=[strip],
         validators=[
             DataRequired("Enter your e-mail address."),
-            Length(max=EMAIL_MAX),
+            Length(max=EMAIL_MAX, message=f"E-mail must be at most {EMAIL_MAX} characters."),
             Email("Enter a valid e-mail address, like name@example.org."),
         ],
         render_kw={"autocomplete": "email", "type": "email", "inputmode": "email"},
     )
-    seats = IntegerField(
+    seats = WholeNumberField(
         "Seats",
         default=1,
         validators=[
-            DataRequired("Enter how many seats you need (a whole number)."),
+            InputRequired("Enter how many seats you need as a whole number."),
             NumberRange(min=1, message="Book at least 1 seat."),
         ],
         render_kw={"inputmode": "numeric"},
     )
     accessibility_needs = TextAreaField(
         "Accessibility needs (optional)",
-        validators=[Optional(), Length(max=ACCESSIBILITY_MAX)],
+        validators=[
+            Optional(),
+            Length(
+                max=ACCESSIBILITY_MAX,
+                message=f"Accessibility needs must be at most {ACCESSIBILITY_MAX} characters.",
+            ),
+        ],
     )
     accept_agreement = BooleanField("I have read and accept the reader agreement")
 
@@ -57,8 +90,21 @@ class EventFilterForm(FlaskForm):
 
     kind = SelectField(
         "Kind of event",
-        choices=[("", "Any kind"), ("human_library", "Human Library"), ("program", "Program")],
-        validate_choice=True,
+        choices=[
+            SelectChoice("", "Any kind"),
+            SelectChoice("human_library", "Human Library"),
+            SelectChoice("program", "Program"),
+        ],
+        default="",
     )
-    language = SelectField("Language", choices=[("", "Any language")], validate_choice=True)
-    partner = SelectField("Partner", choices=[("", "Any partner")], validate_choice=True)
+    language = SelectField("Language", default="")
+    partner = SelectField("Partner", default="")
+
+    def set_choices(self, languages: list[tuple[str, str]], partners: list[tuple[str, str]]):
+        """Offer only the languages and partners found among upcoming events."""
+        self.language.choices = [SelectChoice("", "Any language")] + [
+            SelectChoice(code, name) for code, name in languages
+        ]
+        self.partner.choices = [SelectChoice("", "Any partner")] + [
+            SelectChoice(slug, name) for slug, name in partners
+        ]

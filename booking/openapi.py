@@ -51,13 +51,11 @@ SCHEMAS = {
             "slug": {"type": "string"},
             "title": {"type": "string"},
             "kind": {"type": "string", "enum": ["human_library", "program"]},
-            "status": {"type": "string", "enum": ["published", "cancelled", "finished"]},
             "starts_at": DATETIME,
             "ends_at": DATETIME,
             "timezone": {"type": "string", "description": "IANA time zone"},
             "venue": {"type": "string"},
             "hosts": {"type": "array", "items": _ref("Host")},
-            "url": {"type": "string", "format": "uri"},
         },
     },
     "Book": {
@@ -90,8 +88,10 @@ SCHEMAS = {
             _ref("EventSummary"),
             {
                 "type": "object",
-                "required": ["books", "sessions"],
+                "required": ["status", "url", "books", "sessions"],
                 "properties": {
+                    "status": {"type": "string", "enum": ["published", "cancelled", "finished"]},
+                    "url": {"type": "string", "format": "uri"},
                     "description": {"type": "string"},
                     "accessibility_notes": {"type": "string"},
                     "max_bookings_per_patron": {"type": "integer"},
@@ -218,8 +218,10 @@ def openapi_document(server_url: str) -> dict:
                         "400": _error("Malformed JSON or not a JSON object"),
                         "404": _error("Unknown slot"),
                         "409": _error("Cannot be booked: closed, past, overlapping, limit reached"),
+                        "413": _error("Request body too large"),
                         "422": _error("Invalid fields", "ValidationErrors"),
                         "429": _error("Too many requests"),
+                        "503": _error("Too busy right now; nothing was changed, try again"),
                     },
                 }
             },
@@ -241,6 +243,8 @@ def openapi_document(server_url: str) -> dict:
                         ),
                         "404": _error("Unknown token"),
                         "409": _error("Already cancelled, or the reading has started"),
+                        "429": _error("Too many requests"),
+                        "503": _error("Too busy right now; nothing was changed, try again"),
                     },
                 }
             },

@@ -31,7 +31,9 @@ def readings(
 
     `window_start` and `window_end` are naive wall-clock times in the zone. Readings follow
     the clock on the wall: a 10:00 reading is at 10:00 local on either side of a daylight-saving
-    change. Readings that would start or end in a skipped hour are left out.
+    change. Readings that would start or end in a skipped hour are left out, and so are
+    readings that straddle a change, whose real length would differ from `length` (a 30-minute
+    reading from 01:50 to 02:20 on the night clocks go back would last 90 minutes).
     """
     if window_start.tzinfo is not None or window_end.tzinfo is not None:
         raise ValueError("window times are wall-clock times and must be naive")
@@ -46,7 +48,7 @@ def readings(
     while start + length <= window_end:
         end = start + length
         utc_start, utc_end = to_utc(start, zone), to_utc(end, zone)
-        if utc_start is not None and utc_end is not None and utc_end > utc_start:
+        if utc_start is not None and utc_end is not None and utc_end - utc_start == length:
             spans.append((utc_start, utc_end))
         given += 1
         pause = gap

@@ -10,8 +10,10 @@ from ..errors import ValidationFailed
 from ..extensions import limiter
 from ..models import Event, HumanBook, ProgramSession, utcnow
 from ..openapi import openapi_document
+from .converters import MAX_ID
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
 
 
 def _booking_limit():
@@ -23,17 +25,16 @@ def _iso(value, zone: str) -> str:
 
 
 def event_summary(event: Event) -> dict:
+    """The fields the brief lists for an event, and no others."""
     return {
         "slug": event.slug,
         "title": event.title,
         "kind": event.kind.value,
-        "status": event.status.value,
         "starts_at": _iso(event.starts_at, event.timezone),
         "ends_at": _iso(event.ends_at, event.timezone),
         "timezone": event.timezone,
         "venue": event.venue,
         "hosts": [{"name": h.partner.name, "role": h.role.value} for h in event.hosts],
-        "url": url_for("public.event", slug=event.slug, _external=True),
     }
 
 
@@ -78,6 +79,9 @@ def event(slug: str):
     return jsonify(
         {
             **event_summary(event),
+            # Cancelled and finished events stay visible here, so their status matters.
+            "status": event.status.value,
+            "url": url_for("public.event", slug=event.slug, _external=True),
             "description": event.description,
             "accessibility_notes": event.accessibility_notes,
             "max_bookings_per_patron": event.max_bookings_per_patron,
@@ -114,7 +118,7 @@ def event_slots(slug: str):
     )
 
 
-@bp.post("/slots/<int:slot_id>/bookings")
+@bp.post(f"/slots/<int(max={MAX_ID}):slot_id>/bookings")
 @limiter.limit(_booking_limit)
 def create_booking(slot_id: int):
     payload = _json_object()

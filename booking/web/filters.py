@@ -31,6 +31,8 @@ def format_datetime(value: datetime, zone: str) -> str:
 
 
 def register(app: Flask) -> None:
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
     app.add_template_filter(format_date, "date_in")
     app.add_template_filter(format_time, "time_in")
     app.add_template_filter(format_datetime, "datetime_in")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 
-from .. import reservations
+from .. import catalogue, reservations
 from ..extensions import limiter
 from ..forms import ConfirmForm
 from ..models import BookingStatus, utcnow
@@ -18,7 +18,12 @@ def _booking_limit():
 @bp.get("/<token:token>/confirmation")
 def confirmation(token: str):
     booking = reservations.find_booking(token)
-    return render_template("manage/confirmation.html", booking=booking, token=token)
+    return render_template(
+        "manage/confirmation.html",
+        booking=booking,
+        token=token,
+        waitlist_rank=catalogue.waitlist_rank(booking),
+    )
 
 
 @bp.get("/<token:token>")
@@ -29,6 +34,7 @@ def booking(token: str):
         booking=booking,
         token=token,
         cancellable=_cancellable(booking),
+        waitlist_rank=catalogue.waitlist_rank(booking),
     )
 
 
@@ -43,7 +49,13 @@ def cancel(token: str):
         return redirect(url_for("manage.booking", token=token), 303)
     if not _cancellable(booking):
         return redirect(url_for("manage.booking", token=token), 303)
-    return render_template("manage/cancel.html", booking=booking, token=token, form=form)
+    return render_template(
+        "manage/cancel.html",
+        booking=booking,
+        token=token,
+        form=form,
+        waitlist_rank=catalogue.waitlist_rank(booking),
+    )
 
 
 def _cancellable(booking) -> bool:

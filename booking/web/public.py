@@ -8,6 +8,7 @@ from ..errors import DomainError, ValidationFailed
 from ..extensions import limiter
 from ..forms import BookingForm, EventFilterForm
 from ..models import utcnow
+from .converters import MAX_ID
 
 bp = Blueprint("public", __name__)
 
@@ -21,8 +22,7 @@ def home():
     now = utcnow()
     choices = catalogue.filter_choices(now)
     form = EventFilterForm(formdata=request.args or None)
-    form.language.choices = [("", "Any language")] + choices["languages"]
-    form.partner.choices = [("", "Any partner")] + choices["partners"]
+    form.set_choices(choices["languages"], choices["partners"])
     filters = {"kind": None, "language": None, "partner": None}
     if form.validate():
         filters = {name: (form[name].data or None) for name in filters}
@@ -37,17 +37,32 @@ def event(slug: str):
     event = catalogue.visible_event(slug)
     if event is None:
         abort(404, "There is no public event at this address.")
+    now = utcnow()
+    slots = catalogue.event_slots(event)
+    by_book: dict[int, list] = {}
+    by_session: dict[int, list] = {}
+    for view in slots:
+        if view.slot.book_id is not None:
+            by_book.setdefault(view.slot.book_id, []).append(view)
+        else:
+            by_session.setdefault(view.slot.session_id, []).append(view)
+    problems = {
+        view.slot.id: problem.message
+        for view in slots
+        if (problem := reservations.booking_problem(event, view.slot, now)) is not None
+    }
     return render_template(
         "public/event.html",
         event=event,
         books=catalogue.event_books(event),
         sessions=catalogue.event_sessions(event),
-        slots=catalogue.event_slots(event),
-        now=utcnow(),
+        slots_by_book=by_book,
+        slots_by_session=by_session,
+        problems=problems,
     )
 
 
-@bp.route("/slots/<int:slot_id>/book", methods=["GET", "POST"])
+@bp.route(f"/slots/<int(max={MAX_ID}):slot_id>/book", methods=["GET", "POST"])
 @limiter.limit(_booking_limit, methods=["POST"])
 def book(slot_id: int):
     slot = catalogue.public_slot(slot_id)

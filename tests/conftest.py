@@ -1,0 +1,243 @@
+"""Shared fixtures: an app on a fresh database per test, clients, and factory helpers.
+
+The suite runs on SQLite by default; set TEST_DATABASE_URL (e.g.
+postgresql+psycopg://postgres@127.0.0.1:5432/test) to run it on PostgreSQL.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from booking import create_app
+from booking.extensions import db as _db
+from booking.models import (
+    Event,
+    EventHost,
+    EventKind,
+    EventStatus,
+    HostRole,
+    HumanBook,
+    ListingStatus,
+    Partner,
+    ProgramSession,
+    Slot,
+    utcnow,
+)
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def drop_everything(url: str) -> None:
+    """Drop every table in the database, including ones the models do not know."""
+    engine = sa.create_engine(url)
+    try:
+        metadata = sa.MetaData()
+        metadata.reflect(engine)
+        metadata.drop_all(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path) -> str:
+    """A database of its own for this test: an SQLite file, or the emptied PostgreSQL one."""
+    if TEST_DATABASE_URL:
+        drop_everything(TEST_DATABASE_URL)
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+@pytest.fixture
+def app_config(database_url) -> dict:
+    """Settings for the test app; tests may override entries before `app` is built."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": True,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "library.test",
+        "PUBLIC_BASE_URL": "http://library.test",
+    }
+
+
+@pytest.fixture
+def app(app_config, tmp_path):
+    app = create_app(app_config)
+    app.instance_path = str(tmp_path / "instance")
+    with app.app_context():
+        _db.create_all()
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+    if TEST_DATABASE_URL:
+        drop_everything(TEST_DATABASE_URL)
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token in a rendered form."""
+    match = CSRF_INPUT.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def submit(client):
+    """Open a page, then POST its form with the page's own CSRF token, like a browser."""
+
+    def submit(page_url: str, fields: dict, *, action: str | None = None, **kwargs):
+        page = client.get(page_url)
+        assert page.status_code == 200, page.status_code
+        data = {"csrf_token": csrf_token_from(page.get_data(as_text=True)), **fields}
+        return client.post(action or page_url, data=data, **kwargs)
+
+    return submit
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_partner(db):
+    def make_partner(name: str | None = None, **fields) -> Partner:
+        n = next(_counter)
+        partner = Partner(
+            slug=fields.pop("slug", f"partner-{n}"),
+            name=name or f"Partner {n}",
+            **fields,
+        )
+        db.session.add(partner)
+        db.session.commit()
+        return partner
+
+    return make_partner
+
+
+@pytest.fixture
+def make_event(db, make_partner):
+    """A published Human Library event a week ahead, hosted by one partner."""
+
+    def make_event(**fields) -> Event:
+        n = next(_counter)
+        starts = fields.pop("starts_at", utcnow().replace(microsecond=0) + timedelta(days=7))
+        hosts = fields.pop("hosts", None)
+        event = Event(
+            slug=fields.pop("slug", f"event-{n}"),
+            title=fields.pop("title", f"Human Library {n}"),
+            venue=fields.pop("venue", "Main Library, Room 1"),
+            starts_at=starts,
+            ends_at=fields.pop("ends_at", starts + timedelta(hours=6)),
+            timezone=fields.pop("timezone", "America/Chicago"),
+            status=fields.pop("status", EventStatus.PUBLISHED),
+            kind=fields.pop("kind", EventKind.HUMAN_LIBRARY),
+            **fields,
+        )
+        db.session.add(event)
+        db.session.flush()
+        for partner, role in hosts or [(make_partner(), HostRole.HOST)]:
+            db.session.add(EventHost(event_id=event.id, partner_id=partner.id, role=role))
+        db.session.commit()
+        return event
+
+    return make_event
+
+
+@pytest.fixture
+def make_book(db, make_partner):
+    def make_book(partner: Partner | None = None, **fields) -> HumanBook:
+        book = HumanBook(
+            partner_id=(partner or make_partner()).id,
+            title=fields.pop("title", f"Book {next(_counter)}"),
+            blurb=fields.pop("blurb", "Ask me anything."),
+            topics=fields.pop("topics", ["life"]),
+            languages=fields.pop("languages", ["en"]),
+            volunteer_name=fields.pop("volunteer_name", "Secret Volunteer Name"),
+            volunteer_email=fields.pop("volunteer_email", "secret.volunteer@example.org"),
+            listing_status=fields.pop("listing_status", ListingStatus.APPROVED),
+            **fields,
+        )
+        db.session.add(book)
+        db.session.commit()
+        return book
+
+    return make_book
+
+
+@pytest.fixture
+def make_session(db, make_partner):
+    def make_session(event: Event, partner: Partner | None = None, **fields) -> ProgramSession:
+        session = ProgramSession(
+            event_id=event.id,
+            presenter_partner_id=(partner or make_partner()).id,
+            title=fields.pop("title", f"Workshop {next(_counter)}"),
+            listing_status=fields.pop("listing_status", ListingStatus.APPROVED),
+            **fields,
+        )
+        db.session.add(session)
+        db.session.commit()
+        return session
+
+    return make_session
+
+
+@pytest.fixture
+def make_slot(db, make_event, make_book):
+    """A reading of 30 minutes, an hour after the event starts unless told otherwise."""
+
+    def make_slot(
+        event: Event | None = None,
+        *,
+        book: HumanBook | None = None,
+        session: ProgramSession | None = None,
+        starts_at: datetime | None = None,
+        minutes: int = 30,
+        capacity: int = 1,
+        **fields,
+    ) -> Slot:
+        event = event or make_event()
+        if session is None and book is None:
+            book = make_book()
+        starts = starts_at or event.starts_at + timedelta(hours=1)
+        slot = Slot(
+            event_id=event.id,
+            book_id=book.id if book is not None else None,
+            session_id=session.id if session is not None else None,
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=minutes),
+            capacity=capacity,
+            **fields,
+        )
+        db.session.add(slot)
+        db.session.commit()
+        return slot
+
+    return make_slot
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The clock the services are given: the real current instant (events are relative to it)."""
+    return datetime.now(timezone.utc)
