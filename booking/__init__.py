@@ -41,6 +41,8 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
     limiter.init_app(app)
 
     from . import models
@@ -53,7 +55,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import api, feeds, manage, public
+    from .web import api, auth, feeds, manage, public
     from .web.converters import TokenConverter
 
     app.url_map.converters["token"] = TokenConverter
@@ -61,6 +63,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(manage.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
     csrf.exempt(api.bp)
 
 

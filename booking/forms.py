@@ -5,13 +5,24 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
+    PasswordField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
+from .accounts import NAME_MAX as USER_NAME_MAX
+from .accounts import PASSWORD_MAX, PASSWORD_MIN
 from .reservations import ACCESSIBILITY_MAX, EMAIL_MAX, NAME_MAX
 
 
@@ -108,3 +119,84 @@ class EventFilterForm(FlaskForm):
         self.partner.choices = [SelectChoice("", "Any partner")] + [
             SelectChoice(slug, name) for slug, name in partners
         ]
+
+
+class LoginForm(FlaskForm):
+    email = StringField(
+        "E-mail address",
+        filters=[strip],
+        validators=[DataRequired("Enter your e-mail address."), Length(max=EMAIL_MAX)],
+        render_kw={"autocomplete": "username", "type": "email"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password."), Length(max=PASSWORD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField("Keep me signed in on this device")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField(
+        "E-mail address",
+        filters=[strip],
+        validators=[
+            DataRequired("Enter your e-mail address."),
+            Length(max=EMAIL_MAX),
+            Email("Enter a valid e-mail address, like name@example.org."),
+        ],
+        render_kw={"autocomplete": "username", "type": "email"},
+    )
+
+
+def _new_password_fields():
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Choose a password."),
+            Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
+                   message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters."),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[
+            DataRequired("Repeat the password."),
+            EqualTo("password", "The two passwords are not the same."),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    return password, confirm
+
+
+class ResetPasswordForm(FlaskForm):
+    password, confirm = _new_password_fields()
+
+
+class AcceptInvitationForm(FlaskForm):
+    name = StringField(
+        "Your name",
+        filters=[strip],
+        validators=[DataRequired("Enter your name."), Length(max=USER_NAME_MAX)],
+        render_kw={"autocomplete": "name"},
+    )
+    password, confirm = _new_password_fields()
+
+
+class InviteForm(FlaskForm):
+    """Invite a person by e-mail; the view offers the roles, partners or books the inviter may."""
+
+    email = StringField(
+        "Their e-mail address",
+        filters=[strip],
+        validators=[
+            DataRequired("Enter the e-mail address to invite."),
+            Length(max=EMAIL_MAX),
+            Email("Enter a valid e-mail address, like name@example.org."),
+        ],
+        render_kw={"type": "email"},
+    )
+    role = SelectField("Role", default="")
+    partner_id = SelectField("Partner", default="")
+    human_book_id = SelectField("Human book", default="")

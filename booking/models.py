@@ -241,6 +241,11 @@ class ProgramSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    #: The volunteer who presents it, if they have an account (for conflicts and their feed).
+    presenter_user_id: Mapped[Optional[int]] = mapped_column(
+        sa.ForeignKey("users.id"), index=True
+    )
+
     event: Mapped[Event] = relationship(back_populates="sessions")
     presenter: Mapped[Partner] = relationship()
 
@@ -362,3 +367,60 @@ class User(db.Model):
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+
+class AvailabilityWindow(db.Model):
+    """A span of an event in which a human book can give readings, in the event's local time."""
+
+    __tablename__ = "availability_windows"
+    __table_args__ = (
+        sa.CheckConstraint("ends_local > starts_local", name="ends_after_start"),
+        sa.CheckConstraint("readers BETWEEN 1 AND 3", name="readers_1_to_3"),
+        sa.CheckConstraint("reading_minutes BETWEEN 5 AND 240", name="reading_length"),
+        sa.CheckConstraint("break_minutes BETWEEN 0 AND 120", name="break_length"),
+        sa.CheckConstraint("rest_after IS NULL OR rest_after >= 1", name="rest_after_positive"),
+        sa.CheckConstraint("rest_minutes BETWEEN 0 AND 240", name="rest_length"),
+        sa.Index("ix_availability_windows_event_id_book_id", "event_id", "book_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id"))
+    book_id: Mapped[int] = mapped_column(sa.ForeignKey("human_books.id"), index=True)
+    #: Wall-clock start in the event's zone (naive on purpose: it is local time).
+    starts_local: Mapped[datetime] = mapped_column(sa.DateTime(timezone=False))
+    #: Wall-clock end in the event's zone.
+    ends_local: Mapped[datetime] = mapped_column(sa.DateTime(timezone=False))
+    reading_minutes: Mapped[int] = mapped_column(default=30)
+    break_minutes: Mapped[int] = mapped_column(default=10)
+    #: Readers per reading: the capacity of each slot made from this window.
+    readers: Mapped[int] = mapped_column(default=1)
+    #: Take a longer rest after this many readings in a row (None: never).
+    rest_after: Mapped[Optional[int]] = mapped_column()
+    rest_minutes: Mapped[int] = mapped_column(default=20)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    event: Mapped[Event] = relationship()
+    book: Mapped[HumanBook] = relationship()
+
+
+class OutboxMessage(db.Model):
+    """A notification waiting to be sent; written in the same transaction as its cause."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_sent_at_next_attempt_at", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: What happened, e.g. "booking_cancelled", "invitation", "password_reset".
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    to_email: Mapped[str] = mapped_column(sa.String(254))
+    booking_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("bookings.id"), index=True)
+    #: Whatever the message needs beyond the booking (reason, links…).
+    payload: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Optional[Booking]] = relationship()

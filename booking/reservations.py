@@ -327,3 +327,37 @@ def _raise_translated(exc: BaseException) -> None:
     if isinstance(exc, IntegrityError):
         # The CHECK on booked seats fired: someone else took the seat between checks.
         raise Busy() from exc
+
+
+def lock_slot(slot_id: int) -> Slot:
+    """The slot, row-locked for the rest of the caller's transaction."""
+    return _locked_slot(slot_id)
+
+
+def release(slot: Slot, bookings: list[Booking], *, now: datetime, reason: str) -> list[Booking]:
+    """Cancel bookings of a locked slot that is going away or shrinking, without promoting
+    anyone into the freed seats. The caller commits, and notifies the patrons returned."""
+    released = []
+    freed = 0
+    for booking in bookings:
+        if booking.slot_id != slot.id or booking.status not in ACTIVE_BOOKING_STATUSES:
+            continue
+        if booking.status == BookingStatus.CONFIRMED:
+            freed += booking.seats
+        booking.status = BookingStatus.CANCELLED
+        booking.waitlist_position = None
+        booking.cancel_reason = reason[:500]
+        booking.cancelled_at = now
+        booking.updated_at = now
+        booking.sequence += 1
+        released.append(booking)
+    db.session.flush()
+    if freed:
+        db.session.execute(
+            sa.update(Slot)
+            .where(Slot.id == slot.id)
+            .values(booked=Slot.booked - freed)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(slot, ["booked"])
+    return released

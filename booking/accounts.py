@@ -1,0 +1,126 @@
+"""Accounts: sign-in, invitations by signed link, password resets. The rules of who invites whom."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+
+from . import auth
+from .errors import DomainError, ValidationFailed
+from .extensions import db
+from .models import HumanBook, Partner, Role, User, utcnow
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+NAME_MAX = 200
+
+
+class NotAllowed(DomainError):
+    status = 403
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+
+
+def user_by_id(user_id) -> User | None:
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        return None
+    return db.session.get(User, user_id)
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None (same answer for both mistakes)."""
+    user = find_user(email) if isinstance(email, str) else None
+    if user is None or not user.active or not user.check_password(password or ""):
+        return None
+    return user
+
+
+def check_password_rules(password: str) -> None:
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN:
+        raise ValidationFailed({"password": [f"Use at least {PASSWORD_MIN} characters."]})
+    if len(password) > PASSWORD_MAX:
+        raise ValidationFailed({"password": [f"Use at most {PASSWORD_MAX} characters."]})
+
+
+def invite(
+    inviter: User, *, email: str, role: Role, partner_id: int | None = None,
+    human_book_id: int | None = None,
+) -> tuple[auth.Invitation, str]:
+    """Check that `inviter` may invite this person; return the invitation and its signed token.
+
+    Staff invite coordinators (or other staff); a coordinator invites volunteers of their own
+    partner, optionally linked to one of the partner's human books.
+    """
+    try:
+        address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except (EmailNotValidError, AttributeError):
+        raise ValidationFailed({"email": ["Enter a valid e-mail address, like name@example.org."]})
+    if inviter.role == Role.STAFF:
+        if role == Role.COORDINATOR and db.session.get(Partner, partner_id or 0) is None:
+            raise ValidationFailed({"partner_id": ["Choose the partner this coordinator works for."]})
+        if role == Role.VOLUNTEER:
+            raise ValidationFailed({"role": ["Volunteers are invited by their partner's coordinator."]})
+        if role == Role.STAFF:
+            partner_id = None
+    elif inviter.role == Role.COORDINATOR:
+        if role != Role.VOLUNTEER:
+            raise NotAllowed("Coordinators can invite volunteers only.")
+        partner_id = inviter.partner_id
+    else:
+        raise NotAllowed("Your account cannot send invitations.")
+    if human_book_id is not None:
+        book = db.session.get(HumanBook, human_book_id)
+        if book is None or book.partner_id != partner_id or role != Role.VOLUNTEER:
+            raise ValidationFailed({"human_book_id": ["Choose one of your partner's human books."]})
+    if find_user(address) is not None:
+        raise ValidationFailed({"email": ["Someone with this e-mail address already has an account."]})
+    invitation = auth.Invitation(
+        email=address, role=role, partner_id=partner_id, human_book_id=human_book_id,
+        inviter_id=inviter.id,
+    )
+    return invitation, auth.invitation_token(invitation)
+
+
+def accept_invitation(token: str, *, name: str, password: str) -> User:
+    """Create the invited person's account. A link works once: the account then exists."""
+    invitation = auth.read_invitation(token)
+    if find_user(invitation.email) is not None:
+        raise auth.LinkInvalid("This invitation has already been used. Sign in instead.")
+    errors = {}
+    if not isinstance(name, str) or not name.strip():
+        errors["name"] = ["Enter your name."]
+    elif len(name.strip()) > NAME_MAX:
+        errors["name"] = [f"Name must be at most {NAME_MAX} characters."]
+    if errors:
+        raise ValidationFailed(errors)
+    check_password_rules(password)
+    user = User(
+        email=invitation.email, name=name.strip(), role=invitation.role,
+        partner_id=invitation.partner_id, human_book_id=invitation.human_book_id,
+        created_at=utcnow(),
+    )
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def password_reset_token(email: str) -> tuple[User, str] | None:
+    """A reset link for the account with this e-mail, or None when there is none."""
+    user = find_user(email) if isinstance(email, str) else None
+    if user is None or not user.active:
+        return None
+    return user, auth.reset_token(user)
+
+
+def reset_password(token: str, password: str) -> User:
+    user = auth.read_reset(token, user_by_id)
+    check_password_rules(password)
+    user.set_password(password)
+    db.session.commit()
+    return user

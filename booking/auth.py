@@ -1,0 +1,114 @@
+"""Who may do what: role checks for views, and signed, expiring links (invitations, resets)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from .models import Role, User
+
+#: How long an invitation link stays valid.
+INVITATION_MAX_AGE = 7 * 24 * 3600
+#: How long a password-reset link stays valid.
+RESET_MAX_AGE = 3600
+
+
+class LinkInvalid(Exception):
+    """A signed link that was tampered with, has expired, or was already used."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def roles_required(*roles: Role):
+    """Let signed-in users with one of `roles` through; others get the login page or a 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            if current_user.role not in roles:
+                abort(403, "Your account does not give access to this page.")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"booking.{purpose}")
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """What a signed invitation says: who is invited, to which role, partner and book."""
+
+    email: str
+    role: Role
+    partner_id: int | None
+    human_book_id: int | None
+    inviter_id: int
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return _serializer("invite").dumps(
+        {
+            "email": invitation.email,
+            "role": invitation.role.value,
+            "partner_id": invitation.partner_id,
+            "human_book_id": invitation.human_book_id,
+            "inviter_id": invitation.inviter_id,
+        }
+    )
+
+
+def read_invitation(token: str) -> Invitation:
+    """The invitation a link carries; LinkInvalid when tampered with or expired."""
+    payload = _load("invite", token, INVITATION_MAX_AGE, "invitation")
+    try:
+        return Invitation(
+            email=str(payload["email"]),
+            role=Role(payload["role"]),
+            partner_id=payload["partner_id"],
+            human_book_id=payload["human_book_id"],
+            inviter_id=int(payload["inviter_id"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LinkInvalid("This invitation link is not valid.") from exc
+
+
+def reset_token(user: User) -> str:
+    """A password-reset link for `user`; it stops working once the password changes."""
+    return _serializer("reset").dumps({"uid": user.id, "pw": _password_fingerprint(user)})
+
+
+def read_reset(token: str, load_user) -> User:
+    """The user a reset link names, if the link is genuine, fresh and unused."""
+    payload = _load("reset", token, RESET_MAX_AGE, "password reset")
+    user = load_user(payload.get("uid")) if isinstance(payload, dict) else None
+    if user is None or not user.active or payload.get("pw") != _password_fingerprint(user):
+        raise LinkInvalid("This password reset link has already been used. Ask for a new one.")
+    return user
+
+
+def _password_fingerprint(user: User) -> str:
+    # The tail of the salted hash changes whenever the password does, so a used link dies.
+    return (user.password_hash or "none")[-16:]
+
+
+def _load(purpose: str, token: str, max_age: int, what: str) -> dict:
+    try:
+        payload = _serializer(purpose).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise LinkInvalid(f"This {what} link has expired. Ask for a new one.") from exc
+    except BadSignature as exc:
+        raise LinkInvalid(f"This {what} link is not valid. Check that you copied all of it.") from exc
+    if not isinstance(payload, dict):
+        raise LinkInvalid(f"This {what} link is not valid.")
+    return payload

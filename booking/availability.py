@@ -1,0 +1,318 @@
+"""Availability windows -> readings: plan the change, show what it would cancel, then apply it.
+
+A book's windows at an event are saved as a whole. The slots they produce are compared with the
+slots that exist: a slot at the same time is kept (same id, same bookings), a new time becomes a
+new slot, a time no longer offered is cancelled. Nothing that holds a booking is cancelled unless
+the person confirmed it, and every booking so cancelled gets a reason and a queued notification.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from . import notifications, reservations
+from .errors import DomainError, ValidationFailed
+from .extensions import db
+from .models import (
+    ACTIVE_BOOKING_STATUSES,
+    AvailabilityWindow,
+    Booking,
+    BookingStatus,
+    Event,
+    EventStatus,
+    HumanBook,
+    ProgramSession,
+    Slot,
+    SlotStatus,
+    User,
+)
+from .scheduling import readings
+
+READERS_MIN, READERS_MAX = 1, 3
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """One availability window as entered, in the event's local wall-clock time."""
+
+    starts_local: datetime
+    ends_local: datetime
+    reading_minutes: int = 30
+    break_minutes: int = 10
+    readers: int = 1
+    rest_after: int | None = None
+    rest_minutes: int = 20
+
+    @classmethod
+    def of(cls, window: AvailabilityWindow) -> WindowSpec:
+        return cls(window.starts_local, window.ends_local, window.reading_minutes,
+                   window.break_minutes, window.readers, window.rest_after, window.rest_minutes)
+
+    def spans(self, zone: str) -> list[tuple[datetime, datetime]]:
+        return readings(
+            self.starts_local, self.ends_local, zone,
+            length=timedelta(minutes=self.reading_minutes),
+            gap=timedelta(minutes=self.break_minutes),
+            rest_every=self.rest_after, rest=timedelta(minutes=self.rest_minutes),
+        )
+
+
+@dataclass
+class Plan:
+    """What saving a set of windows would do to a book's slots at an event."""
+
+    keep: list[Slot] = field(default_factory=list)
+    #: (slot, new capacity) for kept times whose number of readers changes.
+    resize: list[tuple[Slot, int]] = field(default_factory=list)
+    #: Cancelled slots at a time offered again: reopened, keeping their id (and calendar UID).
+    reopen: list[tuple[Slot, int]] = field(default_factory=list)
+    #: (starts_at, ends_at, capacity) of new slots.
+    create: list[tuple[datetime, datetime, int]] = field(default_factory=list)
+    #: Slots no longer offered.
+    remove: list[Slot] = field(default_factory=list)
+    #: Bookings the change would cancel (on removed slots, or beyond a smaller capacity).
+    lost: list[Booking] = field(default_factory=list)
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.resize or self.reopen or self.create or self.remove)
+
+
+class ConfirmationNeeded(DomainError):
+    """The change would cancel bookings; it is applied only once the person confirms."""
+
+    def __init__(self, plan: Plan):
+        n = len(plan.lost)
+        super().__init__(
+            f"This change would cancel {n} booking{'s' if n != 1 else ''}. "
+            "Check the list and confirm to go ahead."
+        )
+        self.plan = plan
+
+
+class VolunteerConflict(DomainError):
+    """The volunteer would be in two places at once."""
+
+
+def check_windows(event: Event, specs: list[WindowSpec]) -> None:
+    """Refuse inverted, overlapping, out-of-span or unusable windows, with every reason."""
+    errors: list[str] = []
+    zone = ZoneInfo(event.timezone)
+    span_start = event.starts_at.astimezone(zone).replace(tzinfo=None)
+    span_end = event.ends_at.astimezone(zone).replace(tzinfo=None)
+    ordered = sorted(specs, key=lambda s: s.starts_local)
+    for spec in ordered:
+        label = f"{spec.starts_local:%Y-%m-%d %H:%M}–{spec.ends_local:%H:%M}"
+        if spec.ends_local <= spec.starts_local:
+            errors.append(f"The window {label} ends before it starts.")
+            continue
+        if spec.starts_local < span_start or spec.ends_local > span_end:
+            errors.append(
+                f"The window {label} is outside the event, which runs "
+                f"{span_start:%Y-%m-%d %H:%M}–{span_end:%H:%M} local time."
+            )
+        if not READERS_MIN <= spec.readers <= READERS_MAX:
+            errors.append(f"Readers per reading must be {READERS_MIN} to {READERS_MAX}.")
+        if not 5 <= spec.reading_minutes <= 240:
+            errors.append("A reading lasts 5 to 240 minutes.")
+        if not 0 <= spec.break_minutes <= 120 or not 0 <= spec.rest_minutes <= 240:
+            errors.append("Breaks last 0 to 120 minutes and rests 0 to 240 minutes.")
+        if spec.rest_after is not None and spec.rest_after < 1:
+            errors.append("Rest after at least 1 reading, or leave it empty.")
+        elif 5 <= spec.reading_minutes <= 240 and not spec.spans(event.timezone):
+            errors.append(
+                f"No {spec.reading_minutes}-minute reading fits in the window {label}."
+            )
+    for before, after in zip(ordered, ordered[1:]):
+        if after.starts_local < before.ends_local:
+            errors.append(
+                f"The windows starting {before.starts_local:%H:%M} and "
+                f"{after.starts_local:%H:%M} overlap."
+            )
+    if errors:
+        raise ValidationFailed({"windows": list(dict.fromkeys(errors))})
+
+
+def plan(event: Event, book: HumanBook, specs: list[WindowSpec], *, now: datetime) -> Plan:
+    """Compare the slots the windows produce with the book's slots at the event."""
+    check_windows(event, specs)
+    wanted: dict[tuple[datetime, datetime], int] = {}
+    for spec in specs:
+        for start, end in spec.spans(event.timezone):
+            wanted[(start, end)] = spec.readers
+    existing = db.session.scalars(
+        sa.select(Slot)
+        .where(Slot.event_id == event.id, Slot.book_id == book.id)
+        .order_by(Slot.starts_at, Slot.id)
+    ).all()
+    result = Plan()
+    seen: set[tuple[datetime, datetime]] = set()
+    for slot in existing:
+        key = (slot.starts_at, slot.ends_at)
+        if slot.starts_at <= now:
+            seen.add(key)  # the past is not rewritten
+            continue
+        if key in wanted and key not in seen:
+            seen.add(key)
+            capacity = wanted[key]
+            if slot.status == SlotStatus.CANCELLED:
+                result.reopen.append((slot, capacity))
+            elif capacity != slot.capacity:
+                result.resize.append((slot, capacity))
+                if capacity < slot.booked:
+                    result.lost.extend(_surplus(slot, capacity))
+            else:
+                result.keep.append(slot)
+        elif slot.status != SlotStatus.CANCELLED:
+            result.remove.append(slot)
+            result.lost.extend(_active_bookings(slot))
+    result.create = [
+        (start, end, capacity)
+        for (start, end), capacity in sorted(wanted.items())
+        if (start, end) not in seen and start > now
+    ]
+    return result
+
+
+def save(
+    event: Event, book: HumanBook, specs: list[WindowSpec], *, now: datetime,
+    confirmed: bool = False, reason: str = "The reading was removed from the schedule.",
+) -> Plan:
+    """Replace the book's windows at the event and bring its slots in line, in one transaction.
+
+    Raises ConfirmationNeeded (changing nothing) when bookings would be cancelled and
+    `confirmed` is false.
+    """
+    try:
+        _lock(book)
+        if event.status == EventStatus.CANCELLED:
+            raise DomainError("This event is cancelled; its schedule can no longer change.")
+        result = plan(event, book, specs, now=now)
+        if result.lost and not confirmed:
+            raise ConfirmationNeeded(result)
+        _check_volunteer_free(event, book, result)
+        _apply(result, event, book, now=now, reason=reason)
+        db.session.execute(
+            sa.delete(AvailabilityWindow).where(
+                AvailabilityWindow.event_id == event.id, AvailabilityWindow.book_id == book.id
+            )
+        )
+        for spec in specs:
+            db.session.add(AvailabilityWindow(
+                event_id=event.id, book_id=book.id, starts_local=spec.starts_local,
+                ends_local=spec.ends_local, reading_minutes=spec.reading_minutes,
+                break_minutes=spec.break_minutes, readers=spec.readers,
+                rest_after=spec.rest_after, rest_minutes=spec.rest_minutes,
+                created_at=now, updated_at=now,
+            ))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return result
+
+
+def windows_of(event: Event, book: HumanBook) -> list[AvailabilityWindow]:
+    return list(db.session.scalars(
+        sa.select(AvailabilityWindow)
+        .where(AvailabilityWindow.event_id == event.id, AvailabilityWindow.book_id == book.id)
+        .order_by(AvailabilityWindow.starts_local)
+    ))
+
+
+def _apply(result: Plan, event: Event, book: HumanBook, *, now: datetime, reason: str) -> None:
+    for slot in result.remove:
+        slot = reservations.lock_slot(slot.id)
+        for booking in reservations.release(slot, _active_bookings(slot), now=now, reason=reason):
+            notifications.queue_booking_cancelled(booking, now=now, reason=reason)
+        slot.status = SlotStatus.CANCELLED
+        slot.sequence += 1
+        slot.updated_at = now
+    for slot, capacity in result.resize:
+        slot = reservations.lock_slot(slot.id)
+        if capacity < slot.booked:
+            shrink_reason = "The reading now takes fewer readers."
+            for booking in reservations.release(slot, _surplus(slot, capacity), now=now,
+                                                reason=shrink_reason):
+                notifications.queue_booking_cancelled(booking, now=now, reason=shrink_reason)
+        slot.capacity = capacity
+        slot.updated_at = now
+        db.session.flush()
+        for booking in reservations.promote_waitlist(slot, now=now):
+            notifications.queue_promoted(booking, now=now)
+    for slot, capacity in result.reopen:
+        slot.status = SlotStatus.OPEN
+        slot.capacity = capacity
+        slot.sequence += 1
+        slot.updated_at = now
+    for start, end, capacity in result.create:
+        db.session.add(Slot(event_id=event.id, book_id=book.id, starts_at=start, ends_at=end,
+                            capacity=capacity, created_at=now, updated_at=now))
+    db.session.flush()
+
+
+def _check_volunteer_free(event: Event, book: HumanBook, result: Plan) -> None:
+    """The volunteer cannot give two readings (or a reading and a session) at once."""
+    new_times = [(s.starts_at, s.ends_at) for s, _ in result.reopen] + [
+        (start, end) for start, end, _ in result.create
+    ]
+    if not new_times:
+        return
+    volunteer_ids = db.session.scalars(
+        sa.select(User.id).where(User.human_book_id == book.id)
+    ).all()
+    for start, end in new_times:
+        overlap = sa.and_(Slot.starts_at < end, Slot.ends_at > start,
+                          Slot.status != SlotStatus.CANCELLED)
+        same_book_elsewhere = sa.and_(Slot.book_id == book.id, Slot.event_id != event.id)
+        conditions = [same_book_elsewhere]
+        if volunteer_ids:
+            conditions.append(Slot.session_id.in_(
+                sa.select(ProgramSession.id).where(
+                    ProgramSession.presenter_user_id.in_(volunteer_ids))
+            ))
+        clash = db.session.scalar(
+            sa.select(Slot).where(overlap, sa.or_(*conditions)).limit(1)
+        )
+        if clash is not None:
+            zone = ZoneInfo(event.timezone)
+            raise VolunteerConflict(
+                f"“{book.title}” is already giving a reading or session at "
+                f"{clash.starts_at.astimezone(zone):%Y-%m-%d %H:%M}–"
+                f"{clash.ends_at.astimezone(zone):%H:%M} ({clash.event.title}). "
+                "A volunteer cannot be in two places at once."
+            )
+
+
+def _active_bookings(slot: Slot) -> list[Booking]:
+    return list(db.session.scalars(
+        sa.select(Booking)
+        .where(Booking.slot_id == slot.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES))
+        .order_by(Booking.id)
+    ))
+
+
+def _surplus(slot: Slot, capacity: int) -> list[Booking]:
+    """Confirmed bookings beyond a smaller capacity: the most recent ones go first."""
+    confirmed = db.session.scalars(
+        sa.select(Booking)
+        .where(Booking.slot_id == slot.id, Booking.status == BookingStatus.CONFIRMED)
+        .order_by(Booking.created_at.desc(), Booking.id.desc())
+    ).all()
+    surplus, seats = [], slot.booked
+    for booking in confirmed:
+        if seats <= capacity:
+            break
+        surplus.append(booking)
+        seats -= booking.seats
+    return surplus
+
+
+def _lock(book: HumanBook) -> None:
+    """Serialise schedule changes of one book (SQLite already holds the write lock)."""
+    db.session.scalar(
+        sa.select(HumanBook.id).where(HumanBook.id == book.id).with_for_update()
+    )
