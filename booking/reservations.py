@@ -29,6 +29,7 @@ from .errors import (
     SlotUnavailable,
     ValidationFailed,
 )
+from . import notifications
 from .extensions import db
 from .models import (
     ACTIVE_BOOKING_STATUSES,
@@ -239,24 +240,12 @@ def promote_waitlist(slot: Slot, *, now: datetime) -> list[Booking]:
 
 def _cancel_locked(booking: Booking, slot: Slot, *, now: datetime, reason: str) -> list[Booking]:
     """Cancel one booking whose slot is locked; promote from the waitlist in the same step."""
-    held_seats = booking.status == BookingStatus.CONFIRMED
-    booking.status = BookingStatus.CANCELLED
-    booking.waitlist_position = None
-    booking.cancel_reason = reason[:500]
-    booking.cancelled_at = now
-    booking.updated_at = now
-    booking.sequence += 1
-    db.session.flush()
-    if not held_seats:
+    if not release(slot, [booking], now=now, reason=reason):
         return []
-    db.session.execute(
-        sa.update(Slot)
-        .where(Slot.id == slot.id)
-        .values(booked=Slot.booked - booking.seats)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(slot, ["booked"])
-    return promote_waitlist(slot, now=now)
+    promoted = promote_waitlist(slot, now=now)
+    for moved_up in promoted:
+        notifications.queue_promoted(moved_up, now=now)
+    return promoted
 
 
 def _check_patron_rules(slot: Slot, event: Event, email_key: str) -> None:
@@ -335,8 +324,11 @@ def lock_slot(slot_id: int) -> Slot:
 
 
 def release(slot: Slot, bookings: list[Booking], *, now: datetime, reason: str) -> list[Booking]:
-    """Cancel bookings of a locked slot that is going away or shrinking, without promoting
-    anyone into the freed seats. The caller commits, and notifies the patrons returned."""
+    """Cancel active bookings of a locked slot and free their seats, without promoting anyone.
+
+    The caller promotes (a patron cancelling) or not (a slot going away or shrinking), commits,
+    and notifies the patrons returned.
+    """
     released = []
     freed = 0
     for booking in bookings:
