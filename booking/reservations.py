@@ -95,6 +95,10 @@ def clean_patron(name, email, seats, accessibility_needs) -> dict:
         errors["accessibility_needs"] = [
             f"Accessibility needs must be at most {ACCESSIBILITY_MAX} characters."
         ]
+    for field, value in (("name", name), ("email", email),
+                         ("accessibility_needs", accessibility_needs)):
+        if field not in errors and isinstance(value, str) and _has_control_characters(value):
+            errors[field] = ["Remove the invisible control characters from this field."]
     if errors:
         raise ValidationFailed(errors)
     return {
@@ -103,6 +107,16 @@ def clean_patron(name, email, seats, accessibility_needs) -> dict:
         "seats": seats,
         "accessibility_needs": accessibility_needs.strip(),
     }
+
+
+def _has_control_characters(text: str) -> bool:
+    # Line breaks are fine in free text; NUL and the like are not storable everywhere.
+    return any(ord(c) < 32 and c not in "\n\r\t" or ord(c) == 127 for c in text)
+
+
+def cancellable(booking: Booking, now: datetime) -> bool:
+    """Whether the patron can still cancel (or leave the waitlist) online."""
+    return booking.status in ACTIVE_BOOKING_STATUSES and booking.slot.starts_at > now
 
 
 def max_seats(slot: Slot) -> int:

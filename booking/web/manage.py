@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from .. import catalogue, reservations
 from ..extensions import limiter
 from ..forms import ConfirmForm
-from ..models import BookingStatus, utcnow
+from ..models import utcnow
 
 bp = Blueprint("manage", __name__, url_prefix="/bookings")
 
@@ -33,7 +33,7 @@ def booking(token: str):
         "manage/booking.html",
         booking=booking,
         token=token,
-        cancellable=_cancellable(booking),
+        cancellable=reservations.cancellable(booking, utcnow()),
         waitlist_rank=catalogue.waitlist_rank(booking),
     )
 
@@ -47,7 +47,7 @@ def cancel(token: str):
         reservations.cancel(token, now=utcnow())
         flash("Your booking is cancelled. Thank you for letting us know.", "success")
         return redirect(url_for("manage.booking", token=token), 303)
-    if not _cancellable(booking):
+    if not reservations.cancellable(booking, utcnow()):
         return redirect(url_for("manage.booking", token=token), 303)
     return render_template(
         "manage/cancel.html",
@@ -56,10 +56,3 @@ def cancel(token: str):
         form=form,
         waitlist_rank=catalogue.waitlist_rank(booking),
     )
-
-
-def _cancellable(booking) -> bool:
-    return booking.status in (
-        BookingStatus.CONFIRMED,
-        BookingStatus.WAITLISTED,
-    ) and booking.slot.starts_at > utcnow()

@@ -1,0 +1,127 @@
+"""Races with real threads, each with its own session and connection: no overbooking, ever."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from booking import reservations
+from booking.errors import DomainError
+from booking.extensions import db as _db
+from booking.models import Booking, BookingStatus, Slot
+
+THREADS = 24
+
+
+def race(app, attempts):
+    """Run each attempt in its own thread and app context, all released at once."""
+    # End this thread's transaction: on SQLite it would hold the write lock all race long.
+    _db.session.rollback()
+    barrier = threading.Barrier(len(attempts))
+    outcomes: list = [None] * len(attempts)
+
+    def run(index, attempt):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                result = attempt()
+                # Read what the test needs while the thread's session is still open.
+                outcomes[index] = result.status if isinstance(result, reservations.Reservation) else result
+            except DomainError as exc:
+                outcomes[index] = exc
+            except Exception as exc:  # pragma: no cover - reported by the assertion below
+                outcomes[index] = exc
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    unexpected = [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, DomainError)]
+    assert not unexpected, unexpected
+    return outcomes
+
+
+def seats_by_status(db, slot_id):
+    db.session.expire_all()
+    rows = db.session.execute(
+        sa.select(Booking.status, sa.func.coalesce(sa.func.sum(Booking.seats), 0))
+        .where(Booking.slot_id == slot_id).group_by(Booking.status)
+    ).all()
+    return {status: int(seats) for status, seats in rows}
+
+
+def test_many_patrons_racing_for_a_slot_never_overbook_it(app, db, make_slot, now):
+    slot_id = make_slot(capacity=5).id  # plain ids only: ORM objects belong to this thread
+    attempts = [
+        (lambda n=n: reservations.book(slot_id, name=f"Reader {n}", email=f"r{n}@example.org",
+                                       now=now))
+        for n in range(THREADS)
+    ]
+    outcomes = race(app, attempts)
+    statuses = [o for o in outcomes if isinstance(o, BookingStatus)]
+    assert statuses.count(BookingStatus.CONFIRMED) == 5
+    assert statuses.count(BookingStatus.WAITLISTED) == THREADS - 5
+    assert db.session.get(Slot, slot_id).booked == 5
+    positions = sorted(db.session.scalars(
+        sa.select(Booking.waitlist_position).where(Booking.status == BookingStatus.WAITLISTED)))
+    assert positions == list(range(1, THREADS - 5 + 1))
+
+
+def test_mixed_seat_counts_never_exceed_capacity(app, db, make_event, make_slot, now):
+    event = make_event(max_seats_per_booking=2)
+    slot_id = make_slot(event, capacity=7).id
+    attempts = [
+        (lambda n=n: reservations.book(slot_id, name=f"R{n}", email=f"m{n}@example.org",
+                                       seats=1 + n % 2, now=now))
+        for n in range(THREADS)
+    ]
+    race(app, attempts)
+    seats = seats_by_status(db, slot_id)
+    assert seats[BookingStatus.CONFIRMED] <= 7
+    assert db.session.get(Slot, slot_id).booked == seats[BookingStatus.CONFIRMED]
+
+
+def test_one_patron_racing_at_overlapping_slots_gets_at_most_one(
+    app, db, make_event, make_book, make_slot, now
+):
+    event = make_event(max_bookings_per_patron=10)
+    start = event.starts_at + timedelta(hours=1)
+    slot_ids = [make_slot(event, book=make_book(), starts_at=start + timedelta(minutes=5 * i),
+                          capacity=3).id for i in range(6)]
+    attempts = [
+        (lambda s=s, n=n: reservations.book(
+            s, name="Same Reader", email=("same@example.org" if n % 2 else " SAME@Example.org"),
+            now=now))
+        for n in range(THREADS) for s in [slot_ids[n % len(slot_ids)]]
+    ]
+    outcomes = race(app, attempts)
+    successes = [o for o in outcomes if isinstance(o, BookingStatus)]
+    assert len(successes) == 1
+    refusals = {type(o).__name__ for o in outcomes if isinstance(o, DomainError)}
+    assert refusals <= {"OverlappingBooking", "AlreadyBooked"}
+    active = db.session.scalar(sa.select(sa.func.count()).select_from(Booking)
+                               .where(Booking.status != BookingStatus.CANCELLED))
+    assert active == 1
+
+
+def test_cancellations_racing_bookings_keep_the_counter_true(app, db, make_slot, now):
+    slot_id = make_slot(capacity=4).id
+    tokens = [reservations.book(slot_id, name=f"E{n}", email=f"e{n}@example.org", now=now).token
+              for n in range(8)]  # 4 confirmed, 4 waitlisted
+    attempts = [(lambda t=t: reservations.cancel(t, now=now)) for t in tokens[:6]] + [
+        (lambda n=n: reservations.book(slot_id, name=f"N{n}", email=f"n{n}@example.org",
+                                       now=now))
+        for n in range(THREADS - 6)
+    ]
+    race(app, attempts)
+    seats = seats_by_status(db, slot_id)
+    booked = db.session.get(Slot, slot_id).booked
+    assert booked == seats.get(BookingStatus.CONFIRMED, 0)
+    assert booked <= 4
+    # Freed seats never stay empty while someone waits.
+    if seats.get(BookingStatus.WAITLISTED):
+        assert booked == 4
