@@ -55,7 +55,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import api, auth, feeds, manage, public
+    from .web import api, auth, feeds, manage, me, partner, public, staff
     from .web.converters import TokenConverter
 
     app.url_map.converters["token"] = TokenConverter
@@ -64,6 +64,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(feeds.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(partner.bp)
+    app.register_blueprint(me.bp)
+    app.register_blueprint(staff.bp)
     csrf.exempt(api.bp)
 
 

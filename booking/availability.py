@@ -22,6 +22,7 @@ from .models import (
     Booking,
     BookingStatus,
     Event,
+    EventHost,
     EventStatus,
     HumanBook,
     ProgramSession,
@@ -316,3 +317,34 @@ def _lock(book: HumanBook) -> None:
     db.session.scalar(
         sa.select(HumanBook.id).where(HumanBook.id == book.id).with_for_update()
     )
+
+
+def book_slots(event: Event, book: HumanBook) -> list[Slot]:
+    """The book's readings at the event, open or not, in time order (counts only, no names)."""
+    return list(db.session.scalars(
+        sa.select(Slot)
+        .where(Slot.event_id == event.id, Slot.book_id == book.id,
+               Slot.status != SlotStatus.CANCELLED)
+        .order_by(Slot.starts_at)
+    ))
+
+
+def partner_events(partner_id: int | None, now: datetime) -> list[Event]:
+    """Upcoming events (draft or published) a partner co-hosts; every one for staff (None)."""
+    query = sa.select(Event).where(
+        Event.ends_at > now, Event.status.in_([EventStatus.DRAFT, EventStatus.PUBLISHED])
+    )
+    if partner_id is not None:
+        query = query.where(Event.id.in_(
+            sa.select(EventHost.event_id).where(EventHost.partner_id == partner_id)))
+    return list(db.session.scalars(query.order_by(Event.starts_at, Event.id)))
+
+
+def partner_readings(partner_id: int, now: datetime) -> list[Slot]:
+    """The partner's upcoming readings with their booked counts."""
+    return list(db.session.scalars(
+        sa.select(Slot).join(HumanBook, Slot.book_id == HumanBook.id)
+        .where(HumanBook.partner_id == partner_id, Slot.ends_at > now,
+               Slot.status != SlotStatus.CANCELLED)
+        .order_by(Slot.starts_at, Slot.id)
+    ))

@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from .extensions import db
+from .availability import WindowSpec
 from .models import (
+    AvailabilityWindow,
     Event,
     EventHost,
     EventKind,
@@ -21,7 +23,7 @@ from .models import (
     Slot,
     User,
 )
-from .scheduling import readings, to_utc
+from .scheduling import to_utc
 
 DEMO_EVENT_SLUG = "human-library-day"
 DEMO_ZONE = "America/Chicago"
@@ -173,12 +175,16 @@ def _demo_slots(event: Event, books: dict[str, HumanBook], partners) -> int:
     day = event.starts_at.astimezone(zone).date()
     count = 0
     for (_, title, *_rest, readers) in BOOKS:
-        spans = readings(
-            datetime.combine(day, time(10, 0)), datetime.combine(day, time(15, 30)), event.timezone,
-            length=timedelta(minutes=30), gap=timedelta(minutes=10),
-            rest_every=4, rest=timedelta(minutes=20),
+        # Readings come from an availability window, as a coordinator would enter it, so
+        # that editing the window later keeps these slots and their bookings.
+        window = AvailabilityWindow(
+            event=event, book=books[title],
+            starts_local=datetime.combine(day, time(10, 0)),
+            ends_local=datetime.combine(day, time(15, 30)),
+            reading_minutes=30, break_minutes=10, readers=readers, rest_after=4, rest_minutes=20,
         )
-        for start, end in spans:
+        db.session.add(window)
+        for start, end in WindowSpec.of(window).spans(event.timezone):
             db.session.add(Slot(event=event, book=books[title], starts_at=start, ends_at=end,
                                 capacity=readers))
             count += 1

@@ -200,3 +200,79 @@ class InviteForm(FlaskForm):
     role = SelectField("Role", default="")
     partner_id = SelectField("Partner", default="")
     human_book_id = SelectField("Human book", default="")
+
+
+class BookForm(FlaskForm):
+    """A human book listing, as its partner's coordinator edits it."""
+
+    title = StringField(
+        "Title", filters=[strip],
+        validators=[DataRequired("Give the book a title."), Length(max=120)],
+    )
+    blurb = TextAreaField("Blurb", filters=[strip], validators=[Optional(), Length(max=2000)])
+    topics = StringField("Topics", filters=[strip], validators=[Optional(), Length(max=500)])
+    languages = StringField(
+        "Languages", filters=[strip], validators=[Optional(), Length(max=200)]
+    )
+    content_notes = TextAreaField(
+        "Content notes", filters=[strip], validators=[Optional(), Length(max=2000)]
+    )
+    volunteer_name = StringField(
+        "Volunteer's name (private)", filters=[strip], validators=[Optional(), Length(max=200)]
+    )
+    volunteer_email = StringField(
+        "Volunteer's e-mail (private)", filters=[strip],
+        validators=[Optional(), Length(max=EMAIL_MAX),
+                    Email("Enter a valid e-mail address, like name@example.org.")],
+        render_kw={"type": "email"},
+    )
+
+
+class WindowForm(FlaskForm):
+    """One availability window, in the event's local time."""
+
+    day = SelectField("Day")
+    starts = StringField("From (local time)", filters=[strip],
+                         validators=[DataRequired("Enter a start time such as 10:00.")],
+                         render_kw={"type": "time"})
+    ends = StringField("Until (local time)", filters=[strip],
+                       validators=[DataRequired("Enter an end time such as 12:30.")],
+                       render_kw={"type": "time"})
+    reading_minutes = WholeNumberField(
+        "Reading length (minutes)", default=30,
+        validators=[InputRequired("Enter the reading length."),
+                    NumberRange(5, 240, "A reading lasts 5 to 240 minutes.")])
+    break_minutes = WholeNumberField(
+        "Break between readings (minutes)", default=10,
+        validators=[InputRequired("Enter the break."),
+                    NumberRange(0, 120, "A break lasts 0 to 120 minutes.")])
+    readers = WholeNumberField(
+        "Readers per reading", default=1,
+        validators=[InputRequired("Enter how many readers."),
+                    NumberRange(1, 3, "Readers per reading must be 1 to 3.")])
+    rest_after = WholeNumberField(
+        "Rest after this many readings (optional)",
+        validators=[Optional(), NumberRange(1, 50, "Enter 1 or more, or leave it empty.")])
+    rest_minutes = WholeNumberField(
+        "Rest length (minutes)", default=20,
+        validators=[InputRequired("Enter the rest length."),
+                    NumberRange(0, 240, "A rest lasts 0 to 240 minutes.")])
+
+    def local_span(self):
+        """(start, end) naive local datetimes, or None with field errors set."""
+        from datetime import date, datetime, time
+
+        try:
+            day = date.fromisoformat(self.day.data)
+        except (TypeError, ValueError):
+            self.day.errors = ["Choose one of the event's days."]
+            return None
+        times = []
+        for name in ("starts", "ends"):
+            try:
+                times.append(time.fromisoformat(self[name].data))
+            except (TypeError, ValueError):
+                self[name].errors = ["Enter a time as hours and minutes, such as 10:30."]
+        if len(times) != 2:
+            return None
+        return datetime.combine(day, times[0]), datetime.combine(day, times[1])

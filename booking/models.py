@@ -7,6 +7,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
@@ -342,7 +343,7 @@ class Booking(db.Model):
     event: Mapped[Event] = relationship()
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     """A person who signs in: staff, a partner's coordinator, or a volunteer."""
 
     __tablename__ = "users"
@@ -361,6 +362,11 @@ class User(db.Model):
 
     partner: Mapped[Optional[Partner]] = relationship()
     human_book: Mapped[Optional[HumanBook]] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login: a deactivated account cannot sign in or stay signed in."""
+        return self.active
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

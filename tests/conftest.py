@@ -11,6 +11,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from flask import g
 import sqlalchemy as sa
 
 from booking import create_app
@@ -70,6 +71,14 @@ def app_config(database_url) -> dict:
 def app(app_config, tmp_path):
     app = create_app(app_config)
     app.instance_path = str(tmp_path / "instance")
+
+    @app.teardown_request
+    def forget_signed_in_user(exc):
+        # Requests share the test's app context, hence `g`; Flask-Login caches the user
+        # there, and a real server would start every request afresh.
+        g.pop("_login_user", None)
+        g.pop("csrf_token", None)  # Flask-WTF caches the session's token there too
+
     with app.app_context():
         _db.create_all()
         yield app

@@ -1,0 +1,139 @@
+"""Partner listings (human books): create, edit, submit, retire, and staff approval."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from .errors import DomainError, ValidationFailed
+from .extensions import db
+from .models import HumanBook, ListingStatus, Partner, Role, User
+
+TITLE_MAX = 120
+TEXT_MAX = 2000
+TAGS_MAX = 12
+
+
+class ListingNotAllowed(DomainError):
+    status = 403
+
+
+@dataclass(frozen=True)
+class BookFields:
+    """A human book as a coordinator enters it."""
+
+    title: str
+    blurb: str = ""
+    topics: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    content_notes: str = ""
+    volunteer_name: str = ""
+    volunteer_email: str = ""
+
+
+def parse_tags(text: str) -> tuple[str, ...]:
+    """'migration, family ,  resilience' -> ('migration', 'family', 'resilience')."""
+    return tuple(dict.fromkeys(t.strip() for t in (text or "").split(",") if t.strip()))
+
+
+def check_fields(fields: BookFields) -> None:
+    errors: dict[str, list[str]] = {}
+    if not fields.title.strip():
+        errors["title"] = ["Give the book a title, such as “Refugee” or “Retired military”."]
+    elif len(fields.title) > TITLE_MAX:
+        errors["title"] = [f"A title has at most {TITLE_MAX} characters."]
+    for name in ("blurb", "content_notes"):
+        if len(getattr(fields, name)) > TEXT_MAX:
+            errors[name] = [f"At most {TEXT_MAX} characters."]
+    for name in ("topics", "languages"):
+        tags = getattr(fields, name)
+        if len(tags) > TAGS_MAX or any(len(t) > 40 for t in tags):
+            errors[name] = [f"At most {TAGS_MAX} entries of up to 40 characters each."]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def can_manage(user: User, book: HumanBook) -> bool:
+    return user.role == Role.STAFF or (
+        user.role == Role.COORDINATOR and user.partner_id == book.partner_id
+    )
+
+
+def create_book(user: User, partner: Partner, fields: BookFields, *, now: datetime) -> HumanBook:
+    if not (user.role == Role.STAFF or user.partner_id == partner.id) or user.role == Role.VOLUNTEER:
+        raise ListingNotAllowed("You can add books only for your own organisation.")
+    check_fields(fields)
+    book = HumanBook(partner_id=partner.id, listing_status=ListingStatus.DRAFT,
+                     created_at=now, updated_at=now)
+    _assign(book, fields)
+    db.session.add(book)
+    db.session.commit()
+    return book
+
+
+def update_book(user: User, book: HumanBook, fields: BookFields, *, now: datetime) -> HumanBook:
+    """Edit a listing. An approved listing stays public; a retired one cannot be edited."""
+    if not can_manage(user, book):
+        raise ListingNotAllowed("You can edit only your own organisation's books.")
+    if book.listing_status == ListingStatus.RETIRED:
+        raise DomainError("This book is retired. Ask library staff if it should return.")
+    check_fields(fields)
+    _assign(book, fields)
+    book.updated_at = now
+    db.session.commit()
+    return book
+
+
+def submit_book(user: User, book: HumanBook, *, now: datetime) -> HumanBook:
+    if not can_manage(user, book):
+        raise ListingNotAllowed("You can submit only your own organisation's books.")
+    if book.listing_status != ListingStatus.DRAFT:
+        raise DomainError(f"Only a draft can be sent for approval; this one is {book.listing_status.value}.")
+    return _set_status(book, ListingStatus.SUBMITTED, now)
+
+
+def retire_book(user: User, book: HumanBook, *, now: datetime) -> HumanBook:
+    if not can_manage(user, book):
+        raise ListingNotAllowed("You can retire only your own organisation's books.")
+    return _set_status(book, ListingStatus.RETIRED, now)
+
+
+def review_book(user: User, book: HumanBook, *, approve: bool, now: datetime) -> HumanBook:
+    """Staff approve a submitted listing (it goes public) or send it back to draft."""
+    if user.role != Role.STAFF:
+        raise ListingNotAllowed("Only library staff approve listings.")
+    if book.listing_status != ListingStatus.SUBMITTED:
+        raise DomainError("Only a submitted listing can be reviewed.")
+    return _set_status(book, ListingStatus.APPROVED if approve else ListingStatus.DRAFT, now)
+
+
+def partner_books(partner_id: int) -> list[HumanBook]:
+    return list(db.session.scalars(
+        sa.select(HumanBook).where(HumanBook.partner_id == partner_id)
+        .order_by(HumanBook.title, HumanBook.id)
+    ))
+
+
+def submitted_books() -> list[HumanBook]:
+    return list(db.session.scalars(
+        sa.select(HumanBook).where(HumanBook.listing_status == ListingStatus.SUBMITTED)
+        .order_by(HumanBook.updated_at, HumanBook.id)
+    ))
+
+
+def _assign(book: HumanBook, fields: BookFields) -> None:
+    book.title = fields.title.strip()
+    book.blurb = fields.blurb.strip()
+    book.topics = list(fields.topics)
+    book.languages = list(fields.languages)
+    book.content_notes = fields.content_notes.strip()
+    book.volunteer_name = fields.volunteer_name.strip()
+    book.volunteer_email = fields.volunteer_email.strip()
+
+
+def _set_status(book: HumanBook, status: ListingStatus, now: datetime) -> HumanBook:
+    book.listing_status = status
+    book.updated_at = now
+    db.session.commit()
+    return book

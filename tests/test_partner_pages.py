@@ -1,0 +1,289 @@
+"""Accounts, the partner dashboard and volunteer pages over HTTP, with CSRF on."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking import accounts, auth, reservations
+from conftest import csrf_token_from
+
+from booking.models import HostRole, HumanBook, ListingStatus, Role, Slot, User
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_user(db):
+    def make_user(email, role, partner=None, book=None, password=PASSWORD):
+        user = User(email=email, name=email.split("@")[0], role=role,
+                    partner_id=partner.id if partner else None,
+                    human_book_id=book.id if book else None)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make_user
+
+
+@pytest.fixture
+def world(make_partner, make_event, make_book, make_user):
+    """Two partners co-hosting an event, each with a coordinator and a book; a volunteer; staff."""
+    own, other = make_partner("Literacy Council"), make_partner("Museum")
+    event = make_event(hosts=[(own, HostRole.HOST), (other, HostRole.CO_HOST)])
+    own_book = make_book(own, title="Learned to read at 40")
+    other_book = make_book(other, title="Museum guard")
+    return {
+        "event": event, "own": own, "other": other, "own_book": own_book,
+        "other_book": other_book,
+        "staff": make_user("staff@example.org", Role.STAFF),
+        "coordinator": make_user("coord@example.org", Role.COORDINATOR, own),
+        "other_coordinator": make_user("other@example.org", Role.COORDINATOR, other),
+        "volunteer": make_user("vol@example.org", Role.VOLUNTEER, own, own_book),
+    }
+
+
+def sign_in(client, user):
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"csrf_token": csrf_token_from(page),
+                                           "email": user.email, "password": PASSWORD})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response
+
+
+@pytest.fixture
+def login(client):
+    return lambda user: sign_in(client, user)
+
+
+def test_signing_in_takes_each_role_to_its_home(app, world):
+    for role, home in (("coordinator", "/partner/"), ("volunteer", "/me/"), ("staff", "/staff/")):
+        client = app.test_client()
+        response = sign_in(client, world[role])
+        assert response.headers["Location"] == home
+        assert client.get(home).status_code == 200
+
+
+def test_a_wrong_password_is_refused_with_one_message(client, submit, world):
+    response = submit("/login", {"email": "coord@example.org", "password": "nope-nope"})
+    assert response.status_code == 401
+    assert "do not match an account" in response.get_data(as_text=True)
+    unknown = submit("/login", {"email": "nobody@example.org", "password": "nope-nope"})
+    assert "do not match an account" in unknown.get_data(as_text=True)
+
+
+def test_remember_me_sets_a_lasting_cookie(client, submit, world):
+    response = submit("/login", {"email": "coord@example.org", "password": PASSWORD,
+                                 "remember": "y"})
+    assert "remember_token" in response.headers.get("Set-Cookie", "") or any(
+        "remember_token" in h for h in response.headers.getlist("Set-Cookie"))
+
+
+def test_signing_out_is_a_post(client, login, world):
+    login(world["coordinator"])
+    page = client.get("/partner/").get_data(as_text=True)
+    token = re.search(r'type="hidden" name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    assert client.get("/partner/").status_code == 302
+
+
+def test_an_invitation_creates_the_account_once(client, submit, world, db):
+    _, token = accounts.invite(world["coordinator"], email="New.Vol@example.org",
+                               role=Role.VOLUNTEER, human_book_id=world["own_book"].id)
+    response = submit(f"/invitations/{token}", {"name": "New Volunteer", "password": "a good password",
+                                                "confirm": "a good password"})
+    assert response.status_code == 303 and response.headers["Location"] == "/me/"
+    user = db.session.scalar(sa.select(User).where(User.email == "new.vol@example.org"))
+    assert user.role == Role.VOLUNTEER and user.partner_id == world["own"].id
+    assert user.human_book_id == world["own_book"].id
+    again = client.get(f"/invitations/{token}")
+    assert again.status_code == 400 and "already been used" in again.get_data(as_text=True)
+
+
+def test_tampered_and_expired_links_are_refused(client, world, app, monkeypatch):
+    _, token = accounts.invite(world["staff"], email="c2@example.org", role=Role.COORDINATOR,
+                               partner_id=world["other"].id)
+    tampered = client.get(f"/invitations/{token[:-3]}abc")
+    assert tampered.status_code == 400 and "not valid" in tampered.get_data(as_text=True)
+    monkeypatch.setattr(auth, "INVITATION_MAX_AGE", -1)
+    expired = client.get(f"/invitations/{token}")
+    assert expired.status_code == 400 and "expired" in expired.get_data(as_text=True)
+
+
+def test_invitation_rules(world):
+    with pytest.raises(accounts.NotAllowed):
+        accounts.invite(world["volunteer"], email="x@example.org", role=Role.VOLUNTEER)
+    with pytest.raises(accounts.NotAllowed):
+        accounts.invite(world["coordinator"], email="x@example.org", role=Role.STAFF)
+    with pytest.raises(accounts.ValidationFailed):
+        accounts.invite(world["coordinator"], email="x@example.org", role=Role.VOLUNTEER,
+                        human_book_id=world["other_book"].id)
+    with pytest.raises(accounts.ValidationFailed):
+        accounts.invite(world["staff"], email="coord@example.org", role=Role.COORDINATOR,
+                        partner_id=world["own"].id)
+
+
+def test_a_password_reset_link_works_once(client, submit, world, caplog):
+    submit("/password/forgot", {"email": "coord@example.org"})
+    link = re.search(r"http://library\.test(/password/reset/\S+)", caplog.text).group(1)
+    response = submit(link, {"password": "brand new secret", "confirm": "brand new secret"})
+    assert response.status_code == 303
+    assert accounts.authenticate("coord@example.org", "brand new secret") is not None
+    assert client.get(link).status_code == 400
+
+
+def test_forgot_password_does_not_reveal_whether_an_account_exists(submit, world):
+    known = submit("/password/forgot", {"email": "coord@example.org"}, follow_redirects=True)
+    unknown = submit("/password/forgot", {"email": "nobody@example.org"}, follow_redirects=True)
+    assert "If an account uses that address" in known.get_data(as_text=True)
+    assert "If an account uses that address" in unknown.get_data(as_text=True)
+
+
+# Who may reach what ------------------------------------------------------------------------
+
+
+def area_urls(app, world, prefix):
+    """Every route of an area, with its parameters filled from `world`."""
+    values = {"book_id": world["own_book"].id, "slug": world["event"].slug}
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(prefix):
+            with app.test_request_context():
+                from flask import url_for
+                urls.append((url_for(rule.endpoint, **{a: values[a] for a in rule.arguments}),
+                             sorted(rule.methods - {"HEAD", "OPTIONS"})))
+    assert urls, prefix
+    return urls
+
+
+@pytest.mark.parametrize(
+    ("prefix", "allowed"),
+    [("/partner", {"coordinator"}), ("/me", {"volunteer"}), ("/staff", {"staff"})],
+)
+def test_every_area_route_refuses_the_wrong_people(app, world, prefix, allowed):
+    for who in (None, "volunteer", "other_coordinator", "coordinator", "staff"):
+        client = app.test_client()
+        if who:
+            sign_in(client, world[who])
+        # A genuine CSRF token, so that what refuses a POST is the access check.
+        token = csrf_token_from(client.get("/login" if who is None else "/password/forgot")
+                                .get_data(as_text=True))
+        for url, methods in area_urls(app, world, prefix):
+            for method in methods:
+                response = client.open(url, method=method, data={"csrf_token": token})
+                code = response.status_code
+                if who is None:
+                    assert code == 302 and "/login" in response.headers["Location"], (url, method)
+                elif who == "other_coordinator" and prefix == "/partner":
+                    # Another partner's book and event answer as if they did not exist.
+                    if f"/books/{world['own_book'].id}" in url:
+                        assert code == 404, (url, method, code)
+                    else:  # their own new-book form, posted empty
+                        assert code in (200, 422), (url, method, code)
+                elif who in allowed:
+                    assert code in (200, 303, 400, 409, 422), (url, method, code)
+                elif who == "staff" and prefix == "/partner":
+                    assert code in (200, 303, 403, 404, 409, 422), (url, method, code)
+                else:
+                    assert code == 403, (who, url, method, code)
+
+
+def test_a_forged_post_is_refused(client, login, world, db):
+    login(world["coordinator"])
+    response = client.post(f"/partner/books/{world['own_book'].id}/retire")
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(HumanBook, world["own_book"].id).listing_status == ListingStatus.APPROVED
+
+
+# Listings and availability -----------------------------------------------------------------
+
+
+def test_a_new_listing_goes_public_only_after_staff_approve_it(client, submit, login, world, db):
+    login(world["coordinator"])
+    response = submit("/partner/books/new", {"title": "Beekeeper", "topics": "bees, honey",
+                                             "languages": "en", "volunteer_name": "Private Person"})
+    assert response.status_code == 303
+    book = db.session.scalar(sa.select(HumanBook).where(HumanBook.title == "Beekeeper"))
+    assert book.topics == ["bees", "honey"] and book.listing_status == ListingStatus.DRAFT
+    submit("/partner/", {}, action=f"/partner/books/{book.id}/submit")
+    db.session.expire_all()
+    assert db.session.get(HumanBook, book.id).listing_status == ListingStatus.SUBMITTED
+    client = client.application.test_client()
+    sign_in(client, world["staff"])
+    page = client.get("/staff/").get_data(as_text=True)
+    assert "Beekeeper" in page
+    client.post(f"/staff/books/{book.id}/review",
+                data={"decision": "approve", "csrf_token": csrf_token_from(page)})
+    db.session.expire_all()
+    assert db.session.get(HumanBook, book.id).listing_status == ListingStatus.APPROVED
+
+
+def window_form(event, start="10:00", end="11:00", **extra):
+    zone_day = event.starts_at.astimezone(__import__("zoneinfo").ZoneInfo(event.timezone)).date()
+    return {"day": zone_day.isoformat(), "starts": start, "ends": end, "reading_minutes": "30",
+            "break_minutes": "10", "readers": "2", "rest_minutes": "20", **extra}
+
+
+def local_hour(event, hours):
+    from zoneinfo import ZoneInfo
+    return (event.starts_at + timedelta(hours=hours)).astimezone(ZoneInfo(event.timezone)).strftime("%H:%M")
+
+
+def test_a_volunteer_adds_a_window_and_the_readings_go_public(client, submit, login, world, db):
+    event = world["event"]
+    login(world["volunteer"])
+    url = f"/me/events/{event.slug}/availability"
+    response = submit(url, window_form(event, local_hour(event, 1), local_hour(event, 2),
+                                       break_minutes="0"))
+    assert response.status_code == 303, response.get_data(as_text=True)
+    slots = client.get(f"/api/v1/events/{event.slug}/slots").get_json()
+    mine = [s for s in slots if s["resource"]["id"] == world["own_book"].id]
+    assert len(mine) == 2 and mine[0]["capacity"] == 2
+    assert "Learned to read at 40" in client.get(f"/events/{event.slug}").get_data(as_text=True)
+
+
+def test_removing_a_booked_window_asks_first_then_cancels(client, submit, login, world, db, now):
+    event = world["event"]
+    login(world["coordinator"])
+    url = f"/partner/books/{world['own_book'].id}/events/{event.slug}/availability"
+    submit(url, window_form(event, local_hour(event, 1), local_hour(event, 2)))
+    slot = db.session.scalar(sa.select(Slot).where(Slot.book_id == world["own_book"].id)
+                             .order_by(Slot.starts_at))
+    reservations.book(slot.id, name="Reader Name", email="r@example.org", now=now)
+    page = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    asked = client.post(url, data={"csrf_token": token, "remove": "0"})
+    assert asked.status_code == 409
+    html = asked.get_data(as_text=True)
+    assert "would cancel 1 booking" in html
+    assert "Reader Name" not in html  # coordinators see counts, not readers
+    db.session.expire_all()
+    assert db.session.get(Slot, slot.id).booked == 1
+    confirmed = client.post(url, data={"csrf_token": token, "remove": "0", "confirmed": "yes",
+                                       "reason": "Volunteer is ill."})
+    assert confirmed.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Slot, slot.id).booked == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"starts": "12:00", "ends": "10:00"}, "ends before it starts"),
+        ({"readers": "4"}, "1 to 3"),
+        ({"starts": "25:00"}, "hours and minutes"),
+        ({"day": "2001-01-01"}, "Not a valid choice"),
+    ],
+)
+def test_bad_windows_get_a_clear_message(client, submit, login, world, db, fields, message):
+    event = world["event"]
+    login(world["coordinator"])
+    url = f"/partner/books/{world['own_book'].id}/events/{event.slug}/availability"
+    response = submit(url, window_form(event, local_hour(event, 1), local_hour(event, 2), **fields))
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Slot)) == 0

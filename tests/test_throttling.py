@@ -1,0 +1,36 @@
+"""Throttles on sign-in and booking (Flask-Limiter, in memory in tests)."""
+from __future__ import annotations
+
+import pytest
+from conftest import csrf_token_from
+
+from booking.models import Role, User
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "5 per minute",
+            "BOOKING_RATE_LIMIT": "3 per minute"}
+
+
+def test_guessing_passwords_is_throttled_but_a_right_password_is_not_counted(app, db):
+    user = User(email="coord@example.org", role=Role.COORDINATOR)
+    user.set_password("the right password")
+    db.session.add(user)
+    db.session.commit()
+    def attempt(password):
+        client = app.test_client()  # a new visitor each time, from the same address
+        token = csrf_token_from(client.get("/login").get_data(as_text=True))
+        return client.post("/login", data={"csrf_token": token, "email": "coord@example.org",
+                                           "password": password}).status_code
+
+    assert attempt("the right password") == 303
+    assert [attempt(f"guess {n}") for n in range(6)] == [401] * 5 + [429]
+
+
+def test_booking_through_the_api_is_throttled(client, make_slot):
+    slot = make_slot(capacity=10)
+    codes = [client.post(f"/api/v1/slots/{slot.id}/bookings",
+                         json={"name": "A", "email": f"a{n}@example.org"}).status_code
+             for n in range(4)]
+    assert codes == [201, 201, 201, 429]
