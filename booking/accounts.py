@@ -8,6 +8,7 @@ from . import auth
 from .errors import DomainError, ValidationFailed
 from .extensions import db
 from .models import HumanBook, Partner, Role, User, utcnow
+from .reservations import normalize_email
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -16,10 +17,6 @@ NAME_MAX = 200
 
 class NotAllowed(DomainError):
     status = 403
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def find_user(email: str) -> User | None:

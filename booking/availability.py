@@ -65,7 +65,6 @@ class WindowSpec:
 class Plan:
     """What saving a set of windows would do to a book's slots at an event."""
 
-    keep: list[Slot] = field(default_factory=list)
     #: (slot, new capacity) for kept times whose number of readers changes.
     resize: list[tuple[Slot, int]] = field(default_factory=list)
     #: Cancelled slots at a time offered again: reopened, keeping their id (and calendar UID).
@@ -165,8 +164,6 @@ def plan(event: Event, book: HumanBook, specs: list[WindowSpec], *, now: datetim
                 result.resize.append((slot, capacity))
                 if capacity < slot.booked:
                     result.lost.extend(_surplus(slot, capacity))
-            else:
-                result.keep.append(slot)
         elif slot.status != SlotStatus.CANCELLED:
             result.remove.append(slot)
             result.lost.extend(_active_bookings(slot))
@@ -188,7 +185,7 @@ def save(
     `confirmed` is false.
     """
     try:
-        _lock(book)
+        _lock(event, book)
         if event.status == EventStatus.CANCELLED:
             raise DomainError("This event is cancelled; its schedule can no longer change.")
         result = plan(event, book, specs, now=now)
@@ -226,14 +223,12 @@ def windows_of(event: Event, book: HumanBook) -> list[AvailabilityWindow]:
 
 def _apply(result: Plan, event: Event, book: HumanBook, *, now: datetime, reason: str) -> None:
     for slot in result.remove:
-        slot = reservations.lock_slot(slot.id)
         for booking in reservations.release(slot, _active_bookings(slot), now=now, reason=reason):
             notifications.queue_booking_cancelled(booking, now=now, reason=reason)
         slot.status = SlotStatus.CANCELLED
         slot.sequence += 1
         slot.updated_at = now
     for slot, capacity in result.resize:
-        slot = reservations.lock_slot(slot.id)
         if capacity < slot.booked:
             shrink_reason = "The reading now takes fewer readers."
             for booking in reservations.release(slot, _surplus(slot, capacity), now=now,
@@ -312,11 +307,21 @@ def _surplus(slot: Slot, capacity: int) -> list[Booking]:
     return surplus
 
 
-def _lock(book: HumanBook) -> None:
-    """Serialise schedule changes of one book (SQLite already holds the write lock)."""
+def _lock(event: Event, book: HumanBook) -> None:
+    """Lock the book and its slots at the event before planning (SQLite holds the write lock).
+
+    Bookings lock their slot too, so none can slip in between the plan the person confirmed
+    and the change: what `plan` reads is what `_apply` changes.
+    """
     db.session.scalar(
         sa.select(HumanBook.id).where(HumanBook.id == book.id).with_for_update()
     )
+    db.session.scalars(
+        sa.select(Slot)
+        .where(Slot.event_id == event.id, Slot.book_id == book.id)
+        .with_for_update(of=Slot)
+        .execution_options(populate_existing=True)
+    ).all()
 
 
 def book_slots(event: Event, book: HumanBook) -> list[Slot]:

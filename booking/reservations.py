@@ -332,11 +332,6 @@ def _raise_translated(exc: BaseException) -> None:
         raise Busy() from exc
 
 
-def lock_slot(slot_id: int) -> Slot:
-    """The slot, row-locked for the rest of the caller's transaction."""
-    return _locked_slot(slot_id)
-
-
 def release(slot: Slot, bookings: list[Booking], *, now: datetime, reason: str) -> list[Booking]:
     """Cancel active bookings of a locked slot and free their seats, without promoting anyone.
 

@@ -287,3 +287,19 @@ def test_bad_windows_get_a_clear_message(client, submit, login, world, db, field
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Slot)) == 0
+
+
+def test_editing_a_public_listing_keeps_it_public(client, submit, login, world, db):
+    book = world["own_book"]
+    login(world["coordinator"])
+    page = client.get(f"/partner/books/{book.id}").get_data(as_text=True)
+    assert 'value="life"' in page  # topics shown as the text the form takes
+    response = submit(f"/partner/books/{book.id}", {"title": "Learned to read at 41",
+                                                    "topics": "literacy, courage",
+                                                    "languages": "en, es"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    edited = db.session.get(HumanBook, book.id)
+    assert edited.title == "Learned to read at 41"
+    assert edited.topics == ["literacy", "courage"] and edited.languages == ["en", "es"]
+    assert edited.listing_status == ListingStatus.APPROVED

@@ -1,7 +1,7 @@
 """Partner dashboard: a coordinator's books, their availability, and upcoming readings."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import availability, listings
@@ -86,10 +86,12 @@ def new_book():
 @bp.route(f"/books/<int(max={MAX_ID}):book_id>", methods=["GET", "POST"])
 def edit_book(book_id: int):
     book = _own_book(book_id)
-    form = BookForm(obj=book) if not BookForm().is_submitted() else BookForm()
-    if not form.is_submitted():
-        form.topics.data = ", ".join(book.topics or [])
-        form.languages.data = ", ".join(book.languages or [])
+    if request.method == "POST":
+        return _save_book(BookForm(), book)
+    form = BookForm(obj=book)
+    # Lists are shown as the comma-separated text the form takes.
+    form.topics.data = ", ".join(book.topics or [])
+    form.languages.data = ", ".join(book.languages or [])
     return _save_book(form, book)
 
 
