@@ -13,8 +13,8 @@ from .models import Booking, BookingStatus
 PRODID = "-//Human Library Bookings//EN"
 
 
-def booking_calendar(booking: Booking, *, host: str, event_url: str, manage_url: str) -> bytes:
-    """One patron's booking as a calendar file, in the event's time zone."""
+def booking_event(booking: Booking, *, host: str, event_url: str, manage_url: str) -> VEvent:
+    """One patron's booking as a VEVENT in the event's time zone (for feeds and e-mail invitations)."""
     slot, event = booking.slot, booking.event
     zone = ZoneInfo(event.timezone)
     cancelled = booking.status == BookingStatus.CANCELLED
@@ -29,7 +29,7 @@ def booking_calendar(booking: Booking, *, host: str, event_url: str, manage_url:
         f"Accessibility: {event.accessibility_notes}" if event.accessibility_notes else "",
         f"Manage or cancel your booking: {manage_url}",
     ]
-    vevent = VEvent.new(
+    return VEvent.new(
         uid=f"booking-{booking.id}@{host}",
         start=slot.starts_at.astimezone(zone),
         end=slot.ends_at.astimezone(zone),
@@ -44,6 +44,12 @@ def booking_calendar(booking: Booking, *, host: str, event_url: str, manage_url:
             "TENTATIVE" if booking.status == BookingStatus.WAITLISTED else "CONFIRMED"
         ),
     )
+
+
+def booking_calendar(booking: Booking, *, host: str, event_url: str, manage_url: str) -> bytes:
+    """One patron's booking as a calendar file, in the event's time zone."""
+    event, slot = booking.event, booking.slot
+    vevent = booking_event(booking, host=host, event_url=event_url, manage_url=manage_url)
     calendar = Calendar.new(
         prodid=PRODID,
         name=event.title,
