@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
+    register_mail(app)
     register_commands(app)
     return app
 
@@ -80,6 +81,12 @@ def register_template_helpers(app: Flask) -> None:
     from .web import filters
 
     filters.register(app)
+
+
+def register_mail(app: Flask) -> None:
+    from . import mailer
+
+    mailer.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
-from . import auth
+from . import auth, notifications
 from .errors import DomainError, ValidationFailed
 from .extensions import db
 from .models import HumanBook, Partner, Role, User, utcnow
@@ -113,6 +113,56 @@ def password_reset_token(email: str) -> tuple[User, str] | None:
     if user is None or not user.active:
         return None
     return user, auth.reset_token(user)
+
+
+def request_password_reset(email: str, *, now) -> bool:
+    """E-mail a reset link to the account with this e-mail, if there is one (True when sent)."""
+    found = password_reset_token(email)
+    if found is None:
+        return False
+    user, token = found
+    link = notifications.public_url("auth.reset_password", token=token)
+    notifications.queue_password_reset(user.email, link, now)
+    db.session.commit()
+    return True
+
+
+def create_account(email: str, *, role: Role, password: str, name: str = "",
+                   partner_slug: str | None = None, now) -> User:
+    """An account created by an operator (the first staff member); every problem at once."""
+    errors: dict[str, list[str]] = {}
+    address = ""
+    try:
+        address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except (EmailNotValidError, AttributeError):
+        errors["email"] = ["Enter a valid e-mail address, like name@example.org."]
+    else:
+        if find_user(address) is not None:
+            errors["email"] = ["Someone with this e-mail address already has an account."]
+    if not isinstance(name, str) or len(name.strip()) > NAME_MAX:
+        errors["name"] = [f"Name must be at most {NAME_MAX} characters."]
+    partner = None
+    if role == Role.STAFF:
+        if partner_slug:
+            errors["partner"] = ["Staff accounts belong to the library, not to a partner."]
+    elif not partner_slug:
+        errors["partner"] = [f"A {role.value} account needs the partner it works for."]
+    else:
+        partner = db.session.scalar(sa.select(Partner).where(Partner.slug == partner_slug))
+        if partner is None:
+            errors["partner"] = [f"There is no partner with the slug {partner_slug!r}."]
+    try:
+        check_password_rules(password)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(email=address, name=name.strip(), role=role,
+                partner_id=partner.id if partner is not None else None, created_at=now)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
 
 
 def reset_password(token: str, password: str) -> User:

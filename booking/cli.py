@@ -1,12 +1,16 @@
 """Flask commands."""
 from __future__ import annotations
 
+import sys
+from datetime import timedelta
+
 import click
 import sqlalchemy as sa
 from flask import Flask
 
+from .errors import ValidationFailed
 from .extensions import db
-from .models import utcnow
+from .models import Role, utcnow
 
 
 def register(app: Flask) -> None:
@@ -31,3 +35,57 @@ def register(app: Flask) -> None:
 
         if db.session.scalar(sa.select(sa.func.count()).select_from(Event)):
             raise SystemExit(1)
+
+    @app.cli.command("send-emails")
+    @click.option("--limit", type=click.IntRange(min=1), default=None,
+                  help="Send at most this many messages.")
+    def send_emails_command(limit: int | None) -> None:
+        """Send the e-mails that are due (for cron); exit 1 when some failed and wait to retry."""
+        _report_drain(limit)
+
+    @app.cli.command("send-reminders")
+    @click.option("--hours-before", type=click.FloatRange(min=0, min_open=True), default=24.0,
+                  show_default=True, help="Remind of readings starting within this many hours.")
+    def send_reminders_command(hours_before: float) -> None:
+        """Queue one reminder per confirmed booking starting soon, then send (for cron)."""
+        from .notifications import queue_reminders
+
+        queued = queue_reminders(utcnow(), within=timedelta(hours=hours_before))
+        click.echo(f"{queued} reminder{'s' if queued != 1 else ''} queued.")
+        _report_drain(None)
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--role", type=click.Choice([r.value for r in Role]), required=True,
+                  help="staff, coordinator (needs --partner) or volunteer (needs --partner).")
+    @click.option("--partner", "partner_slug", default=None, help="The partner's slug.")
+    @click.option("--name", default="", help="The person's name.")
+    def create_user_command(email: str, role: str, partner_slug: str | None, name: str) -> None:
+        """Create an account; the password is asked for, or read from standard input."""
+        from .accounts import create_account
+
+        if _stdin_is_terminal():
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            user = create_account(email, role=Role(role), password=password, name=name,
+                                  partner_slug=partner_slug, now=utcnow())
+        except ValidationFailed as exc:
+            problems = "\n".join(f"  {field}: {message}" for field, messages in exc.errors.items()
+                                  for message in messages)
+            raise click.ClickException(f"No account was created:\n{problems}")
+        click.echo(f"Created the {user.role.value} account {user.email}.")
+
+
+def _report_drain(limit: int | None) -> None:
+    from .mailer import drain
+
+    result = drain(utcnow(), limit)
+    click.echo(f"E-mails: {result.sent} sent, {result.skipped} skipped, {result.failed} failed.")
+    if result.failed:
+        raise SystemExit(1)
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()

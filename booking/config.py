@@ -30,7 +30,37 @@ def base_config(instance_path: str) -> dict:
         "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "30 per minute"),
         #: Failed sign-ins allowed per client address, and per account, against guessing.
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        **mail_config(),
     }
+
+
+def mail_config() -> dict:
+    """E-mail settings. Without MAIL_SERVER, messages are written as .eml files under instance/."""
+    port = os.environ.get("MAIL_PORT", "25").strip()
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"MAIL_PORT must be a port number such as 25 or 587, not {port!r}.")
+    return {
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip(),
+        "MAIL_PORT": int(port),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS", False),
+        #: "Name <address>"; empty: "Human Library <no-reply@" + the PUBLIC_BASE_URL host + ">".
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "").strip(),
+        #: Send what a request queued as soon as it has answered (cron's send-emails retries).
+        "MAIL_SEND_ON_COMMIT": _flag("MAIL_SEND_ON_COMMIT", True),
+    }
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false (1/0, yes/no), not {value!r}.")
 
 
 def check(config: dict, *, debug: bool) -> None:

@@ -338,6 +338,8 @@ class Booking(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: When the reminder before the reading was queued; claimed once by a conditional UPDATE.
+    reminder_queued_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     slot: Mapped[Slot] = relationship()
     event: Mapped[Event] = relationship()

@@ -1,15 +1,42 @@
-"""Notifications: messages queued in the outbox table, in the same transaction as their cause."""
+"""Notifications: messages queued in the outbox table, in the same transaction as their cause.
+
+Queueing only adds a row; `booking.mailer` renders and sends it once the transaction commits.
+Links in e-mails point at PUBLIC_BASE_URL, as they are read away from any request.
+"""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
 
 from .extensions import db
-from .models import Booking, OutboxMessage
+from .models import Booking, BookingStatus, OutboxMessage, Slot, SlotStatus
+
+#: Where `queue` notes the messages of the current unit of work, for sending after the commit.
+QUEUED_KEY = "outbox_queued"
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link under PUBLIC_BASE_URL, built without a request."""
+    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, url_scheme=base.scheme or "https", script_name=base.path or "/"
+    )
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def queue(kind: str, *, to: str, now: datetime, booking: Booking | None = None,
           **payload) -> OutboxMessage:
-    """Add a message to the outbox; it is sent once the surrounding transaction commits."""
+    """Add a message to the outbox; it is sent once the surrounding transaction commits.
+
+    A booking's calendar SEQUENCE is recorded now, so that a cancellation sent late still
+    carries a higher SEQUENCE than the invitation queued before it.
+    """
+    if booking is not None:
+        db.session.flush()  # the booking's id, and fresh sequences
+        payload["sequence"] = booking.sequence + booking.slot.sequence
     message = OutboxMessage(
         kind=kind,
         to_email=to,
@@ -19,13 +46,93 @@ def queue(kind: str, *, to: str, now: datetime, booking: Booking | None = None,
         next_attempt_at=now,
     )
     db.session.add(message)
+    db.session.info.setdefault(QUEUED_KEY, []).append(message)
     return message
 
 
-def queue_booking_cancelled(booking: Booking, *, now: datetime, reason: str) -> OutboxMessage:
+def queue_booking_made(booking: Booking, *, now: datetime, manage_token: str) -> OutboxMessage:
+    """Confirmation (or waitlist notice) with the private manage link.
+
+    The raw token is known only here; the link rides in the payload until the message is
+    sent, and the sender then removes it, so the database never keeps it for long.
+    """
+    kind = "booking_waitlisted" if booking.status == BookingStatus.WAITLISTED else "booking_confirmed"
+    return queue(kind, to=booking.patron_email, now=now, booking=booking,
+                 manage_url=public_url("manage.booking", token=manage_token))
+
+
+def queue_booking_cancelled(booking: Booking, *, now: datetime, reason: str,
+                            by_patron: bool = False) -> OutboxMessage:
     return queue("booking_cancelled", to=booking.patron_email, now=now, booking=booking,
-                 reason=reason)
+                 reason=reason, by_patron=by_patron)
 
 
 def queue_promoted(booking: Booking, *, now: datetime) -> OutboxMessage:
     return queue("waitlist_promoted", to=booking.patron_email, now=now, booking=booking)
+
+
+def queue_schedule_changed(booking: Booking, now: datetime, what_changed: str) -> OutboxMessage:
+    """Tell the patron that their reading moved or changed; `what_changed` is shown as is."""
+    return queue("schedule_changed", to=booking.patron_email, now=now, booking=booking,
+                 what_changed=what_changed)
+
+
+def queue_reminder(booking: Booking, *, now: datetime) -> OutboxMessage:
+    return queue("reminder", to=booking.patron_email, now=now, booking=booking)
+
+
+def queue_invitation(to: str, link: str, inviter_name: str, role: str,
+                     now: datetime) -> OutboxMessage:
+    """An invitation to create an account; the caller commits with the rest of its work."""
+    return queue("invitation", to=to, now=now, link=link, inviter_name=inviter_name,
+                 role=str(role))
+
+
+def queue_password_reset(to: str, link: str, now: datetime) -> OutboxMessage:
+    return queue("password_reset", to=to, now=now, link=link)
+
+
+def queue_reminders(now: datetime, *, within: timedelta) -> int:
+    """Queue one reminder per confirmed booking whose reading starts within `within` from now.
+
+    Each reminder is claimed by a conditional UPDATE of `bookings.reminder_queued_at` (from
+    NULL), committed together with its outbox row: two servers running this at once cannot
+    both claim a booking (PostgreSQL re-checks the condition after the row lock, SQLite
+    serialises writers), and a claimed reminder is never lost, since the row is in the outbox.
+    Only that bookkeeping column is touched, never the booking's state.
+    """
+    candidates = db.session.scalars(
+        sa.select(Booking.id)
+        .join(Slot, Booking.slot_id == Slot.id)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.reminder_queued_at.is_(None),
+            Slot.status != SlotStatus.CANCELLED,
+            Slot.starts_at > now,
+            Slot.starts_at <= now + within,
+        )
+        .order_by(Slot.starts_at, Booking.id)
+    ).all()
+    db.session.commit()  # end the read; each claim is its own short transaction
+    queued = 0
+    for booking_id in candidates:
+        try:
+            claimed = db.session.execute(
+                sa.update(Booking)
+                .where(
+                    Booking.id == booking_id,
+                    Booking.reminder_queued_at.is_(None),
+                    Booking.status == BookingStatus.CONFIRMED,
+                )
+                # updated_at names the patron's last change (calendar stamps, feed ETags).
+                .values(reminder_queued_at=now, updated_at=Booking.updated_at)
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+            if claimed:
+                queue_reminder(db.session.get(Booking, booking_id), now=now)
+                queued += 1
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+    return queued

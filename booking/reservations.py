@@ -192,6 +192,7 @@ def book(
         token = secrets.token_urlsafe(TOKEN_BYTES)
         booking.manage_token_hash = hash_token(token)
         db.session.add(booking)
+        notifications.queue_booking_made(booking, now=now, manage_token=token)
         db.session.commit()
     except BaseException as exc:
         db.session.rollback()
@@ -225,6 +226,7 @@ def cancel(token: str, *, now: datetime, reason: str = "Cancelled by the patron.
         if slot.starts_at <= now:
             raise NotCancellable("This reading has already started and can no longer be cancelled.")
         _cancel_locked(booking, slot, now=now, reason=reason)
+        notifications.queue_booking_cancelled(booking, now=now, reason=reason, by_patron=True)
         db.session.commit()
     except BaseException as exc:
         db.session.rollback()

@@ -64,6 +64,10 @@ def app_config(database_url) -> dict:
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": "library.test",
         "PUBLIC_BASE_URL": "http://library.test",
+        # Tests send (or write) e-mails only when they ask to.
+        "MAIL_SEND_ON_COMMIT": False,
+        "MAIL_SERVER": "",
+        "MAIL_DEFAULT_SENDER": "Riverside Library <events@library.test>",
     }
 
 

@@ -1,0 +1,405 @@
+"""E-mails from the outbox: text and HTML, iTIP invitations, .eml files, SMTP, retries."""
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import socket
+import socketserver
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from icalendar import Calendar
+
+from booking import mailer, notifications, reservations
+from booking.models import OutboxMessage, utcnow
+from test_concurrency import race
+
+
+@pytest.fixture
+def reservation(make_event, make_slot, now):
+    """A confirmed reading at an event in Chicago, with the patron's private token."""
+    event = make_event(timezone="America/Chicago", accessibility_notes="Step-free entrance.")
+    slot = make_slot(event)
+    return reservations.book(slot.id, name="Ada Reader", email="ada@example.org", now=now)
+
+
+def messages(db, kind: str | None = None) -> list[OutboxMessage]:
+    db.session.expire_all()
+    query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
+    return list(db.session.scalars(query))
+
+
+def parts(message) -> dict[str, object]:
+    """The leaf parts of an e-mail by content type."""
+    return {part.get_content_type(): part for part in message.walk() if not part.is_multipart()}
+
+
+def calendar_of(message) -> Calendar:
+    return Calendar.from_ical(parts(message)["text/calendar"].get_content())
+
+
+def outbox_files(app) -> list[Path]:
+    return sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
+
+
+def read_eml(path: Path):
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+
+
+def booking_kinds(db, reservation, now) -> dict[str, OutboxMessage]:
+    """One message of each booking kind for the same booking."""
+    booking = reservation.booking
+    queued = {
+        "booking_confirmed": messages(db, "booking_confirmed")[0],
+        "booking_waitlisted": notifications.queue("booking_waitlisted", to=booking.patron_email,
+                                                  now=now, booking=booking),
+        "waitlist_promoted": notifications.queue_promoted(booking, now=now),
+        "reminder": notifications.queue_reminder(booking, now=now),
+        "schedule_changed": notifications.queue_schedule_changed(
+            booking, now, "The reading moved to Room 2."),
+        "booking_cancelled": notifications.queue_booking_cancelled(
+            booking, now=now, reason="The volunteer is ill."),
+    }
+    db.session.commit()
+    return queued
+
+
+@pytest.mark.parametrize("kind", sorted(mailer.KINDS))
+def test_every_kind_of_message_has_a_subject_and_text_and_html(db, reservation, now, kind):
+    if kind in ("invitation", "password_reset"):
+        message = notifications.queue(kind, to="new@example.org", now=now,
+                                      link="http://library.test/some-link", role="coordinator",
+                                      inviter_name="Sam Staff")
+        db.session.commit()
+    else:
+        message = booking_kinds(db, reservation, now)[kind]
+
+    composed = mailer.compose(message, now=now)
+
+    found = parts(composed)
+    text = found["text/plain"].get_content()
+    html = found["text/html"].get_content()
+    assert composed["Subject"] and composed["To"] == message.to_email
+    assert composed["From"] == "Riverside Library <events@library.test>"
+    if message.booking is not None:
+        title = reservation.booking.slot.resource_title
+        assert title in composed["Subject"] and title in text and title in html
+        assert "Ada Reader" in text and "Step-free entrance." in html
+        assert "http://library.test/events/" in text
+        assert found["application/ics"].get_filename().endswith(".ics")
+    else:
+        assert "http://library.test/some-link" in text and 'href="http://library.test/some-link"' in html
+        assert "text/calendar" not in found
+
+
+def test_html_e_mails_escape_what_patrons_typed(db, make_slot, now):
+    reservation = reservations.book(make_slot().id, name="<b>Bo</b>", email="bo@example.org",
+                                    now=now)
+    [message] = messages(db)
+
+    found = parts(mailer.compose(message, now=now))
+
+    assert "&lt;b&gt;Bo&lt;/b&gt;" in found["text/html"].get_content()
+    assert "<b>Bo</b>" in found["text/plain"].get_content()
+    assert reservation.booking.id == message.booking_id
+
+
+def test_the_confirmation_carries_the_private_manage_link_and_later_messages_do_not(
+    db, reservation, now
+):
+    queued = booking_kinds(db, reservation, now)
+    manage_url = f"http://library.test/bookings/{reservation.token}"
+
+    confirmation = parts(mailer.compose(queued["booking_confirmed"], now=now))
+    reminder = parts(mailer.compose(queued["reminder"], now=now))
+
+    assert manage_url in confirmation["text/plain"].get_content()
+    assert manage_url not in reminder["text/plain"].get_content()
+    assert "link in your booking confirmation e-mail" in reminder["text/plain"].get_content()
+    description = str(Calendar.from_ical(reminder["text/calendar"].get_content())
+                      .events[0]["DESCRIPTION"])
+    assert "link in your confirmation e-mail" in description and "/events/" not in description
+
+
+def test_the_invitation_is_an_itip_request_with_organizer_attendee_and_time_zones(
+    db, client, reservation, now
+):
+    [message] = messages(db, "booking_confirmed")
+
+    composed = mailer.compose(message, now=now)
+
+    calendar_part = parts(composed)["text/calendar"]
+    assert calendar_part.get_param("method") == "REQUEST"
+    calendar = calendar_of(composed)
+    attached = Calendar.from_ical(parts(composed)["application/ics"].get_content())
+    assert attached.to_ical() == calendar.to_ical()
+    assert calendar["METHOD"] == "REQUEST"
+    [vevent] = calendar.events
+    assert str(vevent["ORGANIZER"]) == "mailto:events@library.test"
+    assert vevent["ORGANIZER"].params["CN"] == reservation.booking.event.hosts[0].partner.name
+    [attendee] = vevent.attendees
+    assert str(attendee) == "mailto:ada@example.org"
+    assert attendee.params["CN"] == "Ada Reader"
+    assert attendee.params["PARTSTAT"] == "ACCEPTED" and attendee.params["RSVP"] == "FALSE"
+    assert vevent["STATUS"] == "CONFIRMED"
+    assert calendar.get_used_tzids() == {"America/Chicago"}
+    assert calendar.get_missing_tzids() == set()
+    feed = Calendar.from_ical(client.get(f"/bookings/{reservation.token}.ics").data)
+    assert vevent["UID"] == feed.events[0]["UID"]
+
+
+def test_a_cancellation_has_the_same_uid_and_a_higher_sequence_even_when_sent_late(
+    app, db, reservation, now
+):
+    reservations.cancel(reservation.token, now=now)
+
+    result = mailer.drain(now)
+
+    assert result.sent == 2
+    request, cancel = (calendar_of(read_eml(path)) for path in outbox_files(app))
+    assert request["METHOD"] == "REQUEST" and cancel["METHOD"] == "CANCEL"
+    assert request.events[0]["UID"] == cancel.events[0]["UID"]
+    assert cancel.events[0]["SEQUENCE"] > request.events[0]["SEQUENCE"]
+    assert cancel.events[0]["STATUS"] == "CANCELLED"
+    assert cancel.get_missing_tzids() == set()
+
+
+def test_a_waitlist_notice_is_tentative_and_the_promotion_confirms_it(
+    app, db, make_slot, now
+):
+    slot = make_slot(capacity=1)
+    first = reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
+    reservations.book(slot.id, name="Bo", email="bo@example.org", now=now)
+    reservations.cancel(first.token, now=now)
+
+    mailer.drain(now)
+
+    by_kind = {m.kind: m for m in messages(db) if m.to_email == "bo@example.org"}
+    waitlisted = calendar_of(read_eml(Path(app.instance_path) / "outbox" /
+                                      f"message-{by_kind['booking_waitlisted'].id}.eml"))
+    promoted = calendar_of(read_eml(Path(app.instance_path) / "outbox" /
+                                    f"message-{by_kind['waitlist_promoted'].id}.eml"))
+    assert waitlisted.events[0]["STATUS"] == "TENTATIVE"
+    assert promoted.events[0]["STATUS"] == "CONFIRMED"
+    assert promoted.events[0]["SEQUENCE"] > waitlisted.events[0]["SEQUENCE"]
+
+
+def test_without_a_mail_server_messages_are_written_as_eml_files_and_marked_sent(
+    app, db, reservation, now
+):
+    result = mailer.drain(now)
+
+    assert (result.sent, result.failed) == (1, 0)
+    [path] = outbox_files(app)
+    written = read_eml(path)
+    assert written["To"] == "ada@example.org"
+    assert written.get_content_type() == "multipart/mixed"
+    [message] = messages(db)
+    assert message.sent_at == now and message.attempts == 1
+    assert "manage_url" not in message.payload  # the private link is not kept once sent
+    assert not list(path.parent.glob(".*.tmp"))
+
+
+class FakeSMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP for smtplib: EHLO, AUTH PLAIN, MAIL, RCPT, DATA, QUIT."""
+
+    def reply(self, line: str) -> None:
+        self.wfile.write(line.encode() + b"\r\n")
+
+    def handle(self) -> None:
+        self.reply("220 fake.test ESMTP")
+        while line := self.rfile.readline():
+            command = line.decode().rstrip("\r\n")
+            verb = command.split(" ", 1)[0].upper()
+            if verb == "EHLO":
+                self.reply("250-fake.test")
+                self.reply("250 AUTH PLAIN")
+            elif verb == "AUTH":
+                self.server.logins.append(base64.b64decode(command.split()[-1]).split(b"\0"))
+                self.reply("235 OK")
+            elif verb == "DATA":
+                self.reply("354 go on")
+                data = []
+                while (chunk := self.rfile.readline()) != b".\r\n":
+                    data.append(chunk[1:] if chunk.startswith(b"..") else chunk)
+                self.server.received.append(b"".join(data))
+                self.reply("250 queued")
+            elif verb == "QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 OK")
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP listener on 127.0.0.1 that keeps what it receives."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), FakeSMTPHandler)
+    server.daemon_threads = True
+    server.received, server.logins = [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_with_a_mail_server_messages_go_out_by_smtp_with_a_login(
+    app, db, reservation, now, smtp_server
+):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.server_address[1],
+                      MAIL_USERNAME="mailer", MAIL_PASSWORD="s3cret")
+
+    result = mailer.drain(now)
+
+    assert result.sent == 1
+    [raw] = smtp_server.received
+    delivered = email.message_from_bytes(raw, policy=email.policy.default)
+    assert delivered["To"] == "ada@example.org"
+    assert calendar_of(delivered)["METHOD"] == "REQUEST"
+    assert smtp_server.logins == [[b"", b"mailer", b"s3cret"]]
+    assert outbox_files(app) == []
+
+
+def test_a_failed_send_stays_queued_with_backoff_and_a_later_drain_sends_it(
+    app, db, reservation, now, smtp_server
+):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port())
+
+    first = mailer.drain(now)
+
+    assert (first.sent, first.failed) == (0, 1)
+    [message] = messages(db)
+    assert message.sent_at is None and message.attempts == 1
+    assert "ConnectionRefused" in message.last_error
+    assert message.next_attempt_at == now + mailer.BACKOFF_FIRST
+    assert mailer.drain(now + timedelta(seconds=30)).failed == 0  # not due yet
+
+    app.config["MAIL_PORT"] = smtp_server.server_address[1]
+    later = mailer.drain(now + timedelta(minutes=2))
+
+    assert later.sent == 1 and len(smtp_server.received) == 1
+    [message] = messages(db)
+    assert message.sent_at is not None and message.attempts == 2 and message.last_error == ""
+
+
+def test_retries_wait_longer_each_time_up_to_a_cap():
+    assert [mailer.backoff(n) for n in (1, 2, 3)] == [
+        timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert mailer.backoff(50) == mailer.BACKOFF_MAX
+
+
+def test_a_reminder_for_a_booking_cancelled_since_is_not_sent(app, db, reservation, now):
+    notifications.queue_reminder(reservation.booking, now=now)
+    db.session.commit()
+    reservations.cancel(reservation.token, now=now)
+
+    result = mailer.drain(now)
+
+    assert (result.sent, result.skipped) == (2, 1)
+    [reminder] = messages(db, "reminder")
+    assert reminder.sent_at is not None and reminder.last_error.startswith("not sent")
+    assert not (Path(app.instance_path) / "outbox" / f"message-{reminder.id}.eml").exists()
+
+
+def test_two_drainers_at_once_send_each_message_once(app, db, now, monkeypatch):
+    for n in range(12):
+        notifications.queue_password_reset(f"p{n}@example.org", "http://library.test/x", now)
+    db.session.commit()
+    sent, lock = [], threading.Lock()
+    original = mailer.FileTransport.send
+
+    def counting_send(self, composed, name):
+        with lock:
+            sent.append(composed["To"])
+        original(self, composed, name)
+
+    monkeypatch.setattr(mailer.FileTransport, "send", counting_send)
+
+    outcomes = race(app, [lambda: mailer.drain(now) for _ in range(4)])
+
+    assert sorted(sent) == sorted(f"p{n}@example.org" for n in range(12))
+    assert sum(result.sent for result in outcomes) == 12
+    assert all(m.sent_at is not None for m in messages(db))
+
+
+@pytest.fixture
+def send_on_commit(app_config):
+    app_config["MAIL_SEND_ON_COMMIT"] = True
+    return app_config
+
+
+def test_a_booking_request_sends_its_confirmation_once_it_has_answered(
+    send_on_commit, app, client, db, make_slot
+):
+    slot = make_slot()
+    response = client.post(f"/api/v1/slots/{slot.id}/bookings",
+                           json={"name": "Ada", "email": "ada@example.org"})
+    assert response.status_code == 201
+    db.session.rollback()  # the test's own session must not hold SQLite's write lock
+
+    response.close()  # what the WSGI server does once the answer is out
+
+    [message] = messages(db)
+    assert message.sent_at is not None
+    [path] = outbox_files(app)
+    assert read_eml(path)["To"] == "ada@example.org"
+
+
+def test_a_failing_mail_server_never_turns_a_booking_into_an_error(
+    send_on_commit, app, client, db, make_slot, monkeypatch
+):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port())
+    slot = make_slot(capacity=2)
+
+    response = client.post(f"/api/v1/slots/{slot.id}/bookings",
+                           json={"name": "Ada", "email": "ada@example.org"})
+    db.session.rollback()
+    response.close()
+    monkeypatch.setattr(mailer, "drain", lambda *a, **k: 1 / 0)
+    second = client.post(f"/api/v1/slots/{slot.id}/bookings",
+                         json={"name": "Bo", "email": "bo@example.org"})
+    db.session.rollback()
+    second.close()
+
+    assert response.status_code == 201 and second.status_code == 201
+    queued = messages(db)
+    assert len(queued) == 2 and all(m.sent_at is None for m in queued)
+    assert "ConnectionRefused" in queued[0].last_error
+
+
+def test_a_refused_booking_queues_and_sends_nothing(send_on_commit, app, client, db, make_slot):
+    slot = make_slot()
+    response = client.post(f"/api/v1/slots/{slot.id}/bookings",
+                           json={"name": "", "email": "ada@example.org"})
+    response.close()
+
+    assert response.status_code == 422
+    assert messages(db) == [] and outbox_files(app) == []
+
+
+def test_send_emails_reports_counts_and_fails_when_a_send_failed(app, runner, db, reservation):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port())
+    db.session.rollback()
+
+    failing = runner.invoke(args=["send-emails"])
+
+    assert failing.exit_code == 1 and "0 sent" in failing.output and "1 failed" in failing.output
+    db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=utcnow()))
+    db.session.commit()
+    app.config["MAIL_SERVER"] = ""
+    working = runner.invoke(args=["send-emails"])
+    assert working.exit_code == 0 and "1 sent" in working.output
+    assert len(outbox_files(app)) == 1
