@@ -314,23 +314,29 @@ def test_a_reminder_for_a_booking_cancelled_since_is_not_sent(app, db, reservati
     assert not (Path(app.instance_path) / "outbox" / f"message-{reminder.id}.eml").exists()
 
 
+def record_sends(monkeypatch) -> list[tuple[str, str]]:
+    """(To, Subject) of every e-mail the file transport writes, from any thread."""
+    sent, lock = [], threading.Lock()
+    original = mailer.FileTransport.send
+
+    def recording_send(self, composed, name):
+        with lock:
+            sent.append((composed["To"], composed["Subject"]))
+        original(self, composed, name)
+
+    monkeypatch.setattr(mailer.FileTransport, "send", recording_send)
+    return sent
+
+
 def test_two_drainers_at_once_send_each_message_once(app, db, now, monkeypatch):
     for n in range(12):
         notifications.queue_password_reset(f"p{n}@example.org", "http://library.test/x", now)
     db.session.commit()
-    sent, lock = [], threading.Lock()
-    original = mailer.FileTransport.send
-
-    def counting_send(self, composed, name):
-        with lock:
-            sent.append(composed["To"])
-        original(self, composed, name)
-
-    monkeypatch.setattr(mailer.FileTransport, "send", counting_send)
+    sent = record_sends(monkeypatch)
 
     outcomes = race(app, [lambda: mailer.drain(now) for _ in range(4)])
 
-    assert sorted(sent) == sorted(f"p{n}@example.org" for n in range(12))
+    assert sorted(to for to, _ in sent) == sorted(f"p{n}@example.org" for n in range(12))
     assert sum(result.sent for result in outcomes) == 12
     assert all(m.sent_at is not None for m in messages(db))
 

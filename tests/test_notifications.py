@@ -1,22 +1,14 @@
 """What gets queued, and when: bookings, cancellations, reminders claimed exactly once."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from booking import mailer, notifications, reservations
-from booking.models import Booking, BookingStatus, OutboxMessage, Slot
+from booking.models import Booking, BookingStatus, Slot
 from test_concurrency import race
-
-
-def queued(db, kind: str | None = None) -> list[OutboxMessage]:
-    db.session.expire_all()
-    query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
-    if kind is not None:
-        query = query.where(OutboxMessage.kind == kind)
-    return list(db.session.scalars(query))
+from test_mailer import messages as queued, record_sends
 
 
 def test_booking_queues_a_confirmation_with_the_private_link_or_a_waitlist_notice(
@@ -125,16 +117,7 @@ def test_two_servers_sending_reminders_at_once_send_each_reminder_once(
                           email=f"r{n}@example.org", now=now).booking.id
         for n in range(8)
     ]
-    reminded, lock = [], threading.Lock()
-    original = mailer.FileTransport.send
-
-    def counting_send(self, composed, name):
-        if composed["Subject"].startswith("Reminder"):
-            with lock:
-                reminded.append(composed["To"])
-        original(self, composed, name)
-
-    monkeypatch.setattr(mailer.FileTransport, "send", counting_send)
+    sent = record_sends(monkeypatch)
 
     def run_cron():
         queued_here = notifications.queue_reminders(now, within=timedelta(hours=24))
@@ -144,6 +127,7 @@ def test_two_servers_sending_reminders_at_once_send_each_reminder_once(
     outcomes = race(app, [run_cron for _ in range(4)])
 
     assert sum(outcomes) == len(booking_ids)
+    reminded = [to for to, subject in sent if subject.startswith("Reminder")]
     assert sorted(reminded) == sorted(f"r{n}@example.org" for n in range(8))
     reminders = queued(db, "reminder")
     assert sorted(m.booking_id for m in reminders) == sorted(booking_ids)
