@@ -36,6 +36,15 @@ class BookingNotFound(NotFound):
         super().__init__("This booking link is not valid. Check that you copied the whole link.")
 
 
+class DeskBookingNotFound(NotFound):
+    def __init__(self):
+        super().__init__("There is no such booking at this event. Reload the desk and try again.")
+
+
+class AttendanceRefused(DomainError):
+    """A check-in, no-show or undo the booking's state or the time does not allow."""
+
+
 class RegistrationClosed(DomainError):
     """The event is not taking bookings now (not published, not yet open, or closed)."""
 

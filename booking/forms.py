@@ -89,6 +89,49 @@ class BookingForm(FlaskForm):
         self.seats.render_kw = {**(self.seats.render_kw or {}), "min": 1, "max": limit}
 
 
+class WalkInForm(FlaskForm):
+    """A walk-in at the desk: a name is enough; one form per reading (give each a prefix)."""
+
+    name = StringField(
+        "Name",
+        filters=[strip],
+        validators=[
+            DataRequired("Enter the walk-in's name."),
+            Length(max=NAME_MAX, message=f"Name must be at most {NAME_MAX} characters."),
+        ],
+        render_kw={"autocomplete": "off"},
+    )
+    email = StringField(
+        "E-mail (optional)",
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=EMAIL_MAX, message=f"E-mail must be at most {EMAIL_MAX} characters."),
+            Email("Enter a valid e-mail address, or leave it empty."),
+        ],
+        render_kw={"autocomplete": "off", "type": "email", "inputmode": "email"},
+    )
+    seats = WholeNumberField(
+        "Seats",
+        default=1,
+        validators=[
+            InputRequired("Enter how many seats as a whole number."),
+            NumberRange(min=1, message="Seat at least 1 person."),
+        ],
+        render_kw={"inputmode": "numeric", "min": 1},
+    )
+    check_in = BooleanField("Checked in now", default=True)
+    accept_agreement = BooleanField("Reader agreement explained and accepted")
+
+
+class WalkInSeatsForm(FlaskForm):
+    walk_in_seats = WholeNumberField(
+        "Seats per reading held back for walk-ins",
+        validators=[InputRequired("Enter a whole number, such as 0 or 1.")],
+        render_kw={"inputmode": "numeric", "min": 0},
+    )
+
+
 class ConfirmForm(FlaskForm):
     """A button that changes state: only its CSRF token matters."""
 

@@ -135,6 +135,7 @@ class Event(db.Model):
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         sa.CheckConstraint("max_bookings_per_patron >= 1", name="patron_limit_positive"),
         sa.CheckConstraint("max_seats_per_booking >= 1", name="seats_limit_positive"),
+        sa.CheckConstraint("walk_in_seats_per_reading >= 0", name="walk_in_seats_not_negative"),
         sa.Index("ix_events_status_starts_at", "status", "starts_at"),
     )
 
@@ -162,6 +163,9 @@ class Event(db.Model):
     max_bookings_per_patron: Mapped[int] = mapped_column(default=3)
     #: Seats one booking may take (capped further by the slot's capacity).
     max_seats_per_booking: Mapped[int] = mapped_column(default=1)
+    #: The last seats of every reading, kept for walk-ins at the desk: online booking stops
+    #: (and the waitlist starts) when only this many seats are free.
+    walk_in_seats_per_reading: Mapped[int] = mapped_column(default=0, server_default="0")
     agreement_text: Mapped[str] = mapped_column(sa.Text, default="")
     #: Bumped when the agreement text changes; bookings keep the version they accepted.
     agreement_version: Mapped[int] = mapped_column(default=1)
@@ -289,7 +293,18 @@ class Slot(db.Model):
     session: Mapped[Optional[ProgramSession]] = relationship()
 
     @property
+    def held_for_walk_ins(self) -> int:
+        """Seats online booking may not take: the event's walk-in seats, at most the capacity."""
+        return min(self.event.walk_in_seats_per_reading, self.capacity)
+
+    @property
     def available(self) -> int:
+        """Seats left to book online (what public pages and the API show)."""
+        return max(self.capacity - self.held_for_walk_ins - self.booked, 0)
+
+    @property
+    def free_seats(self) -> int:
+        """Seats left for anyone, walk-ins included."""
         return max(self.capacity - self.booked, 0)
 
     @property

@@ -4,13 +4,19 @@ Each public function is one transaction: lock what it needs in a fixed order (th
 then the slot), re-check the rules against fresh rows, write, commit. SQLite serialises
 writers with BEGIN IMMEDIATE (see extensions); PostgreSQL uses an advisory lock per patron
 and a row lock on the slot. The CHECK on `slots.booked` is the backstop.
+
+Online bookings may not take the seats an event holds back for walk-ins (the last
+`walk_in_seats_per_reading` of each reading); walk-ins at the desk may take any free seat.
+Attended and no-show bookings keep their seats counted: a no-show can be undone when the
+patron turns up late, and undoing must never find the seat gone.
 """
 from __future__ import annotations
 
 import hashlib
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -18,7 +24,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .errors import (
     AlreadyBooked,
+    AttendanceRefused,
     BookingNotFound,
+    DeskBookingNotFound,
     Busy,
     DomainError,
     NotCancellable,
@@ -45,6 +53,11 @@ NAME_MAX = 120
 EMAIL_MAX = 254
 ACCESSIBILITY_MAX = 500
 TOKEN_BYTES = 32
+#: Check-in and no-show open this long before a reading starts.
+CHECK_IN_OPENS = timedelta(minutes=30)
+#: Walk-ins without an e-mail get an address here: reserved (RFC 2606), so never delivered,
+#: and with a random part, so never another patron's identity.
+WALK_IN_EMAIL_DOMAIN = "walk-in.invalid"
 
 
 @dataclass(frozen=True)
@@ -69,14 +82,17 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def clean_patron(name, email, seats, accessibility_needs) -> dict:
+def clean_patron(name, email, seats, accessibility_needs, *, email_optional=False) -> dict:
     """Check the patron's fields; raise ValidationFailed with every problem at once."""
     errors: dict[str, list[str]] = {}
     if not isinstance(name, str) or not name.strip():
         errors["name"] = ["Enter your name."]
     elif len(name.strip()) > NAME_MAX:
         errors["name"] = [f"Name must be at most {NAME_MAX} characters."]
-    if not isinstance(email, str) or not email.strip():
+    if email_optional and (email is None or email == "" or isinstance(email, str)
+                           and not email.strip()):
+        email = ""
+    elif not isinstance(email, str) or not email.strip():
         errors["email"] = ["Enter your e-mail address."]
     elif len(email.strip()) > EMAIL_MAX:
         errors["email"] = [f"E-mail must be at most {EMAIL_MAX} characters."]
@@ -126,12 +142,9 @@ def max_seats(slot: Slot) -> int:
 
 def booking_problem(event: Event, slot: Slot, now: datetime) -> DomainError | None:
     """Why this slot cannot be booked now (as the error to raise), or None when it can."""
-    if event.status != EventStatus.PUBLISHED:
-        return RegistrationClosed("This event is not taking bookings.")
-    if slot.status == SlotStatus.CANCELLED:
-        return SlotUnavailable("This reading has been cancelled.")
-    if slot.status != SlotStatus.OPEN:
-        return SlotUnavailable("This reading is closed for booking.")
+    problem = _slot_problem(event, slot)
+    if problem:
+        return problem
     if slot.starts_at <= now:
         return SlotUnavailable("This reading has already started.")
     if event.registration_opens_at is not None and now < event.registration_opens_at:
@@ -139,6 +152,39 @@ def booking_problem(event: Event, slot: Slot, now: datetime) -> DomainError | No
     if event.registration_closes_at is not None and now >= event.registration_closes_at:
         return RegistrationClosed("Registration for this event has closed.")
     return None
+
+
+def walk_in_problem(event: Event, slot: Slot, now: datetime) -> DomainError | None:
+    """Why the desk cannot seat a walk-in in this slot now, or None when it can.
+
+    Unlike online booking, the desk may seat people until the reading ends, whatever the
+    registration window says.
+    """
+    problem = _slot_problem(event, slot)
+    if problem:
+        return problem
+    if slot.ends_at <= now:
+        return SlotUnavailable("This reading has already ended.")
+    return None
+
+
+def _slot_problem(event: Event, slot: Slot) -> DomainError | None:
+    if event.status != EventStatus.PUBLISHED:
+        return RegistrationClosed("This event is not taking bookings.")
+    if slot.status == SlotStatus.CANCELLED:
+        return SlotUnavailable("This reading has been cancelled.")
+    if slot.status != SlotStatus.OPEN:
+        return SlotUnavailable("This reading is closed for booking.")
+    return None
+
+
+def walk_in_placeholder_email() -> str:
+    """An internal address for a walk-in who gave none: unique, and never e-mailed."""
+    return f"walk-in-{secrets.token_hex(12)}@{WALK_IN_EMAIL_DOMAIN}"
+
+
+def is_walk_in_placeholder(email: str) -> bool:
+    return email.lower().endswith("@" + WALK_IN_EMAIL_DOMAIN)
 
 
 def book(
@@ -151,29 +197,52 @@ def book(
     accept_agreement: bool = False,
     accessibility_needs: str = "",
     walk_in: bool = False,
+    check_in: bool = False,
 ) -> Reservation:
-    """Reserve seats in a slot, or a place on its waitlist when it is full."""
-    fields = clean_patron(name, email, seats, accessibility_needs)
+    """Reserve seats in a slot, or a place on its waitlist when its online seats are gone.
+
+    A walk-in (booked at the desk) needs no e-mail, may be booked until the reading ends,
+    may take held-back seats, is never waitlisted, and may be checked in at once.
+    """
+    fields = clean_patron(name, email, seats, accessibility_needs, email_optional=walk_in)
+    if not fields["email"]:
+        fields["email"] = walk_in_placeholder_email()
     email_key = normalize_email(fields["email"])
     try:
         _lock_patron(email_key)
         slot = _locked_slot(slot_id)
         event = slot.event
-        problem = booking_problem(event, slot, now)
+        problem = walk_in_problem(event, slot, now) if walk_in else booking_problem(event, slot, now)
         if problem:
             raise problem
-        limit = max_seats(slot)
-        if fields["seats"] > limit:
-            raise ValidationFailed(
-                {"seats": [f"You can book at most {limit} seat{'s' if limit != 1 else ''} here."]}
-            )
+        if walk_in:
+            _check_walk_in_seats(slot, fields["seats"])
+            if check_in and now < slot.starts_at - CHECK_IN_OPENS:
+                raise ValidationFailed({"check_in": [_CHECK_IN_NOT_YET]})
+        else:
+            limit = max_seats(slot)
+            if fields["seats"] > limit:
+                raise ValidationFailed({"seats": [
+                    f"You can book at most {limit} seat{'s' if limit != 1 else ''} here."]})
         if event.requires_agreement and accept_agreement is not True:
             raise ValidationFailed(
                 {"accept_agreement": ["Please read and accept the reader agreement."]}
             )
-        _check_patron_rules(slot, event, email_key)
+        if not is_walk_in_placeholder(email_key):
+            # The desk is not bound by the per-event limit; one person still cannot be in
+            # two readings at once.
+            _check_patron_rules(slot, event, email_key, limit=not walk_in)
 
-        confirmed = _take_seats(slot.id, fields["seats"])
+        held = 0 if walk_in else slot.held_for_walk_ins
+        confirmed = _take_seats(slot.id, fields["seats"], held=held)
+        if walk_in and not confirmed:  # cannot happen under the slot lock; never waitlist
+            raise ValidationFailed({"seats": ["Those seats were just taken. Reload the desk."]})
+        if not confirmed:
+            status = BookingStatus.WAITLISTED
+        elif walk_in and check_in:
+            status = BookingStatus.ATTENDED
+        else:
+            status = BookingStatus.CONFIRMED
         booking = Booking(
             slot_id=slot.id,
             event_id=event.id,
@@ -181,7 +250,7 @@ def book(
             patron_email=fields["email"],
             email_normalized=email_key,
             seats=fields["seats"],
-            status=BookingStatus.CONFIRMED if confirmed else BookingStatus.WAITLISTED,
+            status=status,
             waitlist_position=None if confirmed else _next_waitlist_position(slot.id),
             agreement_version=event.agreement_version if event.requires_agreement else None,
             accessibility_needs=fields["accessibility_needs"],
@@ -199,6 +268,86 @@ def book(
         _raise_translated(exc)
         raise
     return Reservation(booking=booking, token=token)
+
+
+def _check_walk_in_seats(slot: Slot, seats: int) -> None:
+    free = slot.free_seats
+    if free == 0:
+        raise ValidationFailed({"seats": ["This reading is full: there is no free seat."]})
+    if seats > free:
+        raise ValidationFailed(
+            {"seats": [f"Only {free} seat{'s are' if free != 1 else ' is'} free in this reading."]}
+        )
+
+
+_CHECK_IN_NOT_YET = (
+    f"Check-in opens {int(CHECK_IN_OPENS.total_seconds() // 60)} minutes before the reading."
+)
+
+
+def check_in(booking_id: int, *, now: datetime, event_id: int | None = None) -> Booking:
+    """Mark a confirmed booking as attended (from shortly before its reading onward)."""
+    return _set_attendance(booking_id, BookingStatus.ATTENDED, now=now, event_id=event_id)
+
+
+def mark_no_show(booking_id: int, *, now: datetime, event_id: int | None = None) -> Booking:
+    """Mark a confirmed booking as a no-show; its seats stay counted (see the module note)."""
+    return _set_attendance(booking_id, BookingStatus.NO_SHOW, now=now, event_id=event_id)
+
+
+def undo_attendance(booking_id: int, *, now: datetime, event_id: int | None = None) -> Booking:
+    """Put an attended or no-show booking back to confirmed: a mis-tap must be fixable."""
+    return _set_attendance(booking_id, BookingStatus.CONFIRMED, now=now, event_id=event_id)
+
+
+def attendance_problem(booking: Booking, slot: Slot, target: BookingStatus,
+                       now: datetime) -> DomainError | None:
+    """Why the desk cannot move this booking to `target` now, or None when it can."""
+    if booking.status == BookingStatus.CANCELLED:
+        return AttendanceRefused("This booking was cancelled, so there is nothing to mark.")
+    if booking.status == BookingStatus.WAITLISTED:
+        return AttendanceRefused("This patron is on the waitlist and has no seat in the reading.")
+    if target == BookingStatus.CONFIRMED:
+        return None
+    if booking.status not in (BookingStatus.CONFIRMED, target):
+        return AttendanceRefused(
+            "This booking is already marked. Use Undo first if the mark was a mistake."
+        )
+    if now < slot.starts_at - CHECK_IN_OPENS:
+        return AttendanceRefused(_CHECK_IN_NOT_YET)
+    return None
+
+
+def _set_attendance(booking_id, target: BookingStatus, *, now: datetime,
+                    event_id: int | None) -> Booking:
+    with _one_transaction():
+        if isinstance(booking_id, bool) or not isinstance(booking_id, int):
+            raise DeskBookingNotFound()
+        booking = db.session.get(Booking, booking_id)
+        if booking is None or event_id is not None and booking.event_id != event_id:
+            raise DeskBookingNotFound()
+        _lock_patron(booking.email_normalized)
+        slot = _locked_slot(booking.slot_id)
+        db.session.refresh(booking)
+        problem = attendance_problem(booking, slot, target, now)
+        if problem:
+            raise problem
+        if booking.status != target:  # a second tap from another tablet changes nothing
+            booking.status = target
+            booking.updated_at = now
+    return booking
+
+
+@contextmanager
+def _one_transaction():
+    """Commit what the block wrote; on any error roll back, translating contention."""
+    try:
+        yield
+        db.session.commit()
+    except BaseException as exc:
+        db.session.rollback()
+        _raise_translated(exc)
+        raise
 
 
 def find_booking(token: str) -> Booking:
@@ -244,7 +393,9 @@ def promote_waitlist(slot: Slot, *, now: datetime) -> list[Booking]:
         .order_by(Booking.waitlist_position, Booking.id)
     ).all()
     for booking in waiting:
-        if booking.seats <= slot.capacity - slot.booked and _take_seats(slot.id, booking.seats):
+        online_free = slot.capacity - slot.held_for_walk_ins - slot.booked
+        if booking.seats <= online_free and _take_seats(slot.id, booking.seats,
+                                                        held=slot.held_for_walk_ins):
             db.session.refresh(slot, ["booked"])
             booking.status = BookingStatus.CONFIRMED
             booking.waitlist_position = None
@@ -264,8 +415,8 @@ def _cancel_locked(booking: Booking, slot: Slot, *, now: datetime, reason: str) 
     return promoted
 
 
-def _check_patron_rules(slot: Slot, event: Event, email_key: str) -> None:
-    """Same slot twice, the per-event limit, and overlapping times."""
+def _check_patron_rules(slot: Slot, event: Event, email_key: str, *, limit: bool = True) -> None:
+    """Same slot twice, the per-event limit (unless `limit` is off), and overlapping times."""
     active = sa.and_(
         Booking.email_normalized == email_key, Booking.status.in_(ACTIVE_BOOKING_STATUSES)
     )
@@ -274,7 +425,7 @@ def _check_patron_rules(slot: Slot, event: Event, email_key: str) -> None:
     held = db.session.scalar(
         sa.select(sa.func.count()).select_from(Booking).where(active, Booking.event_id == event.id)
     )
-    if held >= event.max_bookings_per_patron:
+    if limit and held >= event.max_bookings_per_patron:
         raise PatronLimitReached(event.max_bookings_per_patron)
     overlapping = sa.select(
         sa.exists()
@@ -285,11 +436,11 @@ def _check_patron_rules(slot: Slot, event: Event, email_key: str) -> None:
         raise OverlappingBooking()
 
 
-def _take_seats(slot_id: int, seats: int) -> bool:
-    """Atomically add seats to the slot's counter if they fit; True when they did."""
+def _take_seats(slot_id: int, seats: int, *, held: int = 0) -> bool:
+    """Atomically add seats to the slot's counter if they fit, leaving `held` seats free."""
     result = db.session.execute(
         sa.update(Slot)
-        .where(Slot.id == slot_id, Slot.booked + seats <= Slot.capacity)
+        .where(Slot.id == slot_id, Slot.booked + seats <= Slot.capacity - held)
         .values(booked=Slot.booked + seats)
         .execution_options(synchronize_session=False)
     )

@@ -125,3 +125,28 @@ def test_cancellations_racing_bookings_keep_the_counter_true(app, db, make_slot,
     # Freed seats never stay empty while someone waits.
     if seats.get(BookingStatus.WAITLISTED):
         assert booked == 4
+
+
+def test_online_bookers_and_walk_ins_racing_respect_held_seats(app, db, make_event, make_slot,
+                                                               now):
+    event = make_event(walk_in_seats_per_reading=2)
+    slot_id = make_slot(event, capacity=4).id
+    half = THREADS // 2
+    attempts = [
+        (lambda n=n: reservations.book(slot_id, name=f"O{n}", email=f"o{n}@example.org",
+                                       now=now))
+        for n in range(half)
+    ] + [
+        (lambda n=n: reservations.book(slot_id, name=f"W{n}", email="", walk_in=True, now=now))
+        for n in range(half)
+    ]
+    outcomes = race(app, attempts)
+    online, walk_ins = outcomes[:half], outcomes[half:]
+    online_confirmed = online.count(BookingStatus.CONFIRMED)
+    walk_ins_confirmed = walk_ins.count(BookingStatus.CONFIRMED)
+    assert online_confirmed <= 2  # never into the held seats
+    assert online_confirmed + walk_ins_confirmed == 4
+    assert BookingStatus.WAITLISTED not in walk_ins  # walk-ins are seated or told it is full
+    assert online.count(BookingStatus.WAITLISTED) == half - online_confirmed
+    assert db.session.get(Slot, slot_id).booked == 4
+    assert seats_by_status(db, slot_id)[BookingStatus.CONFIRMED] == 4

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking import accounts, auth, reservations
+from booking.extensions import db as _db
 from conftest import csrf_token_from
 
 from booking.models import HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, User
@@ -151,6 +152,10 @@ def test_forgot_password_does_not_reveal_whether_an_account_exists(submit, world
 def area_urls(app, world, prefix):
     """Every route of an area, with its parameters filled from `world`."""
     values = {"book_id": world["own_book"].id, "slug": world["event"].slug}
+    if prefix == "/desk":
+        if "desk_reading" not in world:
+            world["desk_reading"] = desk_reading(world)
+        values.update(world["desk_reading"])
     urls = []
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(prefix):
@@ -162,9 +167,22 @@ def area_urls(app, world, prefix):
     return urls
 
 
+def desk_reading(world):
+    """A reading of the world's event with one booking in it, for the /desk routes."""
+    event = world["event"]
+    slot = Slot(event_id=event.id, book_id=world["own_book"].id, capacity=2,
+                starts_at=event.starts_at, ends_at=event.starts_at + timedelta(minutes=30))
+    _db.session.add(slot)
+    _db.session.commit()
+    booking = reservations.book(slot.id, name="Reader", email="reader@example.org",
+                                now=event.starts_at - timedelta(hours=1)).booking
+    return {"slot_id": slot.id, "booking_id": booking.id}
+
+
 @pytest.mark.parametrize(
     ("prefix", "allowed"),
-    [("/partner", {"coordinator"}), ("/me", {"volunteer"}), ("/staff", {"staff"})],
+    [("/partner", {"coordinator"}), ("/me", {"volunteer"}), ("/staff", {"staff"}),
+     ("/desk", {"staff"})],
 )
 def test_every_area_route_refuses_the_wrong_people(app, world, prefix, allowed):
     for who in (None, "volunteer", "other_coordinator", "coordinator", "staff"):

@@ -1,0 +1,149 @@
+"""The librarian desk on the day: books on loan, check-ins, no-shows and walk-ins (staff only)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from .. import desk, reservations
+from ..auth import roles_required
+from ..errors import DomainError, ValidationFailed
+from ..extensions import db
+from ..forms import ConfirmForm, WalkInForm, WalkInSeatsForm
+from ..models import BookingStatus, Event, Role, Slot, utcnow
+from .converters import MAX_ID
+
+bp = Blueprint("desk", __name__, url_prefix="/desk")
+
+#: What each button posts, and what the desk says afterwards.
+MARKS = {
+    "attended": (reservations.check_in, "checked in"),
+    "no_show": (reservations.mark_no_show, "marked as a no-show"),
+    "undo": (reservations.undo_attendance, "back to confirmed"),
+}
+
+
+@bp.before_request
+@roles_required(Role.STAFF)
+def staff_only():
+    return None
+
+
+def _event_or_404(slug: str) -> Event:
+    event = db.session.scalar(db.select(Event).where(Event.slug == slug))
+    if event is None:
+        abort(404, "There is no such event.")
+    return event
+
+
+def _walk_in_form(slot_id: int) -> WalkInForm:
+    return WalkInForm(prefix=f"walk-in-{slot_id}", formdata=None)
+
+
+def _back_to(event: Event, slot_id: int | None):
+    if slot_id is None:
+        return redirect(url_for("desk.event", slug=event.slug), 303)
+    return redirect(url_for("desk.event", slug=event.slug, reading=slot_id,
+                            _anchor=f"reading-{slot_id}"), 303)
+
+
+def _render(template: str, event: Event, *, failed: WalkInForm | None = None,
+            failed_slot: int | None = None, status: int = 200):
+    now = utcnow()
+    books = desk.book_states(event, now)
+    forms = {}
+    for book in books:
+        for reading in book.readings:
+            if reading.takes_walk_ins(now):
+                forms[reading.slot.id] = _walk_in_form(reading.slot.id)
+    if failed is not None:
+        forms[failed_slot] = failed
+    open_reading = failed_slot if failed_slot is not None else request.args.get(
+        "reading", type=int)
+    seats_form = WalkInSeatsForm(formdata=None, walk_in_seats=event.walk_in_seats_per_reading)
+    return render_template(
+        template, event=event, books=books, now=now, forms=forms, open_reading=open_reading,
+        seats_form=seats_form, Status=BookingStatus,
+    ), status
+
+
+@bp.get("/")
+def home():
+    return render_template("desk/home.html", events=desk.desk_events(utcnow()))
+
+
+@bp.get("/<slug>")
+def event(slug: str):
+    return _render("desk/event.html", _event_or_404(slug))
+
+
+@bp.get("/<slug>/state")
+def state(slug: str):
+    """The state panel alone, for desk.js to swap in without a page reload."""
+    return _render("desk/_state.html", _event_or_404(slug))
+
+
+@bp.post(f"/<slug>/bookings/<int(max={MAX_ID}):booking_id>")
+def mark(slug: str, booking_id: int):
+    event = _event_or_404(slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "This form had expired, so nothing was changed. Reload the desk and try again.")
+    choice = MARKS.get(request.form.get("mark", ""))
+    if choice is None:
+        abort(400, "Choose Checked in, No-show or Undo.")
+    action, done = choice
+    try:
+        booking = action(booking_id, now=utcnow(), event_id=event.id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _back_to(event, request.form.get("reading", type=int))
+    flash(f"{booking.patron_name} is {done}.", "success")
+    return _back_to(event, booking.slot_id)
+
+
+@bp.post(f"/<slug>/readings/<int(max={MAX_ID}):slot_id>/walk-ins")
+def walk_in(slug: str, slot_id: int):
+    event = _event_or_404(slug)
+    slot = db.session.get(Slot, slot_id)
+    if slot is None or slot.event_id != event.id or slot.book_id is None:
+        abort(404, "There is no such reading at this event. Reload the desk and try again.")
+    form = WalkInForm(prefix=f"walk-in-{slot_id}")
+    if not form.validate_on_submit():
+        return _render("desk/event.html", event, failed=form, failed_slot=slot_id, status=422)
+    try:
+        reservation = reservations.book(
+            slot_id,
+            name=form.name.data, email=form.email.data or "", seats=form.seats.data,
+            accept_agreement=form.accept_agreement.data, check_in=form.check_in.data,
+            walk_in=True, now=utcnow(),
+        )
+    except ValidationFailed as exc:
+        for field, messages in exc.errors.items():
+            if field in form:
+                form[field].errors = list(form[field].errors) + messages
+        return _render("desk/event.html", event, failed=form, failed_slot=slot_id, status=422)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _back_to(event, slot_id)
+    booking = reservation.booking
+    flash(f"{booking.patron_name} is booked in as a walk-in"
+          f"{' and checked in' if booking.status == BookingStatus.ATTENDED else ''}.", "success")
+    return _back_to(event, slot_id)
+
+
+@bp.post("/<slug>/walk-in-seats")
+def walk_in_seats(slug: str):
+    event = _event_or_404(slug)
+    form = WalkInSeatsForm()
+    if not form.validate_on_submit():
+        for message in form.walk_in_seats.errors or ["Reload the desk and try again."]:
+            flash(message, "error")
+        return _back_to(event, None)
+    try:
+        desk.set_walk_in_seats(event, form.walk_in_seats.data, now=utcnow())
+    except ValidationFailed as exc:
+        for message in exc.errors["walk_in_seats"]:
+            flash(message, "error")
+    else:
+        flash(f"{event.walk_in_seats_per_reading} seat(s) per reading are held back for "
+              "walk-ins.", "success")
+    return _back_to(event, None)
+

@@ -1,0 +1,243 @@
+"""The desk's services: book states across a day, check-in and no-show, walk-ins, held seats."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking import desk, reservations
+from booking.desk import BookState
+from booking.errors import AttendanceRefused, DeskBookingNotFound, SlotUnavailable, ValidationFailed
+from booking.models import AvailabilityWindow, Booking, BookingStatus, Slot
+
+MIN = timedelta(minutes=1)
+
+
+@pytest.fixture
+def day(make_event, make_book, make_slot, db):
+    """One book with readings 10:00, 10:40 and (after a rest) 11:40, 30 minutes each, in UTC
+    wall time of the event's start; a 10-minute break in its availability window."""
+    event = make_event(max_bookings_per_patron=5)
+    book = make_book(title="Refugee")
+    base = event.starts_at
+    slots = [make_slot(event, book=book, starts_at=base + offset, capacity=2)
+             for offset in (timedelta(0), 40 * MIN, 100 * MIN)]
+    local = datetime(2026, 1, 1, 10, 0)
+    db.session.add(AvailabilityWindow(event_id=event.id, book_id=book.id, starts_local=local,
+                                      ends_local=local + timedelta(hours=3), break_minutes=10,
+                                      rest_after=2, rest_minutes=30))
+    db.session.commit()
+    return {"event": event, "book": book, "slots": slots, "base": base}
+
+
+def state_of(event, now):
+    [book_desk] = desk.book_states(event, now)
+    return book_desk
+
+
+def test_a_book_goes_free_on_loan_free_resting_and_done_through_the_day(day, db):
+    event, base, slots = day["event"], day["base"], day["slots"]
+    reservations.book(slots[0].id, name="Ann", email="ann@example.org", now=base - 60 * MIN)
+
+    assert state_of(event, base - 60 * MIN).state == BookState.FREE
+    on_loan = state_of(event, base + 5 * MIN)
+    assert on_loan.state == BookState.ON_LOAN
+    assert on_loan.until == slots[0].ends_at
+    assert on_loan.next.slot.id == slots[1].id
+    # The normal 10-minute break between the first two readings: free.
+    assert state_of(event, base + 35 * MIN).state == BookState.FREE
+    # The second reading has nobody in it: the book is free, and that reading is the next one.
+    empty_now = state_of(event, base + 45 * MIN)
+    assert empty_now.state == BookState.FREE and empty_now.next.slot.id == slots[1].id
+    resting = state_of(event, base + 80 * MIN)
+    assert resting.state == BookState.RESTING
+    assert resting.until == slots[2].starts_at
+    assert state_of(event, base + 200 * MIN).state == BookState.DONE
+
+
+def test_a_no_show_only_reading_leaves_the_book_free(day, db):
+    event, base, slots = day["event"], day["base"], day["slots"]
+    booking = reservations.book(slots[0].id, name="Ann", email="ann@example.org",
+                                now=base - 60 * MIN).booking
+    reservations.mark_no_show(booking.id, now=base + 5 * MIN)
+    assert state_of(event, base + 6 * MIN).state == BookState.FREE
+
+
+def test_without_windows_a_long_gap_is_a_rest(make_event, make_book, make_slot):
+    event = make_event()
+    book = make_book()
+    base = event.starts_at
+    make_slot(event, book=book, starts_at=base)
+    make_slot(event, book=book, starts_at=base + 35 * MIN)  # 5-minute break: normal
+    make_slot(event, book=book, starts_at=base + 95 * MIN)  # 30-minute gap: a rest
+    assert state_of(event, base + 32 * MIN).state == BookState.FREE
+    assert state_of(event, base + 70 * MIN).state == BookState.RESTING
+
+
+def test_the_desk_lists_bookings_with_names_and_leaves_cancelled_ones_out(day):
+    event, base, slots = day["event"], day["base"], day["slots"]
+    kept = reservations.book(slots[0].id, name="Ann", email="ann@example.org", now=base - 2 * MIN)
+    gone = reservations.book(slots[0].id, name="Bob", email="bob@example.org", now=base - 2 * MIN)
+    reservations.cancel(gone.token, now=base - MIN)
+    first = state_of(event, base).readings[0]
+    assert [b.patron_name for b in first.bookings] == ["Ann"]
+    assert kept.booking.id == first.bookings[0].id
+
+
+# Check-in, no-show, undo ---------------------------------------------------------------------
+
+
+def test_check_in_and_no_show_open_thirty_minutes_before_and_can_be_undone(day, db):
+    base, slot = day["base"], day["slots"][0]
+    booking = reservations.book(slot.id, name="Ann", email="ann@example.org",
+                                now=base - 120 * MIN).booking
+    with pytest.raises(AttendanceRefused, match="30 minutes"):
+        reservations.check_in(booking.id, now=base - 31 * MIN)
+    assert reservations.check_in(booking.id, now=base - 30 * MIN).status == BookingStatus.ATTENDED
+    with pytest.raises(AttendanceRefused, match="Undo"):
+        reservations.mark_no_show(booking.id, now=base)
+    assert reservations.undo_attendance(booking.id, now=base).status == BookingStatus.CONFIRMED
+    assert reservations.mark_no_show(booking.id, now=base + MIN).status == BookingStatus.NO_SHOW
+    db.session.expire_all()
+    # Seats stay counted whatever the mark: a late patron's undo must find their seat.
+    assert db.session.get(Slot, slot.id).booked == 1
+
+
+def test_a_no_show_does_not_free_the_seat_for_the_waitlist(day, db):
+    base, slot = day["base"], day["slots"][0]
+    people = [reservations.book(slot.id, name=f"P{n}", email=f"p{n}@example.org",
+                                now=base - 60 * MIN).booking for n in range(3)]
+    assert people[2].status == BookingStatus.WAITLISTED
+    reservations.mark_no_show(people[0].id, now=base + 5 * MIN)
+    db.session.expire_all()
+    assert db.session.get(Booking, people[2].id).status == BookingStatus.WAITLISTED
+    assert db.session.get(Slot, slot.id).booked == 2
+
+
+@pytest.mark.parametrize("status", [BookingStatus.CANCELLED, BookingStatus.WAITLISTED])
+def test_cancelled_and_waitlisted_bookings_cannot_be_checked_in(day, db, status):
+    base, slot = day["base"], day["slots"][0]
+    for n in range(2):
+        reservations.book(slot.id, name=f"P{n}", email=f"p{n}@example.org", now=base - 9 * MIN)
+    reservation = reservations.book(slot.id, name="Late", email="late@example.org",
+                                    now=base - 9 * MIN)
+    if status == BookingStatus.CANCELLED:
+        reservations.cancel(reservation.token, now=base - 8 * MIN)
+    with pytest.raises(AttendanceRefused):
+        reservations.check_in(reservation.booking.id, now=base)
+    db.session.expire_all()
+    assert db.session.get(Booking, reservation.booking.id).status == status
+
+
+def test_an_unknown_booking_or_one_of_another_event_is_not_found(day, make_event, now):
+    booking = reservations.book(day["slots"][0].id, name="Ann", email="ann@example.org",
+                                now=day["base"] - 60 * MIN).booking
+    with pytest.raises(DeskBookingNotFound):
+        reservations.check_in(987654, now=now)
+    with pytest.raises(DeskBookingNotFound):
+        reservations.check_in(booking.id, now=now, event_id=make_event().id)
+
+
+# Walk-ins ------------------------------------------------------------------------------------
+
+
+def test_a_walk_in_needs_only_a_name_and_can_join_until_the_reading_ends(day, db):
+    base, slot = day["base"], day["slots"][0]
+    first = reservations.book(slot.id, name="Walker", email="", walk_in=True, check_in=True,
+                              now=base + 25 * MIN).booking
+    second = reservations.book(slot.id, name="Walker", email="", walk_in=True,
+                               now=base + 26 * MIN).booking
+    assert first.walk_in and first.status == BookingStatus.ATTENDED
+    assert second.status == BookingStatus.CONFIRMED
+    # Each placeholder is its own identity, reserved and never e-mailed.
+    assert first.patron_email != second.patron_email
+    assert first.patron_email.endswith("@walk-in.invalid")
+    with pytest.raises(SlotUnavailable, match="ended"):
+        reservations.book(day["slots"][1].id, name="Too late", email="", walk_in=True,
+                          now=day["slots"][1].ends_at)
+    with pytest.raises(SlotUnavailable, match="started"):
+        reservations.book(slot.id, name="Online", email="o@example.org", now=base + MIN)
+
+
+def test_a_walk_in_with_an_email_still_cannot_be_in_two_readings_at_once(day, make_book,
+                                                                        make_slot):
+    base = day["base"]
+    other = make_slot(day["event"], book=make_book(), starts_at=base)
+    reservations.book(day["slots"][0].id, name="Ann", email="ann@example.org", walk_in=True,
+                      now=base)
+    with pytest.raises(Exception, match="overlapping"):
+        reservations.book(other.id, name="Ann", email="ANN@example.org", walk_in=True, now=base)
+
+
+def test_bad_walk_ins_get_clear_messages_and_change_nothing(day, db):
+    base, slot = day["base"], day["slots"][0]
+    with pytest.raises(ValidationFailed) as no_name:
+        reservations.book(slot.id, name="  ", email="", walk_in=True, now=base)
+    assert no_name.value.errors == {"name": ["Enter your name."]}
+    with pytest.raises(ValidationFailed) as too_many:
+        reservations.book(slot.id, name="Big family", email="", seats=3, walk_in=True, now=base)
+    assert too_many.value.errors == {"seats": ["Only 2 seats are free in this reading."]}
+    with pytest.raises(ValidationFailed) as early:
+        reservations.book(day["slots"][2].id, name="Keen", email="", walk_in=True,
+                          check_in=True, now=base)
+    assert "check_in" in early.value.errors
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+    assert db.session.get(Slot, slot.id).booked == 0
+
+
+# Held seats ----------------------------------------------------------------------------------
+
+
+def test_held_seats_stop_online_booking_early_and_walk_ins_use_them(
+    make_event, make_slot, db, now
+):
+    event = make_event(walk_in_seats_per_reading=1)
+    slot = make_slot(event, capacity=3)
+    statuses = [reservations.book(slot.id, name=f"P{n}", email=f"p{n}@example.org",
+                                  now=now).status for n in range(3)]
+    assert statuses == [BookingStatus.CONFIRMED, BookingStatus.CONFIRMED,
+                        BookingStatus.WAITLISTED]
+    db.session.refresh(slot)
+    assert (slot.available, slot.free_seats) == (0, 1)
+    walk_in = reservations.book(slot.id, name="Walker", email="", walk_in=True,
+                                now=slot.starts_at + MIN)
+    assert walk_in.status == BookingStatus.CONFIRMED
+    db.session.refresh(slot)
+    assert slot.booked == 3 and slot.free_seats == 0
+
+
+def test_a_freed_seat_goes_to_the_waitlist_only_outside_the_held_ones(make_event, make_slot,
+                                                                      db, now):
+    event = make_event(walk_in_seats_per_reading=1)
+    slot = make_slot(event, capacity=3)
+    tokens = [reservations.book(slot.id, name=f"P{n}", email=f"p{n}@example.org",
+                                now=now).token for n in range(4)]
+    reservations.cancel(tokens[0], now=now)
+    db.session.expire_all()
+    statuses = [reservations.find_booking(t).status for t in tokens]
+    assert statuses == [BookingStatus.CANCELLED, BookingStatus.CONFIRMED,
+                        BookingStatus.CONFIRMED, BookingStatus.WAITLISTED]
+    assert db.session.get(Slot, slot.id).booked == 2
+
+
+def test_public_pages_and_the_api_show_online_seats(client, make_event, make_slot, db, app):
+    event = make_event(walk_in_seats_per_reading=1)
+    slot = make_slot(event, capacity=3)
+    [row] = client.get(f"/api/v1/events/{event.slug}/slots").get_json()
+    assert (row["capacity"], row["available"]) == (3, 2)
+    assert "2 of 3 seats left" in client.get(f"/events/{event.slug}").get_data(as_text=True)
+    desk.set_walk_in_seats(event, 3, now=event.starts_at)
+    [row] = client.get(f"/api/v1/events/{event.slug}/slots").get_json()
+    assert row["available"] == 0
+    assert "Join the waitlist" in client.get(f"/slots/{slot.id}/book").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("seats", [-1, 11, "2", True])
+def test_held_seats_must_be_a_sensible_whole_number(make_event, db, now, seats):
+    event = make_event()
+    with pytest.raises(ValidationFailed):
+        desk.set_walk_in_seats(event, seats, now=now)
+    db.session.expire_all()
+    assert event.walk_in_seats_per_reading == 0
