@@ -5,6 +5,7 @@ Links in e-mails point at PUBLIC_BASE_URL, as they are read away from any reques
 """
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -13,6 +14,10 @@ from flask import current_app
 
 from .extensions import db
 from .models import Booking, BookingStatus, OutboxMessage, Slot, SlotStatus
+
+#: Walk-ins without an e-mail get an address here: reserved (RFC 2606), so never delivered,
+#: and with a random part, so never another patron's identity. Nothing is queued to it.
+WALK_IN_EMAIL_DOMAIN = "walk-in.invalid"
 
 #: Where `queue` notes the messages of the current unit of work, for sending after the commit.
 QUEUED_KEY = "outbox_queued"
@@ -27,13 +32,25 @@ def public_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
+def walk_in_placeholder_email() -> str:
+    """An internal address for a walk-in who gave none: unique, and never e-mailed."""
+    return f"walk-in-{secrets.token_hex(12)}@{WALK_IN_EMAIL_DOMAIN}"
+
+
+def is_walk_in_placeholder(email: str) -> bool:
+    return email.lower().endswith("@" + WALK_IN_EMAIL_DOMAIN)
+
+
 def queue(kind: str, *, to: str, now: datetime, booking: Booking | None = None,
-          **payload) -> OutboxMessage:
+          **payload) -> OutboxMessage | None:
     """Add a message to the outbox; it is sent once the surrounding transaction commits.
 
     A booking's calendar SEQUENCE is recorded now, so that a cancellation sent late still
-    carries a higher SEQUENCE than the invitation queued before it.
+    carries a higher SEQUENCE than the invitation queued before it. A walk-in who gave no
+    e-mail has nowhere to be written to: nothing is queued (None).
     """
+    if is_walk_in_placeholder(to):
+        return None
     if booking is not None:
         db.session.flush()  # the booking's id, and fresh sequences
         payload["sequence"] = booking.sequence + booking.slot.sequence
@@ -50,7 +67,7 @@ def queue(kind: str, *, to: str, now: datetime, booking: Booking | None = None,
     return message
 
 
-def queue_booking_made(booking: Booking, *, now: datetime, manage_token: str) -> OutboxMessage:
+def queue_booking_made(booking: Booking, *, now: datetime, manage_token: str) -> OutboxMessage | None:
     """Confirmation (or waitlist notice) with the private manage link.
 
     The raw token is known only here; the link rides in the payload until the message is
@@ -62,33 +79,33 @@ def queue_booking_made(booking: Booking, *, now: datetime, manage_token: str) ->
 
 
 def queue_booking_cancelled(booking: Booking, *, now: datetime, reason: str,
-                            by_patron: bool = False) -> OutboxMessage:
+                            by_patron: bool = False) -> OutboxMessage | None:
     return queue("booking_cancelled", to=booking.patron_email, now=now, booking=booking,
                  reason=reason, by_patron=by_patron)
 
 
-def queue_promoted(booking: Booking, *, now: datetime) -> OutboxMessage:
+def queue_promoted(booking: Booking, *, now: datetime) -> OutboxMessage | None:
     return queue("waitlist_promoted", to=booking.patron_email, now=now, booking=booking)
 
 
-def queue_schedule_changed(booking: Booking, now: datetime, what_changed: str) -> OutboxMessage:
+def queue_schedule_changed(booking: Booking, now: datetime, what_changed: str) -> OutboxMessage | None:
     """Tell the patron that their reading moved or changed; `what_changed` is shown as is."""
     return queue("schedule_changed", to=booking.patron_email, now=now, booking=booking,
                  what_changed=what_changed)
 
 
-def queue_reminder(booking: Booking, *, now: datetime) -> OutboxMessage:
+def queue_reminder(booking: Booking, *, now: datetime) -> OutboxMessage | None:
     return queue("reminder", to=booking.patron_email, now=now, booking=booking)
 
 
 def queue_invitation(to: str, link: str, inviter_name: str, role: str,
-                     now: datetime) -> OutboxMessage:
+                     now: datetime) -> OutboxMessage | None:
     """An invitation to create an account; the caller commits with the rest of its work."""
     return queue("invitation", to=to, now=now, link=link, inviter_name=inviter_name,
                  role=str(role))
 
 
-def queue_password_reset(to: str, link: str, now: datetime) -> OutboxMessage:
+def queue_password_reset(to: str, link: str, now: datetime) -> OutboxMessage | None:
     return queue("password_reset", to=to, now=now, link=link)
 
 

@@ -38,6 +38,7 @@ from .errors import (
     ValidationFailed,
 )
 from . import notifications
+from .notifications import is_walk_in_placeholder, walk_in_placeholder_email
 from .extensions import db
 from .models import (
     ACTIVE_BOOKING_STATUSES,
@@ -55,9 +56,6 @@ ACCESSIBILITY_MAX = 500
 TOKEN_BYTES = 32
 #: Check-in and no-show open this long before a reading starts.
 CHECK_IN_OPENS = timedelta(minutes=30)
-#: Walk-ins without an e-mail get an address here: reserved (RFC 2606), so never delivered,
-#: and with a random part, so never another patron's identity.
-WALK_IN_EMAIL_DOMAIN = "walk-in.invalid"
 
 
 @dataclass(frozen=True)
@@ -176,15 +174,6 @@ def _slot_problem(event: Event, slot: Slot) -> DomainError | None:
     if slot.status != SlotStatus.OPEN:
         return SlotUnavailable("This reading is closed for booking.")
     return None
-
-
-def walk_in_placeholder_email() -> str:
-    """An internal address for a walk-in who gave none: unique, and never e-mailed."""
-    return f"walk-in-{secrets.token_hex(12)}@{WALK_IN_EMAIL_DOMAIN}"
-
-
-def is_walk_in_placeholder(email: str) -> bool:
-    return email.lower().endswith("@" + WALK_IN_EMAIL_DOMAIN)
 
 
 def book(

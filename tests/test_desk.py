@@ -160,6 +160,21 @@ def test_a_walk_in_needs_only_a_name_and_can_join_until_the_reading_ends(day, db
         reservations.book(slot.id, name="Online", email="o@example.org", now=base + MIN)
 
 
+def test_a_walk_in_without_an_email_is_never_written_to(day, db):
+    from booking import availability
+    from booking.models import OutboxMessage
+
+    base, slot = day["base"], day["slots"][1]
+    booking = reservations.book(slot.id, name="Walker", email="", walk_in=True,
+                                now=base).booking
+    # The book's schedule changes and the walk-in's reading goes: cancelled, with its reason,
+    # but no message queued to the placeholder address.
+    availability.save(day["event"], day["book"], [], now=base, confirmed=True)
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CANCELLED
+    assert db.session.scalars(sa.select(OutboxMessage.to_email)).all() == []
+
+
 def test_a_walk_in_with_an_email_still_cannot_be_in_two_readings_at_once(day, make_book,
                                                                         make_slot):
     base = day["base"]
