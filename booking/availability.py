@@ -82,7 +82,10 @@ class Plan:
 
 
 class ConfirmationNeeded(DomainError):
-    """The change would cancel bookings; it is applied only once the person confirms."""
+    """The change would cancel bookings; it is applied only once the person confirms.
+
+    `plan` is anything with the `lost` bookings: an availability Plan or a session's plan.
+    """
 
     def __init__(self, plan: Plan):
         n = len(plan.lost)

@@ -41,6 +41,7 @@ def can_act_for(user: User, partner: Partner) -> bool:
 
 
 def all_partners() -> list[Partner]:
+    """Every partner by name, for staff to choose from."""
     return list(db.session.scalars(sa.select(Partner).order_by(Partner.name, Partner.id)))
 
 

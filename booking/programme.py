@@ -80,6 +80,7 @@ class SessionPlan:
 
 
 def can_manage(user: User, session: ProgramSession) -> bool:
+    """Staff manage every session; a coordinator only their own partner's."""
     return user.role == Role.STAFF or (
         user.role == Role.COORDINATOR and user.partner_id == session.presenter_partner_id
     )
@@ -113,6 +114,7 @@ def partner_sessions(partner_id: int, now: datetime) -> list[tuple[ProgramSessio
 
 
 def submitted_sessions() -> list[ProgramSession]:
+    """Sessions waiting for staff approval, oldest first."""
     return list(db.session.scalars(
         sa.select(ProgramSession).where(ProgramSession.listing_status == ListingStatus.SUBMITTED)
         .order_by(ProgramSession.updated_at, ProgramSession.id)
@@ -237,6 +239,7 @@ def update_session(
 
 
 def submit_session(user: User, session: ProgramSession, *, now: datetime) -> ProgramSession:
+    """Send a draft to library staff for approval."""
     if not can_manage(user, session):
         raise SessionNotAllowed("You can submit only your own organisation's sessions.")
     if session.listing_status != ListingStatus.DRAFT:

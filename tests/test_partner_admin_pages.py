@@ -14,9 +14,7 @@ from booking.models import (
     OutboxMessage,
     Partner,
     ProgramSession,
-    Role,
     Slot,
-    User,
 )
 from conftest import csrf_token_from
 from test_partner_pages import (  # noqa: F401  (fixtures)

@@ -1,13 +1,13 @@
 """Program sessions and partner profiles: the rules, tested on the services directly."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
-from booking import partners, programme, reservations
+from booking import catalogue, partners, programme, reservations
 from booking.availability import ConfirmationNeeded, VolunteerConflict
 from booking.errors import DomainError, ValidationFailed
 from booking.models import (
@@ -22,7 +22,6 @@ from booking.models import (
     SlotStatus,
     User,
 )
-from booking import catalogue
 
 CHICAGO = ZoneInfo("America/Chicago")
 DAY = datetime(2031, 6, 14)  # a Saturday well in the future, CDT (UTC-5)
