@@ -50,8 +50,9 @@ def invite(
 ) -> tuple[auth.Invitation, str]:
     """Check that `inviter` may invite this person; return the invitation and its signed token.
 
-    Staff invite coordinators (or other staff); a coordinator invites volunteers of their own
-    partner, optionally linked to one of the partner's human books.
+    Staff invite coordinators, other staff, or (acting for a partner) its volunteers; a
+    coordinator invites volunteers of their own partner, optionally linked to one of the
+    partner's human books.
     """
     try:
         address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
@@ -60,8 +61,8 @@ def invite(
     if inviter.role == Role.STAFF:
         if role == Role.COORDINATOR and db.session.get(Partner, partner_id or 0) is None:
             raise ValidationFailed({"partner_id": ["Choose the partner this coordinator works for."]})
-        if role == Role.VOLUNTEER:
-            raise ValidationFailed({"role": ["Volunteers are invited by their partner's coordinator."]})
+        if role == Role.VOLUNTEER and db.session.get(Partner, partner_id or 0) is None:
+            raise ValidationFailed({"partner_id": ["Choose the partner this volunteer works with."]})
         if role == Role.STAFF:
             partner_id = None
     elif inviter.role == Role.COORDINATOR:

@@ -82,7 +82,10 @@ class Plan:
 
 
 class ConfirmationNeeded(DomainError):
-    """The change would cancel bookings; it is applied only once the person confirms."""
+    """The change would cancel bookings; it is applied only once the person confirms.
+
+    `plan` is anything with the `lost` bookings: an availability Plan or a session's plan.
+    """
 
     def __init__(self, plan: Plan):
         n = len(plan.lost)
@@ -163,10 +166,10 @@ def plan(event: Event, book: HumanBook, specs: list[WindowSpec], *, now: datetim
             elif capacity != slot.capacity:
                 result.resize.append((slot, capacity))
                 if capacity < slot.booked:
-                    result.lost.extend(_surplus(slot, capacity))
+                    result.lost.extend(surplus_bookings(slot, capacity))
         elif slot.status != SlotStatus.CANCELLED:
             result.remove.append(slot)
-            result.lost.extend(_active_bookings(slot))
+            result.lost.extend(active_bookings(slot))
     result.create = [
         (start, end, capacity)
         for (start, end), capacity in sorted(wanted.items())
@@ -223,7 +226,7 @@ def windows_of(event: Event, book: HumanBook) -> list[AvailabilityWindow]:
 
 def _apply(result: Plan, event: Event, book: HumanBook, *, now: datetime, reason: str) -> None:
     for slot in result.remove:
-        for booking in reservations.release(slot, _active_bookings(slot), now=now, reason=reason):
+        for booking in reservations.release(slot, active_bookings(slot), now=now, reason=reason):
             notifications.queue_booking_cancelled(booking, now=now, reason=reason)
         slot.status = SlotStatus.CANCELLED
         slot.sequence += 1
@@ -231,7 +234,7 @@ def _apply(result: Plan, event: Event, book: HumanBook, *, now: datetime, reason
     for slot, capacity in result.resize:
         if capacity < slot.booked:
             shrink_reason = "The reading now takes fewer readers."
-            for booking in reservations.release(slot, _surplus(slot, capacity), now=now,
+            for booking in reservations.release(slot, surplus_bookings(slot, capacity), now=now,
                                                 reason=shrink_reason):
                 notifications.queue_booking_cancelled(booking, now=now, reason=shrink_reason)
         slot.capacity = capacity
@@ -283,7 +286,7 @@ def _check_volunteer_free(event: Event, book: HumanBook, result: Plan) -> None:
             )
 
 
-def _active_bookings(slot: Slot) -> list[Booking]:
+def active_bookings(slot: Slot) -> list[Booking]:
     return list(db.session.scalars(
         sa.select(Booking)
         .where(Booking.slot_id == slot.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES))
@@ -291,7 +294,7 @@ def _active_bookings(slot: Slot) -> list[Booking]:
     ))
 
 
-def _surplus(slot: Slot, capacity: int) -> list[Booking]:
+def surplus_bookings(slot: Slot, capacity: int) -> list[Booking]:
     """Confirmed bookings beyond a smaller capacity: the most recent ones go first."""
     confirmed = db.session.scalars(
         sa.select(Booking)

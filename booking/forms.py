@@ -1,6 +1,8 @@
 """HTML forms. They collect and coerce input; the rules themselves live in the services."""
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -303,19 +305,90 @@ class WindowForm(FlaskForm):
 
     def local_span(self):
         """(start, end) naive local datetimes, or None with field errors set."""
-        from datetime import date, datetime, time
+        return local_span(self)
 
+
+def local_span(form):
+    """A form's day, starts and ends as (start, end) naive local datetimes, or None with
+    field errors set."""
+    try:
+        day = date.fromisoformat(form.day.data)
+    except (TypeError, ValueError):
+        form.day.errors = ["Choose one of the event's days."]
+        return None
+    times = []
+    for name in ("starts", "ends"):
         try:
-            day = date.fromisoformat(self.day.data)
+            times.append(time.fromisoformat(form[name].data))
         except (TypeError, ValueError):
-            self.day.errors = ["Choose one of the event's days."]
-            return None
-        times = []
-        for name in ("starts", "ends"):
-            try:
-                times.append(time.fromisoformat(self[name].data))
-            except (TypeError, ValueError):
-                self[name].errors = ["Enter a time as hours and minutes, such as 10:30."]
-        if len(times) != 2:
-            return None
-        return datetime.combine(day, times[0]), datetime.combine(day, times[1])
+            form[name].errors = ["Enter a time as hours and minutes, such as 10:30."]
+    if len(times) != 2:
+        return None
+    return datetime.combine(day, times[0]), datetime.combine(day, times[1])
+
+
+class SessionForm(FlaskForm):
+    """A program session, in the event's local time; the rules live in `programme`."""
+
+    title = StringField(
+        "Title", filters=[strip],
+        validators=[DataRequired("Give the session a title."),
+                    Length(max=200, message="A title has at most 200 characters.")],
+    )
+    description = TextAreaField(
+        "Description", filters=[strip],
+        validators=[Optional(), Length(max=2000, message="At most 2000 characters.")],
+    )
+    language = StringField(
+        "Language", filters=[strip], default="en",
+        validators=[DataRequired("Enter a language code such as en."),
+                    Length(max=35, message="Enter a language code such as en, es or asl.")],
+    )
+    audience = StringField(
+        "Audience", filters=[strip],
+        validators=[Optional(), Length(max=120, message="At most 120 characters.")],
+    )
+    day = SelectField("Day")
+    starts = StringField("Starts (local time)", filters=[strip],
+                         validators=[DataRequired("Enter a start time such as 14:00.")],
+                         render_kw={"type": "time"})
+    ends = StringField("Ends (local time)", filters=[strip],
+                       validators=[DataRequired("Enter an end time such as 15:30.")],
+                       render_kw={"type": "time"})
+    seats = WholeNumberField(
+        "Seats", default=20,
+        validators=[InputRequired("Enter how many seats."),
+                    NumberRange(1, 500, "Seats must be a whole number from 1 to 500.")])
+    presenter_user_id = SelectField("Presenter (optional)", default="")
+
+    def local_span(self):
+        return local_span(self)
+
+
+class ProfileForm(FlaskForm):
+    """A partner's public profile."""
+
+    name = StringField(
+        "Organisation name", filters=[strip],
+        validators=[DataRequired("Enter the organisation's name."),
+                    Length(max=200, message="A name has at most 200 characters.")],
+    )
+    kind = StringField(
+        "Kind of organisation", filters=[strip],
+        validators=[Optional(), Length(max=80, message="At most 80 characters.")],
+    )
+    website = StringField(
+        "Website", filters=[strip],
+        validators=[Optional(), Length(max=300, message="At most 300 characters.")],
+        render_kw={"type": "url", "inputmode": "url"},
+    )
+    description = TextAreaField(
+        "Description", filters=[strip],
+        validators=[Optional(), Length(max=2000, message="At most 2000 characters.")],
+    )
+    contact_email = StringField(
+        "Contact e-mail", filters=[strip],
+        validators=[Optional(), Length(max=EMAIL_MAX),
+                    Email("Enter a valid e-mail address, like name@example.org.")],
+        render_kw={"type": "email", "inputmode": "email"},
+    )

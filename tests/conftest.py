@@ -26,11 +26,16 @@ from booking.models import (
     ListingStatus,
     Partner,
     ProgramSession,
+    OutboxMessage,
     Slot,
     utcnow,
 )
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+#: Messages other than the confirmation or waitlist notice every booking queues: what a
+#: change to the schedule itself sent.
+AFTER_BOOKING = OutboxMessage.kind.not_in(("booking_confirmed", "booking_waitlisted"))
 
 
 def drop_everything(url: str) -> None:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from conftest import AFTER_BOOKING
 from booking import availability, reservations
 from booking.availability import ConfirmationNeeded, VolunteerConflict, WindowSpec
 from booking.errors import ValidationFailed
@@ -62,10 +63,6 @@ def snapshot(db):
                                            AvailabilityWindow.ends_local)).all()
     outbox = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
     return slots, bookings, sorted(windows), outbox
-
-
-#: Messages other than the confirmation or waitlist notice every booking queues.
-AFTER_BOOKING = OutboxMessage.kind.not_in(("booking_confirmed", "booking_waitlisted"))
 
 
 def test_a_window_becomes_readings_at_local_wall_clock_times(db, event, book, now):

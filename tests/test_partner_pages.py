@@ -31,15 +31,21 @@ def make_user(db):
 
 
 @pytest.fixture
-def world(make_partner, make_event, make_book, make_user):
-    """Two partners co-hosting an event, each with a coordinator and a book; a volunteer; staff."""
+def world(make_partner, make_event, make_book, make_user, make_session, make_slot):
+    """Two partners co-hosting an event, each with a coordinator, a book and a session;
+    a volunteer; staff."""
     own, other = make_partner("Literacy Council"), make_partner("Museum")
     event = make_event(hosts=[(own, HostRole.HOST), (other, HostRole.CO_HOST)])
     own_book = make_book(own, title="Learned to read at 40")
     other_book = make_book(other, title="Museum guard")
+    own_session = make_session(event, own, title="Family storytime")
+    other_session = make_session(event, other, title="Behind the glass")
+    for session in (own_session, other_session):
+        make_slot(event, session=session, capacity=10, minutes=60,
+                  starts_at=event.starts_at + timedelta(hours=4))
     return {
         "event": event, "own": own, "other": other, "own_book": own_book,
-        "other_book": other_book,
+        "other_book": other_book, "own_session": own_session, "other_session": other_session,
         "staff": make_user("staff@example.org", Role.STAFF),
         "coordinator": make_user("coord@example.org", Role.COORDINATOR, own),
         "other_coordinator": make_user("other@example.org", Role.COORDINATOR, other),
@@ -149,9 +155,10 @@ def test_forgot_password_does_not_reveal_whether_an_account_exists(submit, world
 # Who may reach what ------------------------------------------------------------------------
 
 
-def area_urls(app, world, prefix):
-    """Every route of an area, with its parameters filled from `world`."""
-    values = {"book_id": world["own_book"].id, "slug": world["event"].slug}
+def area_urls(app, world, prefix, **query):
+    """Every route of an area, with its parameters filled from `world` (plus `query`)."""
+    values = {"book_id": world["own_book"].id, "slug": world["event"].slug,
+              "session_id": world["own_session"].id}
     if prefix == "/desk":
         if "desk_reading" not in world:
             world["desk_reading"] = desk_reading(world)
@@ -161,7 +168,8 @@ def area_urls(app, world, prefix):
         if rule.rule.startswith(prefix):
             with app.test_request_context():
                 from flask import url_for
-                urls.append((url_for(rule.endpoint, **{a: values[a] for a in rule.arguments}),
+                urls.append((url_for(rule.endpoint, **{a: values[a] for a in rule.arguments},
+                                     **query),
                              sorted(rule.methods - {"HEAD", "OPTIONS"})))
     assert urls, prefix
     return urls
@@ -177,6 +185,14 @@ def desk_reading(world):
     booking = reservations.book(slot.id, name="Reader", email="reader@example.org",
                                 now=event.starts_at - timedelta(hours=1)).booking
     return {"slot_id": slot.id, "booking_id": booking.id}
+
+
+def names_own_listing(url, world):
+    return (f"/books/{world['own_book'].id}" in url
+            or f"/sessions/{world['own_session'].id}" in url)
+
+
+ALLOWED = (200, 303, 400, 409, 422)
 
 
 @pytest.mark.parametrize(
@@ -199,17 +215,36 @@ def test_every_area_route_refuses_the_wrong_people(app, world, prefix, allowed):
                 if who is None:
                     assert code == 302 and "/login" in response.headers["Location"], (url, method)
                 elif who == "other_coordinator" and prefix == "/partner":
-                    # Another partner's book and event answer as if they did not exist.
-                    if f"/books/{world['own_book'].id}" in url:
+                    # Another partner's book, session and event answer as if they did not exist.
+                    if names_own_listing(url, world):
                         assert code == 404, (url, method, code)
-                    else:  # their own new-book form, posted empty
-                        assert code in (200, 422), (url, method, code)
+                    else:  # their own dashboard and forms, posted empty
+                        assert code in ALLOWED, (url, method, code)
                 elif who in allowed:
-                    assert code in (200, 303, 400, 409, 422), (url, method, code)
+                    assert code in ALLOWED, (who, url, method, code)
                 elif who == "staff" and prefix == "/partner":
-                    assert code in (200, 303, 403, 404, 409, 422), (url, method, code)
+                    # Without `?partner` staff act for the partner of the book or session named.
+                    assert code in ALLOWED + (404,), (url, method, code)
                 else:
                     assert code == 403, (who, url, method, code)
+
+
+def test_staff_reach_every_partner_route_when_acting_for_a_partner(app, world):
+    client = app.test_client()
+    sign_in(client, world["staff"])
+    token = csrf_token_from(client.get("/password/forgot").get_data(as_text=True))
+    for url, methods in area_urls(app, world, "/partner", partner=world["own"].id):
+        for method in methods:
+            response = client.open(url, method=method, data={"csrf_token": token})
+            assert response.status_code in ALLOWED, (url, method, response.status_code)
+
+
+def test_staff_acting_for_one_partner_cannot_reach_anothers_listings(app, world):
+    client = app.test_client()
+    sign_in(client, world["staff"])
+    for url, methods in area_urls(app, world, "/partner", partner=world["other"].id):
+        if names_own_listing(url, world):
+            assert client.get(url).status_code in (404, 405), url
 
 
 def test_a_forged_post_is_refused(client, login, world, db):
@@ -262,7 +297,8 @@ def test_a_volunteer_adds_a_window_and_the_readings_go_public(client, submit, lo
                                        break_minutes="0"))
     assert response.status_code == 303, response.get_data(as_text=True)
     slots = client.get(f"/api/v1/events/{event.slug}/slots").get_json()
-    mine = [s for s in slots if s["resource"]["id"] == world["own_book"].id]
+    mine = [s for s in slots
+            if s["resource"]["type"] == "book" and s["resource"]["id"] == world["own_book"].id]
     assert len(mine) == 2 and mine[0]["capacity"] == 2
     assert "Learned to read at 40" in client.get(f"/events/{event.slug}").get_data(as_text=True)
 
@@ -307,7 +343,8 @@ def test_bad_windows_get_a_clear_message(client, submit, login, world, db, field
     response = submit(url, window_form(event, local_hour(event, 1), local_hour(event, 2), **fields))
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Slot)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Slot)
+                             .where(Slot.book_id.is_not(None))) == 0
 
 
 def test_editing_a_public_listing_keeps_it_public(client, submit, login, world, db):

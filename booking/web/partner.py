@@ -1,17 +1,25 @@
-"""Partner dashboard: a coordinator's books, their availability, and upcoming readings."""
+"""Partner dashboard: a partner's profile, books, sessions, availability and invitations.
+
+Coordinators act for their own partner, whatever the URL says. Staff act for any partner,
+named by `?partner=<id>`; links built while acting keep that choice (see `keep_partner`).
+"""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import availability, listings
+from .. import availability, listings, partners, programme
 from ..auth import roles_required
+from ..availability import ConfirmationNeeded
 from ..errors import ValidationFailed
 from ..extensions import db
-from ..forms import BookForm, ConfirmForm
-from ..models import HumanBook, Partner, Role, utcnow
+from ..forms import BookForm, ConfirmForm, InviteForm, ProfileForm, SessionForm
+from ..models import Event, HumanBook, ListingStatus, Partner, ProgramSession, Role, utcnow
 from .converters import MAX_ID
-from .schedule import availability_page
+from .invitations import invitation_page
+from .schedule import availability_page, event_days
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
 
@@ -19,31 +27,126 @@ bp = Blueprint("partner", __name__, url_prefix="/partner")
 @bp.before_request
 @roles_required(Role.COORDINATOR, Role.STAFF)
 def coordinators_and_staff_only():
-    return None
+    g.acting_partner = _acting_partner()
+
+
+@bp.teardown_request
+def forget_acting_partner(exc):
+    g.pop("acting_partner", None)
+
+
+@bp.url_defaults
+def keep_partner(endpoint, values):
+    """While staff act for a partner, every dashboard link stays on that partner."""
+    partner = g.get("acting_partner")
+    if partner is not None and current_user.role == Role.STAFF:
+        values.setdefault("partner", partner.id)
+
+
+def _acting_partner() -> Partner | None:
+    if current_user.role == Role.COORDINATOR:
+        return db.session.get(Partner, current_user.partner_id or 0)
+    partner_id = request.args.get("partner", type=int)
+    if partner_id is None or not 0 < partner_id <= MAX_ID:
+        return None
+    return db.session.get(Partner, partner_id)
 
 
 def _own_partner() -> Partner:
-    if current_user.partner_id is None:
+    partner = g.get("acting_partner")
+    if partner is None:
+        if current_user.role == Role.STAFF:
+            abort(404, "There is no such partner. Choose one from the staff page.")
         abort(403, "Your account is not linked to a partner organisation.")
-    return db.session.get(Partner, current_user.partner_id)
+    return partner
+
+
+def _adopt(partner_id: int) -> None:
+    """Staff reaching a book or session without `?partner` act for its partner."""
+    if g.get("acting_partner") is None:
+        g.acting_partner = db.session.get(Partner, partner_id)
 
 
 def _own_book(book_id: int) -> HumanBook:
     book = db.session.get(HumanBook, book_id)
-    if book is None or not listings.can_manage(current_user, book):
+    partner = g.get("acting_partner")
+    if book is None or not listings.can_manage(current_user, book) or (
+        partner is not None and book.partner_id != partner.id
+    ):
         abort(404, "There is no such book among your organisation's listings.")
+    _adopt(book.partner_id)
     return book
+
+
+def _own_session(session_id: int) -> ProgramSession:
+    session = db.session.get(ProgramSession, session_id)
+    partner = g.get("acting_partner")
+    if session is None or not programme.can_manage(current_user, session) or (
+        partner is not None and session.presenter_partner_id != partner.id
+    ):
+        abort(404, "There is no such session among your organisation's listings.")
+    _adopt(session.presenter_partner_id)
+    return session
 
 
 @bp.get("/")
 def home():
+    if current_user.role == Role.STAFF and g.get("acting_partner") is None \
+            and "partner" not in request.args:
+        return redirect(url_for("staff.home", _anchor="partners"), 303)
     partner = _own_partner()
     now = utcnow()
     return render_template(
         "partner/home.html", partner=partner, books=listings.partner_books(partner.id),
         events=availability.partner_events(partner.id, now),
+        sessions=programme.partner_sessions(partner.id, now),
         readings=availability.partner_readings(partner.id, now), form=ConfirmForm(),
     )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    partner = _own_partner()
+    form = ProfileForm(obj=partner)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            partners.update_profile(current_user, partner, partners.ProfileFields(
+                name=form.name.data or "", kind=form.kind.data or "",
+                website=form.website.data or "", description=form.description.data or "",
+                contact_email=form.contact_email.data or "",
+            ))
+        except ValidationFailed as exc:
+            _show_errors(form, exc)
+            status = 422
+        else:
+            flash("The organisation's profile is saved.", "success")
+            return redirect(url_for("partner.home"), 303)
+    elif form.is_submitted():
+        status = 422
+    return render_template("partner/profile.html", form=form, partner=partner), status
+
+
+@bp.route("/invitations/new", methods=["GET", "POST"])
+def invite_volunteer():
+    partner = _own_partner()
+    form = InviteForm()
+    del form.role, form.partner_id
+    form.human_book_id.choices = [("", "No book (for example, a presenter)")] + [
+        (str(book.id), book.title) for book in listings.partner_books(partner.id)
+        if book.listing_status != ListingStatus.RETIRED
+    ]
+    return invitation_page(form, role=Role.VOLUNTEER, partner_id=partner.id,
+                           heading=f"Invite a volunteer of {partner.name}",
+                           back_url=url_for("partner.home"))
+
+
+def _show_errors(form, exc: ValidationFailed, fallback: str | None = None) -> None:
+    """Put a service's field errors on the form's fields (or on `fallback`)."""
+    for name, messages in exc.errors.items():
+        target = name if name in form else fallback
+        if target is not None:
+            form[target].errors = list(form[target].errors) + messages
 
 
 def _fields(form: BookForm) -> listings.BookFields:
@@ -60,7 +163,8 @@ def _save_book(form: BookForm, book: HumanBook | None):
     if form.validate_on_submit():
         try:
             if book is None:
-                book = listings.create_book(current_user, _own_partner(), _fields(form), now=utcnow())
+                book = listings.create_book(current_user, _own_partner(), _fields(form),
+                                            now=utcnow())
                 flash(f"“{book.title}” is saved as a draft. Send it for approval when it is ready.",
                       "success")
             else:
@@ -68,9 +172,7 @@ def _save_book(form: BookForm, book: HumanBook | None):
                 flash(f"“{book.title}” is saved.", "success")
             return redirect(url_for("partner.home"), 303)
         except ValidationFailed as exc:
-            for name, messages in exc.errors.items():
-                if name in form:
-                    form[name].errors = messages
+            _show_errors(form, exc)
             status = 422
     elif form.is_submitted():
         status = 422
@@ -125,9 +227,145 @@ def book_availability(book_id: int, slug: str):
     )
 
 
-def _hosted_event(slug: str):
-    partner_id = None if current_user.role == Role.STAFF else current_user.partner_id
-    for event in availability.partner_events(partner_id, utcnow()):
+def _hosted_event(slug: str) -> Event:
+    """An upcoming event the acting partner co-hosts."""
+    for event in availability.partner_events(_own_partner().id, utcnow()):
         if event.slug == slug:
             return event
     abort(404, "Your organisation does not co-host an upcoming event at this address.")
+
+
+# Program sessions -------------------------------------------------------------------------
+
+
+def _session_form(event: Event, partner: Partner, **kwargs) -> SessionForm:
+    form = SessionForm(**kwargs)
+    form.day.choices = event_days(event)
+    form.presenter_user_id.choices = [("", "Nobody yet")] + [
+        (str(user.id), user.name or user.email) for user in programme.presenters(partner.id)
+    ]
+    return form
+
+
+def _session_fields(form: SessionForm) -> programme.SessionFields | None:
+    span = form.local_span()
+    if span is None:
+        return None
+    presenter = form.presenter_user_id.data
+    return programme.SessionFields(
+        title=form.title.data or "", description=form.description.data or "",
+        language=form.language.data or "", audience=form.audience.data or "",
+        starts_local=span[0], ends_local=span[1], seats=form.seats.data,
+        presenter_user_id=int(presenter) if presenter and presenter.isdigit() else None,
+    )
+
+
+def _render_session_form(form, event, session, problem=None, status=200):
+    return render_template("partner/session_form.html", form=form, event=event,
+                           session=session, problem=problem), status
+
+
+@bp.route("/events/<slug>/sessions/new", methods=["GET", "POST"])
+def new_session(slug: str):
+    partner = _own_partner()
+    event = _hosted_event(slug)
+    form = _session_form(event, partner)
+    if not form.validate_on_submit():
+        return _render_session_form(form, event, None, status=422 if form.is_submitted() else 200)
+    fields = _session_fields(form)
+    if fields is None:
+        return _render_session_form(form, event, None, status=422)
+    try:
+        session = programme.create_session(current_user, partner, event, fields, now=utcnow())
+    except ValidationFailed as exc:
+        _show_errors(form, exc, fallback="title")
+        return _render_session_form(form, event, None, status=422)
+    except availability.VolunteerConflict as exc:
+        return _render_session_form(form, event, None, problem=exc.message, status=exc.status)
+    flash(f"“{session.title}” is saved as a draft. Send it for approval when it is ready.",
+          "success")
+    return redirect(url_for("partner.home"), 303)
+
+
+@bp.route(f"/sessions/<int(max={MAX_ID}):session_id>", methods=["GET", "POST"])
+def edit_session(session_id: int):
+    session = _own_session(session_id)
+    event, partner = session.event, _own_partner()
+    if request.method == "GET":
+        return _render_session_form(_prefilled(session, partner), event, session)
+    form = _session_form(event, partner)
+    if not form.validate_on_submit():
+        return _render_session_form(form, event, session, status=422)
+    fields = _session_fields(form)
+    if fields is None:
+        return _render_session_form(form, event, session, status=422)
+    page_url = url_for("partner.edit_session", session_id=session.id)
+    try:
+        result = programme.update_session(
+            current_user, session, fields, now=utcnow(),
+            confirmed=request.form.get("confirmed") == "yes",
+            reason=_reason(programme.FEWER_SEATS_REASON),
+        )
+    except ConfirmationNeeded as exc:
+        return _confirm(exc, event, page_url, programme.FEWER_SEATS_REASON)
+    except ValidationFailed as exc:
+        _show_errors(form, exc, fallback="title")
+        return _render_session_form(form, event, session, status=422)
+    except availability.VolunteerConflict as exc:
+        return _render_session_form(form, event, session, problem=exc.message, status=exc.status)
+    moved = " Readers who booked are told about the new time." if result.moved else ""
+    flash(f"“{session.title}” is saved.{moved}", "success")
+    return redirect(url_for("partner.home"), 303)
+
+
+def _prefilled(session: ProgramSession, partner: Partner) -> SessionForm:
+    slot = programme.session_slot(session)
+    data = {"title": session.title, "description": session.description,
+            "language": session.language, "audience": session.audience,
+            "presenter_user_id": str(session.presenter_user_id or "")}
+    if slot is not None:
+        zone = ZoneInfo(session.event.timezone)
+        start, end = slot.starts_at.astimezone(zone), slot.ends_at.astimezone(zone)
+        data.update(day=start.date().isoformat(), starts=f"{start:%H:%M}", ends=f"{end:%H:%M}",
+                    seats=slot.capacity)
+    return _session_form(session.event, partner, formdata=None, data=data)
+
+
+def _reason(default: str) -> str:
+    return (request.form.get("reason") or "").strip()[:300] or default
+
+
+def _confirm(exc: ConfirmationNeeded, event: Event, page_url: str, default_reason: str):
+    """Show the bookings a change would cancel and ask to confirm (names only for staff)."""
+    return render_template(
+        "schedule/confirm.html", event=event, plan=exc.plan, message=exc.message,
+        page_url=page_url, show_names=current_user.role == Role.STAFF,
+        default_reason=default_reason, resource_label="Session",
+        fields={k: v for k, v in request.form.items()
+                if k not in ("csrf_token", "confirmed", "reason")},
+    ), 409
+
+
+@bp.post(f"/sessions/<int(max={MAX_ID}):session_id>/submit")
+def submit_session(session_id: int):
+    session = _own_session(session_id)
+    if ConfirmForm().validate_on_submit():
+        programme.submit_session(current_user, session, now=utcnow())
+        flash(f"“{session.title}” is sent to library staff for approval.", "success")
+    return redirect(url_for("partner.home"), 303)
+
+
+@bp.post(f"/sessions/<int(max={MAX_ID}):session_id>/retire")
+def retire_session(session_id: int):
+    session = _own_session(session_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            programme.retire_session(current_user, session, now=utcnow(),
+                                     confirmed=request.form.get("confirmed") == "yes",
+                                     reason=_reason(programme.RETIRED_REASON))
+        except ConfirmationNeeded as exc:
+            return _confirm(exc, session.event,
+                            url_for("partner.retire_session", session_id=session.id),
+                            programme.RETIRED_REASON)
+        flash(f"“{session.title}” is retired and no longer listed.", "success")
+    return redirect(url_for("partner.home"), 303)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request
@@ -25,10 +26,39 @@ def event_days(event: Event) -> list[tuple[str, str]]:
     return days
 
 
+def _with_query(url: str, **params) -> str:
+    """`url` with more query parameters (it may already carry some, such as `partner`)."""
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _editing(windows: list[WindowSpec]) -> int | None:
+    """The index of the window being changed (`?edit=` to open it, `replace` to save it)."""
+    if request.method == "POST":
+        index = request.form.get("replace", type=int)
+    else:
+        index = request.args.get("edit", type=int)
+    if index is None or not 0 <= index < len(windows):
+        return None
+    return index
+
+
+def _window_data(window: WindowSpec) -> dict:
+    return {
+        "day": window.starts_local.date().isoformat(), "starts": f"{window.starts_local:%H:%M}",
+        "ends": f"{window.ends_local:%H:%M}", "reading_minutes": window.reading_minutes,
+        "break_minutes": window.break_minutes, "readers": window.readers,
+        "rest_after": window.rest_after, "rest_minutes": window.rest_minutes,
+    }
+
+
 def availability_page(book: HumanBook, event: Event, *, page_url: str, back_url: str):
-    """Show a book's windows at an event; add or remove one, confirming any lost booking."""
+    """Show a book's windows at an event; add, change or remove one, confirming any lost booking."""
     windows = [WindowSpec.of(w) for w in availability.windows_of(event, book)]
-    form = WindowForm()
+    editing = _editing(windows)
+    if request.method == "GET" and editing is not None:
+        form = WindowForm(formdata=None, data=_window_data(windows[editing]))
+    else:
+        form = WindowForm()
     form.day.choices = event_days(event)
     status, problem = 200, None
     if request.method == "POST":
@@ -41,13 +71,21 @@ def availability_page(book: HumanBook, event: Event, *, page_url: str, back_url:
                 problem, status = "That window no longer exists; the page has been refreshed.", 409
             else:
                 specs = windows[:index] + windows[index + 1:]
+        elif "replace" in request.form and (
+            editing is None
+            or request.form.get("replace_start") != windows[editing].starts_local.isoformat()
+        ):
+            problem, status = "That window has changed since you opened it; check it and try again.", 409
+            editing = None
         elif form.validate_on_submit():
             span = form.local_span()
             if span is not None:
-                specs = windows + [WindowSpec(
+                entered = WindowSpec(
                     span[0], span[1], form.reading_minutes.data, form.break_minutes.data,
                     form.readers.data, form.rest_after.data, form.rest_minutes.data,
-                )]
+                )
+                others = windows if editing is None else windows[:editing] + windows[editing + 1:]
+                specs = others + [entered]
         if specs is not None:
             try:
                 result = availability.save(
@@ -77,5 +115,7 @@ def availability_page(book: HumanBook, event: Event, *, page_url: str, back_url:
     return render_template(
         "schedule/availability.html", book=book, event=event, windows=windows, form=form,
         slots=availability.book_slots(event, book), problem=problem, page_url=page_url,
-        back_url=back_url, remove_form=ConfirmForm(),
+        back_url=back_url, remove_form=ConfirmForm(), editing=editing,
+        editing_window=windows[editing] if editing is not None else None,
+        edit_urls=[_with_query(page_url, edit=i) + "#window-form" for i in range(len(windows))],
     ), status

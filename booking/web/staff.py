@@ -1,15 +1,16 @@
-"""Library staff: review partner listings."""
+"""Library staff: review partner listings, act for a partner, invite coordinators and staff."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import listings
+from .. import listings, partners, programme
 from ..auth import roles_required
 from ..extensions import db
-from ..forms import ConfirmForm
-from ..models import HumanBook, Role, utcnow
+from ..forms import ConfirmForm, InviteForm
+from ..models import HumanBook, ProgramSession, Role, utcnow
 from .converters import MAX_ID
+from .invitations import invitation_page
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -23,7 +24,20 @@ def staff_only():
 @bp.get("/")
 def home():
     return render_template("staff/home.html", submitted=listings.submitted_books(),
-                           form=ConfirmForm())
+                           submitted_sessions=programme.submitted_sessions(),
+                           partners=partners.all_partners(), form=ConfirmForm())
+
+
+def _decision() -> bool:
+    decision = request.form.get("decision")
+    if decision not in ("approve", "send_back"):
+        abort(400, "Choose to approve the listing or send it back.")
+    return decision == "approve"
+
+
+def _reviewed(title: str, approve: bool) -> None:
+    flash(f"“{title}” is {'approved and public' if approve else 'sent back to its partner'}.",
+          "success")
 
 
 @bp.post(f"/books/<int(max={MAX_ID}):book_id>/review")
@@ -31,11 +45,34 @@ def review_book(book_id: int):
     book = db.session.get(HumanBook, book_id)
     if book is None:
         abort(404, "There is no such book.")
-    decision = request.form.get("decision")
-    if decision not in ("approve", "send_back"):
-        abort(400, "Choose to approve the listing or send it back.")
+    approve = _decision()
     if ConfirmForm().validate_on_submit():
-        listings.review_book(current_user, book, approve=decision == "approve", now=utcnow())
-        flash(f"“{book.title}” is {'approved and public' if decision == 'approve' else 'sent back to its partner'}.",
-              "success")
+        listings.review_book(current_user, book, approve=approve, now=utcnow())
+        _reviewed(book.title, approve)
     return redirect(url_for("staff.home"), 303)
+
+
+@bp.post(f"/sessions/<int(max={MAX_ID}):session_id>/review")
+def review_session(session_id: int):
+    session = db.session.get(ProgramSession, session_id)
+    if session is None:
+        abort(404, "There is no such session.")
+    approve = _decision()
+    if ConfirmForm().validate_on_submit():
+        programme.review_session(current_user, session, approve=approve, now=utcnow())
+        _reviewed(session.title, approve)
+    return redirect(url_for("staff.home"), 303)
+
+
+@bp.route("/invitations/new", methods=["GET", "POST"])
+def invite():
+    form = InviteForm()
+    del form.human_book_id
+    form.role.choices = [(Role.COORDINATOR.value, "Partner coordinator"),
+                         (Role.STAFF.value, "Library staff")]
+    form.partner_id.choices = [("", "None (library staff)")] + [
+        (str(partner.id), partner.name) for partner in partners.all_partners()
+    ]
+    return invitation_page(form, role=None, partner_id=None,
+                           heading="Invite a coordinator or staff member",
+                           back_url=url_for("staff.home"))

@@ -1,0 +1,383 @@
+"""Program sessions a partner presents: create, edit, submit, retire, and staff approval.
+
+A session's bookable unit is one slot (`Slot.session_id`). Editing a session never drops a
+booking silently: fewer seats than are booked cancel the most recent bookings only once the
+person confirmed it (with a reason and a notification each); more seats promote the waitlist;
+a new time keeps every booking, bumps the calendar sequence and tells each reader.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from . import notifications, reservations
+from .availability import (
+    ConfirmationNeeded,
+    VolunteerConflict,
+    active_bookings,
+    partner_events,
+    surplus_bookings,
+)
+from .errors import DomainError, ValidationFailed
+from .extensions import db
+from .models import (
+    Booking,
+    Event,
+    EventStatus,
+    ListingStatus,
+    Partner,
+    ProgramSession,
+    Role,
+    Slot,
+    SlotStatus,
+    User,
+)
+from .scheduling import to_utc
+
+TITLE_MAX = 200
+TEXT_MAX = 2000
+AUDIENCE_MAX = 120
+SEATS_MAX = 500
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+FEWER_SEATS_REASON = "The session now has fewer seats."
+RETIRED_REASON = "The session was taken off the programme."
+
+
+class SessionNotAllowed(DomainError):
+    status = 403
+
+
+@dataclass(frozen=True)
+class SessionFields:
+    """A session as a coordinator enters it; times are wall-clock in the event's zone."""
+
+    title: str
+    starts_local: datetime
+    ends_local: datetime
+    seats: int
+    description: str = ""
+    language: str = "en"
+    audience: str = ""
+    presenter_user_id: int | None = None
+
+
+@dataclass
+class SessionPlan:
+    """What saving a session's fields would do to its slot and bookings."""
+
+    slot: Slot | None
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    moved: bool = False
+    #: Bookings the change would cancel (beyond a smaller number of seats).
+    lost: list[Booking] = field(default_factory=list)
+
+
+def can_manage(user: User, session: ProgramSession) -> bool:
+    """Staff manage every session; a coordinator only their own partner's."""
+    return user.role == Role.STAFF or (
+        user.role == Role.COORDINATOR and user.partner_id == session.presenter_partner_id
+    )
+
+
+def presenters(partner_id: int) -> list[User]:
+    """The partner's active volunteer accounts: who may present its sessions."""
+    return list(db.session.scalars(
+        sa.select(User).where(User.partner_id == partner_id, User.role == Role.VOLUNTEER,
+                              User.active.is_(True))
+        .order_by(User.name, User.id)
+    ))
+
+
+def session_slot(session: ProgramSession) -> Slot | None:
+    """The slot readers book for this session (the live one, else the last cancelled one)."""
+    return db.session.scalar(
+        sa.select(Slot).where(Slot.session_id == session.id)
+        .order_by((Slot.status == SlotStatus.CANCELLED).asc(), Slot.id.desc()).limit(1)
+    )
+
+
+def partner_sessions(partner_id: int, now: datetime) -> list[tuple[ProgramSession, Slot | None]]:
+    """The partner's sessions at events not yet over, with their slot (booked counts only)."""
+    sessions = db.session.scalars(
+        sa.select(ProgramSession).join(Event, ProgramSession.event_id == Event.id)
+        .where(ProgramSession.presenter_partner_id == partner_id, Event.ends_at > now)
+        .order_by(Event.starts_at, ProgramSession.title, ProgramSession.id)
+    ).all()
+    return [(session, session_slot(session)) for session in sessions]
+
+
+def submitted_sessions() -> list[ProgramSession]:
+    """Sessions waiting for staff approval, oldest first."""
+    return list(db.session.scalars(
+        sa.select(ProgramSession).where(ProgramSession.listing_status == ListingStatus.SUBMITTED)
+        .order_by(ProgramSession.updated_at, ProgramSession.id)
+    ))
+
+
+def check_fields(event: Event, partner_id: int, fields: SessionFields, *,
+                 now: datetime) -> tuple[datetime, datetime]:
+    """The session's (start, end) in UTC, or ValidationFailed with every problem at once."""
+    errors: dict[str, list[str]] = {}
+    if not fields.title.strip():
+        errors["title"] = ["Give the session a title, such as “Storytime in Spanish”."]
+    elif len(fields.title.strip()) > TITLE_MAX:
+        errors["title"] = [f"A title has at most {TITLE_MAX} characters."]
+    if len(fields.description) > TEXT_MAX:
+        errors["description"] = [f"At most {TEXT_MAX} characters."]
+    if not LANGUAGE_TAG.match(fields.language.strip()):
+        errors["language"] = ["Enter a language code such as en, es or asl."]
+    if len(fields.audience) > AUDIENCE_MAX:
+        errors["audience"] = [f"At most {AUDIENCE_MAX} characters."]
+    if isinstance(fields.seats, bool) or not isinstance(fields.seats, int) \
+            or not 1 <= fields.seats <= SEATS_MAX:
+        errors["seats"] = [f"Seats must be a whole number from 1 to {SEATS_MAX}."]
+    if fields.presenter_user_id is not None and fields.presenter_user_id not in {
+        user.id for user in presenters(partner_id)
+    }:
+        errors["presenter_user_id"] = ["Choose one of your organisation's volunteers, or nobody."]
+    zone = ZoneInfo(event.timezone)
+    starts_at, ends_at = to_utc(fields.starts_local, zone), to_utc(fields.ends_local, zone)
+    span_start = event.starts_at.astimezone(zone).replace(tzinfo=None)
+    span_end = event.ends_at.astimezone(zone).replace(tzinfo=None)
+    if starts_at is None or ends_at is None:
+        errors["starts"] = ["That time does not exist on the clock that day (daylight saving)."]
+    elif fields.ends_local <= fields.starts_local:
+        errors["ends"] = ["The session must end after it starts."]
+    elif fields.starts_local < span_start or fields.ends_local > span_end:
+        errors["starts"] = [
+            f"The session must fit within the event, which runs "
+            f"{span_start:%Y-%m-%d %H:%M}–{span_end:%H:%M} local time."
+        ]
+    if errors:
+        raise ValidationFailed(errors)
+    return starts_at, ends_at
+
+
+def create_session(user: User, partner: Partner, event: Event, fields: SessionFields, *,
+                   now: datetime) -> ProgramSession:
+    """Add a draft session, with its slot, to an upcoming event the partner co-hosts."""
+    if not (user.role == Role.STAFF or
+            (user.role == Role.COORDINATOR and user.partner_id == partner.id)):
+        raise SessionNotAllowed("You can add sessions only for your own organisation.")
+    if event.id not in {e.id for e in partner_events(partner.id, now)}:
+        raise DomainError(f"{partner.name} does not co-host an upcoming event “{event.title}”.")
+    try:
+        starts_at, ends_at = check_fields(event, partner.id, fields, now=now)
+        _check_future(starts_at, now)
+        _check_presenter_free(fields.presenter_user_id, starts_at, ends_at, None)
+        session = ProgramSession(event_id=event.id, presenter_partner_id=partner.id,
+                                 listing_status=ListingStatus.DRAFT, created_at=now,
+                                 updated_at=now)
+        _assign(session, fields)
+        db.session.add(session)
+        db.session.flush()
+        db.session.add(Slot(event_id=event.id, session_id=session.id, starts_at=starts_at,
+                            ends_at=ends_at, capacity=fields.seats, created_at=now,
+                            updated_at=now))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return session
+
+
+def plan_change(session: ProgramSession, fields: SessionFields, *, now: datetime) -> SessionPlan:
+    """Compare the entered fields with the session's slot: bookings lost, time moved."""
+    starts_at, ends_at = check_fields(session.event, session.presenter_partner_id, fields, now=now)
+    slot = session_slot(session)
+    if slot is None or slot.status == SlotStatus.CANCELLED:
+        _check_future(starts_at, now)
+        return SessionPlan(None, starts_at, ends_at, fields.seats)
+    moved = (starts_at, ends_at) != (slot.starts_at, slot.ends_at)
+    if slot.starts_at <= now and (moved or fields.seats != slot.capacity):
+        raise DomainError("This session has already started; its time and seats can no longer change.")
+    if moved:
+        _check_future(starts_at, now)
+    lost = surplus_bookings(slot, fields.seats) if fields.seats < slot.booked else []
+    return SessionPlan(slot, starts_at, ends_at, fields.seats, moved=moved, lost=lost)
+
+
+def update_session(
+    user: User, session: ProgramSession, fields: SessionFields, *, now: datetime,
+    confirmed: bool = False, reason: str = FEWER_SEATS_REASON,
+) -> SessionPlan:
+    """Save a session's fields in one transaction. An approved session stays public.
+
+    Raises ConfirmationNeeded (changing nothing) when bookings would be cancelled and
+    `confirmed` is false.
+    """
+    if not can_manage(user, session):
+        raise SessionNotAllowed("You can edit only your own organisation's sessions.")
+    if session.listing_status == ListingStatus.RETIRED:
+        raise DomainError("This session is retired. Ask library staff if it should return.")
+    try:
+        _lock(session)
+        _check_event_open(session.event)
+        result = plan_change(session, fields, now=now)
+        if result.lost and not confirmed:
+            raise ConfirmationNeeded(result)
+        if result.moved or result.slot is None \
+                or fields.presenter_user_id != session.presenter_user_id:
+            _check_presenter_free(fields.presenter_user_id, result.starts_at, result.ends_at,
+                                  session.id)
+        title_changed = fields.title.strip() != session.title
+        _assign(session, fields)
+        session.updated_at = now
+        _apply(session, result, now=now, reason=reason, title_changed=title_changed)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return result
+
+
+def submit_session(user: User, session: ProgramSession, *, now: datetime) -> ProgramSession:
+    """Send a draft to library staff for approval."""
+    if not can_manage(user, session):
+        raise SessionNotAllowed("You can submit only your own organisation's sessions.")
+    if session.listing_status != ListingStatus.DRAFT:
+        raise DomainError("Only a draft can be sent for approval; "
+                          f"this one is {session.listing_status.value}.")
+    return _set_status(session, ListingStatus.SUBMITTED, now)
+
+
+def retire_session(user: User, session: ProgramSession, *, now: datetime,
+                   confirmed: bool = False, reason: str = RETIRED_REASON) -> list[Booking]:
+    """Take a session off the programme; its bookings are cancelled once confirmed."""
+    if not can_manage(user, session):
+        raise SessionNotAllowed("You can retire only your own organisation's sessions.")
+    try:
+        _lock(session)
+        slot = session_slot(session)
+        live = slot is not None and slot.status != SlotStatus.CANCELLED
+        if live and slot.starts_at <= now:
+            raise DomainError("This session has already started and can no longer be retired.")
+        lost = active_bookings(slot) if live else []
+        if lost and not confirmed:
+            raise ConfirmationNeeded(SessionPlan(slot, slot.starts_at, slot.ends_at,
+                                                 slot.capacity, lost=lost))
+        if live:
+            for booking in reservations.release(slot, lost, now=now, reason=reason):
+                notifications.queue_booking_cancelled(booking, now=now, reason=reason)
+            slot.status = SlotStatus.CANCELLED
+            slot.sequence += 1
+            slot.updated_at = now
+        session.listing_status = ListingStatus.RETIRED
+        session.updated_at = now
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return lost
+
+
+def review_session(user: User, session: ProgramSession, *, approve: bool,
+                   now: datetime) -> ProgramSession:
+    """Staff approve a submitted session (it goes public) or send it back to draft."""
+    if user.role != Role.STAFF:
+        raise SessionNotAllowed("Only library staff approve sessions.")
+    if session.listing_status != ListingStatus.SUBMITTED:
+        raise DomainError("Only a submitted session can be reviewed.")
+    return _set_status(session, ListingStatus.APPROVED if approve else ListingStatus.DRAFT, now)
+
+
+def _apply(session: ProgramSession, result: SessionPlan, *, now: datetime, reason: str,
+           title_changed: bool) -> None:
+    slot = result.slot
+    if slot is None:  # its slot was cancelled: the session is scheduled afresh
+        db.session.add(Slot(event_id=session.event_id, session_id=session.id,
+                            starts_at=result.starts_at, ends_at=result.ends_at,
+                            capacity=result.capacity, created_at=now, updated_at=now))
+        db.session.flush()
+        return
+    for booking in reservations.release(slot, result.lost, now=now, reason=reason):
+        notifications.queue_booking_cancelled(booking, now=now, reason=reason)
+    if result.moved:
+        slot.starts_at, slot.ends_at = result.starts_at, result.ends_at
+        zone = ZoneInfo(session.event.timezone)
+        moved_to = (f"it now runs {result.starts_at.astimezone(zone):%A %d %B, %H:%M}–"
+                    f"{result.ends_at.astimezone(zone):%H:%M} ({session.event.timezone}).")
+        for booking in active_bookings(slot):
+            booking.sequence += 1
+            booking.updated_at = now
+            notifications.queue_schedule_changed(booking, now, moved_to)
+    if result.moved or title_changed:
+        slot.sequence += 1
+    grew = result.capacity > slot.capacity
+    slot.capacity = result.capacity
+    slot.updated_at = now
+    db.session.flush()
+    if grew:
+        for booking in reservations.promote_waitlist(slot, now=now):
+            notifications.queue_promoted(booking, now=now)
+
+
+def _check_presenter_free(presenter_id: int | None, start: datetime, end: datetime,
+                          session_id: int | None) -> None:
+    """A presenter cannot be in two places at once: their readings and their other sessions."""
+    if presenter_id is None:
+        return
+    presenter = db.session.get(User, presenter_id)
+    other_sessions = sa.select(ProgramSession.id).where(
+        ProgramSession.presenter_user_id == presenter_id)
+    if session_id is not None:
+        other_sessions = other_sessions.where(ProgramSession.id != session_id)
+    busy = [Slot.session_id.in_(other_sessions)]
+    if presenter.human_book_id is not None:
+        busy.append(Slot.book_id == presenter.human_book_id)
+    clash = db.session.scalar(
+        sa.select(Slot).where(Slot.starts_at < end, Slot.ends_at > start,
+                              Slot.status != SlotStatus.CANCELLED, sa.or_(*busy))
+        .order_by(Slot.starts_at).limit(1)
+    )
+    if clash is not None:
+        zone = ZoneInfo(clash.event.timezone)
+        raise VolunteerConflict(
+            f"{presenter.name or 'The presenter'} is already giving a "
+            f"{'reading' if clash.book_id else 'session'} at "
+            f"{clash.starts_at.astimezone(zone):%Y-%m-%d %H:%M}–"
+            f"{clash.ends_at.astimezone(zone):%H:%M} ({clash.event.title}). "
+            "A volunteer cannot be in two places at once."
+        )
+
+
+def _check_future(starts_at: datetime, now: datetime) -> None:
+    if starts_at <= now:
+        raise ValidationFailed({"starts": ["Choose a time that has not passed yet."]})
+
+
+def _check_event_open(event: Event) -> None:
+    if event.status in (EventStatus.CANCELLED, EventStatus.FINISHED):
+        raise DomainError(f"This event is {event.status.value}; its programme can no longer change.")
+
+
+def _lock(session: ProgramSession) -> None:
+    """Lock the session and its slots (SQLite already holds the write lock)."""
+    db.session.scalar(
+        sa.select(ProgramSession.id).where(ProgramSession.id == session.id).with_for_update()
+    )
+    db.session.scalars(
+        sa.select(Slot).where(Slot.session_id == session.id).with_for_update(of=Slot)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def _assign(session: ProgramSession, fields: SessionFields) -> None:
+    session.title = fields.title.strip()
+    session.description = fields.description.strip()
+    session.language = fields.language.strip()
+    session.audience = fields.audience.strip()
+    session.presenter_user_id = fields.presenter_user_id
+
+
+def _set_status(session: ProgramSession, status: ListingStatus, now: datetime) -> ProgramSession:
+    session.listing_status = status
+    session.updated_at = now
+    db.session.commit()
+    return session

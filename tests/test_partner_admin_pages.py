@@ -1,0 +1,338 @@
+"""Partner profile, sessions, invitations, staff acting for a partner, window edits: the pages."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from booking import programme, reservations
+from booking.models import (
+    Booking,
+    BookingStatus,
+    ListingStatus,
+    OutboxMessage,
+    Partner,
+    ProgramSession,
+    Slot,
+)
+from conftest import AFTER_BOOKING, csrf_token_from
+from test_partner_pages import (  # noqa: F401  (fixtures)
+    local_hour,
+    login,
+    make_user,
+    sign_in,
+    window_form,
+    world,
+)
+
+
+def session_form(event, start, end, **extra):
+    from zoneinfo import ZoneInfo
+
+    day = event.starts_at.astimezone(ZoneInfo(event.timezone)).date().isoformat()
+    return {"title": "Paper craft", "description": "Fold a book.", "language": "en",
+            "audience": "Families", "day": day, "starts": start, "ends": end, "seats": "2",
+            "presenter_user_id": "", **extra}
+
+
+def outside_event(event) -> dict:
+    """An hour on the event's first day before it starts (or, near midnight, after it ends)."""
+    if local_hour(event, 0) >= "01:00":
+        return {"starts": local_hour(event, -1), "ends": local_hour(event, -0.5)}
+    return {"starts": local_hour(event, 6.5), "ends": local_hour(event, 7)}
+
+
+def count(db, model) -> int:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+# Profile -----------------------------------------------------------------------------------
+
+
+def test_a_coordinator_edits_the_profile_shown_on_the_dashboard(client, submit, login, world, db):
+    login(world["coordinator"])
+    response = submit("/partner/profile", {"name": "Riverside Literacy", "kind": "literacy council",
+                                           "website": "https://lit.example.org",
+                                           "description": "Adults learn to read.",
+                                           "contact_email": "hello@lit.example.org"})
+    assert response.status_code == 303
+    page = client.get("/partner/").get_data(as_text=True)
+    assert "Riverside Literacy" in page and "https://lit.example.org" in page
+
+
+@pytest.mark.parametrize(
+    ("entered", "message"),
+    [({"website": "ftp://lit.example.org"}, "starting with https://"),
+     ({"contact_email": "hello-at-lit"}, "valid e-mail address"),
+     ({"name": ""}, "Enter the organisation"), ({"name": "x" * 201}, "at most 200")],
+)
+def test_a_bad_profile_gets_a_clear_message_and_changes_nothing(
+        client, submit, login, world, db, entered, message):
+    login(world["coordinator"])
+    response = submit("/partner/profile", {"name": "Changed", "website": "", **entered})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in html
+    assert 'aria-describedby="' in html and 'aria-invalid="true"' in html
+    db.session.expire_all()
+    assert db.session.get(Partner, world["own"].id).name == "Literacy Council"
+
+
+# Sessions ----------------------------------------------------------------------------------
+
+
+def test_a_session_is_created_as_a_draft_and_public_after_staff_approve(
+        app, client, submit, login, world, db):
+    event = world["event"]
+    login(world["coordinator"])
+    response = submit(f"/partner/events/{event.slug}/sessions/new",
+                      session_form(event, local_hour(event, 1), local_hour(event, 2)))
+    assert response.status_code == 303, response.get_data(as_text=True)
+    session = db.session.scalar(sa.select(ProgramSession).where(ProgramSession.title == "Paper craft"))
+    assert session.listing_status == ListingStatus.DRAFT
+    assert "Paper craft" in client.get("/partner/").get_data(as_text=True)
+    assert "Paper craft" not in client.get(f"/events/{event.slug}").get_data(as_text=True)
+    submit("/partner/", {}, action=f"/partner/sessions/{session.id}/submit")
+
+    staff = app.test_client()
+    sign_in(staff, world["staff"])
+    page = staff.get("/staff/").get_data(as_text=True)
+    assert "Paper craft" in page
+    staff.post(f"/staff/sessions/{session.id}/review",
+               data={"decision": "approve", "csrf_token": csrf_token_from(page)})
+    assert "Paper craft" in client.get(f"/events/{event.slug}").get_data(as_text=True)
+    slots = client.get(f"/api/v1/events/{event.slug}/slots").get_json()
+    assert any(s["resource"] == {"type": "session", "id": session.id, "title": "Paper craft"}
+               for s in slots)
+
+
+@pytest.mark.parametrize(
+    ("entered", "message"),
+    [({"title": ""}, "Give the session a title"),
+     ({"seats": "0"}, "from 1 to 500"), ({"seats": "many"}, "whole number"),
+     ("outside", "must fit within the event"),
+     ({"language": "english!"}, "language code"), ({"starts": "nine"}, "hours and minutes"),
+     ({"presenter_user_id": "99999"}, "Not a valid choice")],
+)
+def test_bad_session_input_gets_a_clear_message_and_changes_nothing(
+        submit, login, world, db, entered, message):
+    event = world["event"]
+    login(world["coordinator"])
+    if entered == "outside":
+        entered = outside_event(event)
+    before = count(db, ProgramSession)
+    response = submit(f"/partner/events/{event.slug}/sessions/new",
+                      session_form(event, local_hour(event, 1), local_hour(event, 2), **entered))
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert count(db, ProgramSession) == before
+
+
+def test_fewer_seats_lists_the_bookings_then_cancels_them_once_confirmed(
+        client, submit, login, world, db, now):
+    event, session = world["event"], world["own_session"]
+    slot = programme.session_slot(session)
+    reservations.book(slot.id, name="Reader Name", email="r1@example.org", now=now)
+    later = reservations.book(slot.id, name="Other Reader", email="r2@example.org", now=now).booking
+    login(world["coordinator"])
+    url = f"/partner/sessions/{session.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'value="Family storytime"' in page and 'value="10"' in page  # prefilled
+    start = re.search(r'<input[^>]*name="starts"[^>]*value="([^"]+)"', page).group(1)
+    end = re.search(r'<input[^>]*name="ends"[^>]*value="([^"]+)"', page).group(1)
+    fields = session_form(event, start, end, title="Family storytime", seats="1",
+                          csrf_token=csrf_token_from(page))
+    asked = client.post(url, data=fields)
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 409 and "would cancel 1 booking" in html
+    assert "Reader Name" not in html and "Other Reader" not in html  # counts, not readers
+    assert db.session.scalar(sa.select(sa.func.count()).where(AFTER_BOOKING)) == 0
+    done = client.post(url, data={**fields, "confirmed": "yes", "reason": "Smaller room."})
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Booking, later.id).status == BookingStatus.CANCELLED
+    assert db.session.get(Booking, later.id).cancel_reason == "Smaller room."
+    assert db.session.get(Slot, slot.id).capacity == 1
+
+
+def test_a_presenter_clash_is_refused_with_a_clear_message(
+        client, submit, login, world, db, make_slot):
+    event = world["event"]
+    make_slot(event, book=world["own_book"])  # the volunteer reads an hour after the start
+    login(world["coordinator"])
+    response = submit(f"/partner/events/{event.slug}/sessions/new",
+                      session_form(event, local_hour(event, 1), local_hour(event, 2),
+                                   presenter_user_id=str(world["volunteer"].id)))
+    assert response.status_code == 409
+    assert "cannot be in two places at once" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(ProgramSession).where(
+        ProgramSession.title == "Paper craft")) is None
+
+
+def test_coordinator_cannot_edit_another_partners_session(client, login, world, db):
+    login(world["coordinator"])
+    other = world["other_session"]
+    assert client.get(f"/partner/sessions/{other.id}").status_code == 404
+    token = csrf_token_from(client.get("/partner/").get_data(as_text=True))
+    assert client.post(f"/partner/sessions/{other.id}/retire",
+                       data={"csrf_token": token}).status_code == 404
+    # Naming the other partner in the URL changes nothing for a coordinator.
+    assert client.get(f"/partner/sessions/{other.id}?partner={world['other'].id}").status_code == 404
+    page = client.get(f"/partner/?partner={world['other'].id}").get_data(as_text=True)
+    assert "Literacy Council" in page and "Behind the glass" not in page
+    db.session.expire_all()
+    assert db.session.get(ProgramSession, other.id).listing_status == ListingStatus.APPROVED
+
+
+@pytest.mark.parametrize("path", ["/partner/profile", "/partner/sessions/{session}",
+                                  "/partner/sessions/{session}/retire", "/partner/invitations/new",
+                                  "/staff/invitations/new"])
+def test_a_forged_post_to_a_new_form_is_refused(client, login, world, db, path):
+    login(world["staff"] if path.startswith("/staff") else world["coordinator"])
+    response = client.post(path.format(session=world["own_session"].id),
+                           data={"name": "Forged", "title": "Forged", "email": "f@example.org",
+                                 "role": "staff"})
+    assert response.status_code == 400
+    assert "nothing was changed" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Partner, world["own"].id).name == "Literacy Council"
+    assert db.session.get(ProgramSession, world["own_session"].id).title == "Family storytime"
+    assert db.session.get(ProgramSession, world["own_session"].id).listing_status == ListingStatus.APPROVED
+
+
+# Invitations -------------------------------------------------------------------------------
+
+
+def invitations_sent(db) -> dict[str, str]:
+    """Invitation e-mails waiting in the outbox: address -> link."""
+    rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "invitation"))
+    return {row.to_email: row.payload["link"] for row in rows}
+
+
+def test_a_coordinator_invites_a_volunteer_by_email_and_sees_the_link(client, submit, login, world,
+                                                                     caplog, db):
+    login(world["coordinator"])
+    response = submit("/partner/invitations/new", {"email": "new.vol@example.org",
+                                                   "human_book_id": str(world["own_book"].id)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    link = re.search(r'id="invitation-link" class="copy-source" type="text" readonly value="([^"]+)"',
+                     html).group(1)
+    assert link.startswith("http://library.test/invitations/")
+    assert invitations_sent(db) == {"new.vol@example.org": link}
+    assert "js/copy.js" in html and "Invitation sent to new.vol@example.org" in html
+    assert "/invitations/" not in caplog.text  # a credential: never in the log
+
+
+def test_a_coordinator_cannot_invite_for_another_partners_book(submit, login, world, db):
+    login(world["coordinator"])
+    response = submit("/partner/invitations/new", {"email": "x@example.org",
+                                                   "human_book_id": str(world["other_book"].id)})
+    assert response.status_code == 422 and "Not a valid choice" in response.get_data(as_text=True)
+    assert invitations_sent(db) == {}
+
+
+@pytest.mark.parametrize(
+    ("entered", "message"),
+    [({"email": "nope"}, "valid e-mail address"),
+     ({"email": "coord@example.org"}, "already has an account"),
+     ({"role": "coordinator", "partner_id": ""}, "Choose the partner"),
+     ({"role": "volunteer"}, "Not a valid choice")],
+)
+def test_staff_invitations_refuse_bad_input_clearly(submit, login, world, db, entered, message):
+    login(world["staff"])
+    response = submit("/staff/invitations/new", {"email": "new@example.org", "role": "coordinator",
+                                                 "partner_id": str(world["own"].id), **entered})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert invitations_sent(db) == {}
+
+
+def test_staff_invite_a_coordinator_who_then_lands_on_their_partner(
+        app, submit, login, world, db):
+    login(world["staff"])
+    response = submit("/staff/invitations/new", {"email": "new.coord@example.org",
+                                                 "role": "coordinator",
+                                                 "partner_id": str(world["other"].id)})
+    assert response.status_code == 200
+    path = invitations_sent(db)["new.coord@example.org"].removeprefix("http://library.test")
+    newcomer = app.test_client()
+    page = newcomer.get(path).get_data(as_text=True)
+    accepted = newcomer.post(path, data={"csrf_token": csrf_token_from(page), "name": "New Coord",
+                                         "password": "a good password",
+                                         "confirm": "a good password"})
+    assert accepted.headers["Location"] == "/partner/"
+    assert "Museum" in newcomer.get("/partner/").get_data(as_text=True)
+
+
+# Staff acting for a partner ----------------------------------------------------------------
+
+
+def test_staff_pick_a_partner_and_work_on_its_dashboard(client, submit, login, world, db):
+    login(world["staff"])
+    assert client.get("/partner/").status_code == 303  # which partner? chosen on /staff
+    staff_page = client.get("/staff/").get_data(as_text=True)
+    dashboard = f"/partner/?partner={world['other'].id}"
+    assert f'href="{dashboard}"' in staff_page.replace("&amp;", "&")
+    page = client.get(dashboard).get_data(as_text=True)
+    assert "Museum guard" in page and "Learned to read at 40" not in page
+    assert f"/partner/profile?partner={world['other'].id}" in page  # links keep the partner
+    response = submit(f"/partner/profile?partner={world['other'].id}", {"name": "City Museum"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == dashboard
+    db.session.expire_all()
+    assert db.session.get(Partner, world["other"].id).name == "City Museum"
+    assert db.session.get(Partner, world["own"].id).name == "Literacy Council"
+
+
+def test_staff_invite_a_volunteer_for_the_partner_they_act_for(client, submit, login, world, db):
+    login(world["staff"])
+    response = submit(f"/partner/invitations/new?partner={world['other'].id}",
+                      {"email": "museum.vol@example.org",
+                       "human_book_id": str(world["other_book"].id)})
+    assert response.status_code == 200 and "museum.vol@example.org" in invitations_sent(db)
+
+
+def test_staff_see_reader_names_when_a_change_would_cancel_bookings(client, login, world, now):
+    session = world["own_session"]
+    reservations.book(programme.session_slot(session).id, name="Reader Name",
+                      email="r1@example.org", now=now)
+    login(world["staff"])
+    url = f"/partner/sessions/{session.id}/retire?partner={world['own'].id}"
+    token = csrf_token_from(client.get(f"/partner/?partner={world['own'].id}").get_data(as_text=True))
+    asked = client.post(url, data={"csrf_token": token})
+    assert asked.status_code == 409 and "Reader Name" in asked.get_data(as_text=True)
+
+
+# Changing a window in place ----------------------------------------------------------------
+
+
+def test_a_window_is_changed_in_place_keeping_readings_at_the_same_time(client, submit, login,
+                                                                       world, db, now):
+    event, book = world["event"], world["own_book"]
+    login(world["volunteer"])
+    url = f"/me/events/{event.slug}/availability"
+    submit(url, window_form(event, local_hour(event, 1), local_hour(event, 2), break_minutes="0"))
+    first = db.session.scalar(sa.select(Slot).where(Slot.book_id == book.id).order_by(Slot.starts_at))
+    kept = reservations.book(first.id, name="Reader", email="r@example.org", now=now).booking
+    page = client.get(f"{url}?edit=0").get_data(as_text=True)
+    assert "Change the window" in page and f'value="{local_hour(event, 1)}"' in page
+    response = client.post(url, data={
+        **window_form(event, local_hour(event, 1), local_hour(event, 3), break_minutes="0"),
+        "csrf_token": csrf_token_from(page), "replace": "0",
+        "replace_start": re.search(r'name="replace_start" value="([^"]+)"', page).group(1)})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert len(db.session.scalars(sa.select(Slot).where(Slot.book_id == book.id)).all()) == 4
+    assert db.session.get(Booking, kept.id).status == BookingStatus.CONFIRMED
+    assert "Change the window" not in client.get(url).get_data(as_text=True)
+
+
+def test_changing_a_window_that_changed_meanwhile_is_refused(client, submit, login, world, db):
+    event = world["event"]
+    login(world["volunteer"])
+    url = f"/me/events/{event.slug}/availability"
+    submit(url, window_form(event, local_hour(event, 1), local_hour(event, 2)))
+    response = submit(url, {**window_form(event, local_hour(event, 2), local_hour(event, 3)),
+                            "replace": "0", "replace_start": "2001-01-01T10:00:00"})
+    assert response.status_code == 409 and "has changed" in response.get_data(as_text=True)

@@ -1,0 +1,265 @@
+"""Program sessions and partner profiles: the rules, tested on the services directly."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import AFTER_BOOKING
+from booking import catalogue, partners, programme, reservations
+from booking.availability import ConfirmationNeeded, VolunteerConflict
+from booking.errors import DomainError, ValidationFailed
+from booking.models import (
+    Booking,
+    BookingStatus,
+    HostRole,
+    ListingStatus,
+    OutboxMessage,
+    ProgramSession,
+    Role,
+    Slot,
+    SlotStatus,
+    User,
+)
+
+CHICAGO = ZoneInfo("America/Chicago")
+DAY = datetime(2031, 6, 14)  # a Saturday well in the future, CDT (UTC-5)
+
+
+def local(hour: int, minute: int = 0) -> datetime:
+    return DAY.replace(hour=hour, minute=minute)
+
+
+@pytest.fixture
+def place(make_partner, make_event, make_book, db):
+    """A partner co-hosting a 09:00–17:00 event, its coordinator and a volunteer with a book."""
+    partner, other = make_partner("Literacy Council"), make_partner("Museum")
+    event = make_event(
+        starts_at=local(9).replace(tzinfo=CHICAGO).astimezone(timezone.utc),
+        ends_at=local(17).replace(tzinfo=CHICAGO).astimezone(timezone.utc),
+        hosts=[(partner, HostRole.HOST), (other, HostRole.CO_HOST)], max_bookings_per_patron=5,
+    )
+    book = make_book(partner, title="Refugee")
+    users = {
+        "coordinator": User(email="c@example.org", name="Cora", role=Role.COORDINATOR,
+                            partner_id=partner.id),
+        "other_coordinator": User(email="o@example.org", name="Otto", role=Role.COORDINATOR,
+                                  partner_id=other.id),
+        "volunteer": User(email="v@example.org", name="Vera", role=Role.VOLUNTEER,
+                          partner_id=partner.id, human_book_id=book.id),
+        "other_volunteer": User(email="w@example.org", name="Walt", role=Role.VOLUNTEER,
+                                partner_id=other.id),
+        "staff": User(email="s@example.org", name="Sam", role=Role.STAFF),
+    }
+    db.session.add_all(users.values())
+    db.session.commit()
+    return {"partner": partner, "other": other, "event": event, "book": book, **users}
+
+
+def fields(title="Storytime", start=(10, 0), end=(11, 0), seats=2, **extra):
+    return programme.SessionFields(title=title, starts_local=local(*start),
+                                   ends_local=local(*end), seats=seats, **extra)
+
+
+def create(place, now, **extra) -> ProgramSession:
+    return programme.create_session(place["coordinator"], place["partner"], place["event"],
+                                    fields(**extra), now=now)
+
+
+def slot_of(db, session) -> Slot:
+    db.session.expire_all()
+    return programme.session_slot(db.session.get(ProgramSession, session.id))
+
+
+def book_seat(slot, email, now):
+    return reservations.book(slot.id, name="Reader " + email, email=email, now=now).booking
+
+
+def test_a_new_session_is_a_draft_with_one_slot_at_local_time(db, place, now):
+    session = create(place, now)
+    slot = slot_of(db, session)
+    assert session.listing_status == ListingStatus.DRAFT
+    assert slot.starts_at == datetime(2031, 6, 14, 15, 0, tzinfo=timezone.utc)
+    assert slot.capacity == 2 and slot.session_id == session.id
+    assert catalogue.public_slot(slot.id) is None  # not public before approval
+
+
+def test_a_session_goes_public_once_staff_approve_it_and_edits_keep_it_public(db, place, now):
+    session = create(place, now)
+    programme.submit_session(place["coordinator"], session, now=now)
+    with pytest.raises(programme.SessionNotAllowed):
+        programme.review_session(place["coordinator"], session, approve=True, now=now)
+    programme.review_session(place["staff"], session, approve=True, now=now)
+    programme.update_session(place["coordinator"], session, fields(title="Storytime in Spanish"),
+                             now=now)
+    assert session.listing_status == ListingStatus.APPROVED
+    assert catalogue.public_slot(slot_of(db, session).id) is not None
+
+
+@pytest.mark.parametrize(
+    ("entered", "field"),
+    [
+        (dict(start=(8, 0), end=(9, 30)), "starts"),  # before the event opens
+        (dict(start=(16, 30), end=(17, 30)), "starts"),  # after it closes
+        (dict(start=(11, 0), end=(10, 0)), "ends"),
+        (dict(seats=0), "seats"),
+        (dict(title="  "), "title"),
+        (dict(language="english!"), "language"),
+    ],
+)
+def test_bad_session_fields_are_refused_and_nothing_is_stored(db, place, now, entered, field):
+    with pytest.raises(ValidationFailed) as refused:
+        create(place, now, **entered)
+    assert field in refused.value.errors
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProgramSession)) == 0
+
+
+def test_the_presenter_must_be_one_of_the_partners_volunteers(db, place, now):
+    with pytest.raises(ValidationFailed) as refused:
+        create(place, now, presenter_user_id=place["other_volunteer"].id)
+    assert "presenter_user_id" in refused.value.errors
+
+
+def test_coordinator_cannot_edit_another_partners_session(db, place, now):
+    session = create(place, now)
+    with pytest.raises(programme.SessionNotAllowed):
+        programme.update_session(place["other_coordinator"], session, fields(title="Mine now"),
+                                 now=now)
+    with pytest.raises(programme.SessionNotAllowed):
+        programme.retire_session(place["other_coordinator"], session, now=now)
+    with pytest.raises(programme.SessionNotAllowed):
+        programme.create_session(place["other_coordinator"], place["partner"], place["event"],
+                                 fields(), now=now)
+    assert slot_of(db, session).status == SlotStatus.OPEN
+
+
+def test_a_presenter_cannot_give_two_overlapping_sessions_even_at_another_event(
+        db, place, now, make_event):
+    create(place, now, presenter_user_id=place["volunteer"].id)
+    other_event = make_event(starts_at=place["event"].starts_at, ends_at=place["event"].ends_at,
+                             hosts=[(place["partner"], HostRole.CO_HOST)])
+    with pytest.raises(VolunteerConflict, match="two places at once"):
+        programme.create_session(place["coordinator"], place["partner"], other_event,
+                                 fields(start=(10, 30), end=(11, 30),
+                                        presenter_user_id=place["volunteer"].id), now=now)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProgramSession)) == 1
+
+
+def test_a_presenter_cannot_present_during_their_own_reading(db, place, now, make_slot):
+    make_slot(place["event"], book=place["book"],
+              starts_at=local(14).replace(tzinfo=CHICAGO).astimezone(timezone.utc))
+    session = create(place, now)  # nobody presents yet: fine
+    with pytest.raises(VolunteerConflict):
+        programme.update_session(place["coordinator"], session,
+                                 fields(start=(13, 45), end=(14, 15),
+                                        presenter_user_id=place["volunteer"].id), now=now)
+    db.session.expire_all()
+    assert db.session.get(ProgramSession, session.id).presenter_user_id is None
+
+
+def test_fewer_seats_than_booked_asks_first_then_cancels_the_latest_with_a_reason(db, place, now):
+    session = create(place, now, seats=3)
+    slot = slot_of(db, session)
+    first, second = book_seat(slot, "a@example.org", now), book_seat(slot, "b@example.org", now)
+    with pytest.raises(ConfirmationNeeded) as asked:
+        programme.update_session(place["coordinator"], session, fields(seats=1), now=now)
+    assert [b.id for b in asked.value.plan.lost] == [second.id]
+    assert slot_of(db, session).capacity == 3  # nothing changed yet
+    programme.update_session(place["coordinator"], session, fields(seats=1), now=now,
+                             confirmed=True, reason="Smaller room.")
+    db.session.expire_all()
+    assert db.session.get(Booking, first.id).status == BookingStatus.CONFIRMED
+    cancelled = db.session.get(Booking, second.id)
+    assert cancelled.status == BookingStatus.CANCELLED and cancelled.cancel_reason == "Smaller room."
+    assert slot_of(db, session).booked == 1
+    outbox = db.session.scalars(sa.select(OutboxMessage).where(AFTER_BOOKING)).all()
+    assert [(m.kind, m.booking_id, m.payload["reason"]) for m in outbox] == [
+        ("booking_cancelled", second.id, "Smaller room.")]
+
+
+def test_more_seats_promote_the_waitlist(db, place, now):
+    session = create(place, now, seats=1)
+    slot = slot_of(db, session)
+    book_seat(slot, "a@example.org", now)
+    waiting = book_seat(slot, "b@example.org", now)
+    assert waiting.status == BookingStatus.WAITLISTED
+    programme.update_session(place["coordinator"], session, fields(seats=2), now=now)
+    db.session.expire_all()
+    assert db.session.get(Booking, waiting.id).status == BookingStatus.CONFIRMED
+    assert slot_of(db, session).booked == 2
+    assert db.session.scalar(sa.select(OutboxMessage.kind).where(AFTER_BOOKING)) == "waitlist_promoted"
+
+
+def test_moving_a_session_keeps_its_bookings_and_tells_each_reader(db, place, now):
+    session = create(place, now, seats=1)
+    slot = slot_of(db, session)
+    confirmed = book_seat(slot, "a@example.org", now)
+    waiting = book_seat(slot, "b@example.org", now)
+    programme.update_session(place["coordinator"], session, fields(seats=1, start=(13, 0),
+                                                                   end=(14, 0)), now=now)
+    moved = slot_of(db, session)
+    assert moved.id == slot.id and moved.sequence == 1
+    assert moved.starts_at == datetime(2031, 6, 14, 18, 0, tzinfo=timezone.utc)
+    assert db.session.get(Booking, confirmed.id).status == BookingStatus.CONFIRMED
+    messages = db.session.scalars(sa.select(OutboxMessage)
+                                  .where(OutboxMessage.kind == "schedule_changed")
+                                  .order_by(OutboxMessage.id)).all()
+    assert [m.booking_id for m in messages] == [confirmed.id, waiting.id]
+    assert "13:00–14:00" in messages[0].payload["what_changed"]  # the event's local time
+
+
+def test_a_session_that_started_cannot_move(db, place, now):
+    session = create(place, now)
+    with pytest.raises(DomainError, match="already started"):
+        programme.update_session(place["coordinator"], session, fields(start=(12, 0), end=(13, 0)),
+                                 now=local(10, 30).replace(tzinfo=CHICAGO))
+
+
+def test_retiring_a_booked_session_asks_first_then_cancels_and_notifies(db, place, now):
+    session = create(place, now)
+    booking = book_seat(slot_of(db, session), "a@example.org", now)
+    with pytest.raises(ConfirmationNeeded):
+        programme.retire_session(place["coordinator"], session, now=now)
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+    programme.retire_session(place["coordinator"], session, now=now, confirmed=True,
+                             reason="Presenter unavailable.")
+    db.session.expire_all()
+    assert db.session.get(ProgramSession, session.id).listing_status == ListingStatus.RETIRED
+    assert slot_of(db, session).status == SlotStatus.CANCELLED
+    assert db.session.get(Booking, booking.id).cancel_reason == "Presenter unavailable."
+    assert db.session.scalar(sa.select(OutboxMessage.kind).where(AFTER_BOOKING)) == "booking_cancelled"
+
+
+# Partner profile ---------------------------------------------------------------------------
+
+
+def test_a_coordinator_edits_their_partners_profile(db, place):
+    partners.update_profile(place["coordinator"], place["partner"], partners.ProfileFields(
+        name=" Riverside Literacy ", kind="literacy council", website="https://lit.example.org",
+        description="We teach adults to read.", contact_email="Hello@Lit.Example.org"))
+    db.session.expire_all()
+    partner = db.session.get(type(place["partner"]), place["partner"].id)
+    assert partner.name == "Riverside Literacy" and partner.website == "https://lit.example.org"
+
+
+@pytest.mark.parametrize(
+    ("entered", "field"),
+    [({"website": "javascript:alert(1)"}, "website"), ({"website": "lit.example.org"}, "website"),
+     ({"contact_email": "not-an-address"}, "contact_email"), ({"name": ""}, "name")],
+)
+def test_a_bad_profile_is_refused_and_nothing_changes(db, place, entered, field):
+    profile = {"name": "New name", "website": "https://ok.example.org", **entered}
+    with pytest.raises(ValidationFailed) as refused:
+        partners.update_profile(place["coordinator"], place["partner"],
+                                partners.ProfileFields(**profile))
+    assert field in refused.value.errors
+    db.session.expire_all()
+    assert db.session.get(type(place["partner"]), place["partner"].id).name == "Literacy Council"
+
+
+def test_coordinator_cannot_edit_another_partners_profile(db, place):
+    with pytest.raises(partners.PartnerNotAllowed):
+        partners.update_profile(place["other_coordinator"], place["partner"],
+                                partners.ProfileFields(name="Taken over"))
