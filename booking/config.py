@@ -30,6 +30,10 @@ def base_config(instance_path: str) -> dict:
         "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "30 per minute"),
         #: Failed sign-ins allowed per client address, and per account, against guessing.
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        #: Days a cancelled event or reading stays in calendar feeds (STATUS:CANCELLED).
+        "FEED_CANCELLED_GRACE_DAYS": int(os.environ.get("FEED_CANCELLED_GRACE_DAYS", "30")),
+        #: Zone of the one VTIMEZONE an empty feed carries (a calendar needs a component).
+        "FEED_DEFAULT_TIMEZONE": os.environ.get("FEED_DEFAULT_TIMEZONE", "UTC"),
     }
 
 
