@@ -75,7 +75,6 @@ def personal_schedule(user: User, *, now: datetime,
     """A person's private feed: staff see every booking with reader names, a coordinator
     their partner's readings and sessions with counts, a volunteer their own with counts."""
     cutoff = now - grace
-    name = user.name or user.email
     if user.role == Role.STAFF:
         scope = Slot.id.in_(sa.select(Booking.slot_id))
         audience, title = Audience.STAFF, "Bookings (staff)"
@@ -101,7 +100,7 @@ def personal_schedule(user: User, *, now: datetime,
         ):
             readers.setdefault(booking.slot_id, []).append(booking)
     return FeedContent(
-        name=f"{title} — {name}", uid=f"user-{user.id}", slots=slots, readers=readers,
+        name=title, uid=f"user-{user.id}", slots=slots, readers=readers,
         audience=audience, dropped_at=_drop_instant(dropped, grace),
     )
 
