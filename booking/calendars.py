@@ -79,8 +79,10 @@ def personal_schedule(user: User, *, now: datetime,
         scope = Slot.id.in_(sa.select(Booking.slot_id))
         audience, title = Audience.STAFF, "Bookings (staff)"
     elif user.role == Role.COORDINATOR:
-        scope = sa.or_(HumanBook.partner_id == user.partner_id,
-                       ProgramSession.presenter_partner_id == user.partner_id)
+        scope = sa.or_(
+            HumanBook.partner_id == user.partner_id,
+            ProgramSession.presenter_partner_id == user.partner_id,
+        ) if user.partner_id is not None else sa.false()
         audience = Audience.PARTNER
         title = f"Readings of {user.partner.name}" if user.partner else "Partner readings"
     else:

@@ -467,3 +467,12 @@ def test_booking_file_is_byte_identical_until_it_changes(client, make_slot, now)
 def test_schedule_feed_needs_the_same_number_of_queries_for_any_number_of_slots(app):
     counts = bench_schedule.feed_query_counts((5, 60))
     assert counts[5] == counts[60], counts
+
+
+def test_a_coordinator_without_a_partner_sees_nothing(
+    client, people, make_user, make_session, make_slot
+):
+    event = people["own"].event
+    make_slot(event, session=make_session(event), starts_at=event.starts_at + timedelta(hours=4))
+    calendar, _ = private_feed(client, make_user("lost@example.org", Role.COORDINATOR))
+    assert calendar.walk("VEVENT") == []
