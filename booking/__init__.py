@@ -56,7 +56,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import api, auth, desk, feeds, manage, me, partner, public, staff
+    from .web import account, api, auth, desk, feeds, manage, me, partner, public, staff
     from .web.converters import TokenConverter
 
     app.url_map.converters["token"] = TokenConverter
@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(me.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(desk.bp)
+    app.register_blueprint(account.bp)
     csrf.exempt(api.bp)
 
 

@@ -31,17 +31,19 @@ def base_config(instance_path: str) -> dict:
         #: Failed sign-ins allowed per client address, and per account, against guessing.
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
         **mail_config(),
+        #: Days a cancelled event or reading stays in calendar feeds (STATUS:CANCELLED).
+        "FEED_CANCELLED_GRACE_DAYS": _whole_number(
+            "FEED_CANCELLED_GRACE_DAYS", 30, 0, 3650, "a number of days such as 30"),
+        #: Zone of the one VTIMEZONE an empty feed carries (a calendar needs a component).
+        "FEED_DEFAULT_TIMEZONE": os.environ.get("FEED_DEFAULT_TIMEZONE", "UTC"),
     }
 
 
 def mail_config() -> dict:
     """E-mail settings. Without MAIL_SERVER, messages are written as .eml files under instance/."""
-    port = os.environ.get("MAIL_PORT", "25").strip()
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"MAIL_PORT must be a port number such as 25 or 587, not {port!r}.")
     return {
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip(),
-        "MAIL_PORT": int(port),
+        "MAIL_PORT": _whole_number("MAIL_PORT", 25, 1, 65535, "a port number such as 25 or 587"),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _flag("MAIL_USE_TLS", False),
@@ -50,6 +52,15 @@ def mail_config() -> dict:
         #: Send what a request queued as soon as it has answered (cron's send-emails retries).
         "MAIL_SEND_ON_COMMIT": _flag("MAIL_SEND_ON_COMMIT", True),
     }
+
+
+def _whole_number(name: str, default: int, low: int, high: int, what: str) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigError(f"{name} must be {what} ({low} to {high}), not {value!r}.")
+    return int(value)
 
 
 def _flag(name: str, default: bool) -> bool:

@@ -159,14 +159,8 @@ def invitation(booking: Booking, *, message: OutboxMessage, method: str, event_u
     recorded when the message was queued, so a cancellation always outranks the invitation.
     """
     host = urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "localhost"
-    vevent = booking_event(booking, host=host, event_url=event_url,
-                           manage_url=manage_url or event_url)
-    if manage_url is None and vevent.description:
-        # Later messages cannot know the private link (only its hash is stored).
-        vevent.description = vevent.description.replace(
-            f"Manage or cancel your booking: {event_url}",
-            "Manage or cancel your booking with the link in your confirmation e-mail.",
-        )
+    # Later messages cannot know the private link (only its hash is stored): manage_url None.
+    vevent = booking_event(booking, host=host, event_url=event_url, manage_url=manage_url)
     sequence = (message.payload or {}).get("sequence")
     if isinstance(sequence, int):
         vevent.sequence = sequence

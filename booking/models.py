@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Optional
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -169,6 +169,8 @@ class Event(db.Model):
     agreement_text: Mapped[str] = mapped_column(sa.Text, default="")
     #: Bumped when the agreement text changes; bookings keep the version they accepted.
     agreement_version: Mapped[int] = mapped_column(default=1)
+    #: Bumped on every visible change, for calendar SEQUENCE (see `bump_calendar_sequences`).
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -179,6 +181,9 @@ class Event(db.Model):
         back_populates="event", order_by="ProgramSession.id"
     )
     slots: Mapped[list[Slot]] = relationship(back_populates="event", order_by="Slot.starts_at")
+
+    #: Attributes a calendar app shows: changing one bumps `sequence`.
+    __calendar_fields__ = ("title", "venue", "starts_at", "ends_at", "timezone", "status")
 
     @property
     def requires_agreement(self) -> bool:
@@ -220,10 +225,14 @@ class HumanBook(db.Model):
     listing_status: Mapped[ListingStatus] = mapped_column(
         _enum(ListingStatus, "listing_status"), default=ListingStatus.DRAFT
     )
+    #: Bumped when the title (shown in calendars) changes, for calendar SEQUENCE.
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     partner: Mapped[Partner] = relationship(back_populates="books")
+
+    __calendar_fields__ = ("title",)
 
 
 class ProgramSession(db.Model):
@@ -243,6 +252,8 @@ class ProgramSession(db.Model):
     listing_status: Mapped[ListingStatus] = mapped_column(
         _enum(ListingStatus, "listing_status"), default=ListingStatus.DRAFT
     )
+    #: Bumped when the title (shown in calendars) changes, for calendar SEQUENCE.
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -253,6 +264,8 @@ class ProgramSession(db.Model):
 
     event: Mapped[Event] = relationship(back_populates="sessions")
     presenter: Mapped[Partner] = relationship()
+
+    __calendar_fields__ = ("title",)
 
 
 class Slot(db.Model):
@@ -291,6 +304,8 @@ class Slot(db.Model):
     event: Mapped[Event] = relationship(back_populates="slots")
     book: Mapped[Optional[HumanBook]] = relationship()
     session: Mapped[Optional[ProgramSession]] = relationship()
+
+    __calendar_fields__ = ("starts_at", "ends_at", "status")
 
     @property
     def held_for_walk_ins(self) -> int:
@@ -359,6 +374,8 @@ class Booking(db.Model):
     slot: Mapped[Slot] = relationship()
     event: Mapped[Event] = relationship()
 
+    __calendar_fields__ = ("status", "seats")
+
 
 class User(UserMixin, db.Model):
     """A person who signs in: staff, a partner's coordinator, or a volunteer."""
@@ -375,6 +392,8 @@ class User(UserMixin, db.Model):
     #: The human book a volunteer is.
     human_book_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("human_books.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    #: SHA-256 of the secret token in the person's private calendar feed URL (None: no feed).
+    feed_token_hash: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     partner: Mapped[Optional[Partner]] = relationship()
@@ -447,3 +466,26 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     booking: Mapped[Optional[Booking]] = relationship()
+
+
+@sa.event.listens_for(Session, "before_flush")
+def bump_calendar_sequences(session, flush_context, instances) -> None:
+    """Bump `sequence` on any row whose calendar-visible attributes change.
+
+    Calendar apps ignore an update whose SEQUENCE did not rise, so this runs for every
+    change, whoever makes it; code that already bumped `sequence` itself is left alone.
+    """
+    for row in session.dirty:
+        fields = getattr(type(row), "__calendar_fields__", None)
+        if not fields:
+            continue
+        state = sa.inspect(row)
+        if _changed(state.attrs.sequence.history):
+            continue
+        if any(_changed(state.attrs[name].history) for name in fields):
+            row.sequence = (row.sequence or 0) + 1
+
+
+def _changed(history) -> bool:
+    # Assigning the value an attribute already had is not a change.
+    return bool(history.added) and list(history.added) != list(history.deleted)

@@ -226,10 +226,9 @@ def update_session(
                 or fields.presenter_user_id != session.presenter_user_id:
             _check_presenter_free(fields.presenter_user_id, result.starts_at, result.ends_at,
                                   session.id)
-        title_changed = fields.title.strip() != session.title
         _assign(session, fields)
         session.updated_at = now
-        _apply(session, result, now=now, reason=reason, title_changed=title_changed)
+        _apply(session, result, now=now, reason=reason)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -287,8 +286,9 @@ def review_session(user: User, session: ProgramSession, *, approve: bool,
     return _set_status(session, ListingStatus.APPROVED if approve else ListingStatus.DRAFT, now)
 
 
-def _apply(session: ProgramSession, result: SessionPlan, *, now: datetime, reason: str,
-           title_changed: bool) -> None:
+def _apply(session: ProgramSession, result: SessionPlan, *, now: datetime, reason: str) -> None:
+    """Carry out a planned change. Calendar SEQUENCEs of the session and its slot rise by
+    themselves with the title or time (models.bump_calendar_sequences)."""
     slot = result.slot
     if slot is None:  # its slot was cancelled: the session is scheduled afresh
         db.session.add(Slot(event_id=session.event_id, session_id=session.id,
@@ -304,11 +304,8 @@ def _apply(session: ProgramSession, result: SessionPlan, *, now: datetime, reaso
         moved_to = (f"it now runs {result.starts_at.astimezone(zone):%A %d %B, %H:%M}–"
                     f"{result.ends_at.astimezone(zone):%H:%M} ({session.event.timezone}).")
         for booking in active_bookings(slot):
-            booking.sequence += 1
             booking.updated_at = now
             notifications.queue_schedule_changed(booking, now, moved_to)
-    if result.moved or title_changed:
-        slot.sequence += 1
     grew = result.capacity > slot.capacity
     slot.capacity = result.capacity
     slot.updated_at = now

@@ -29,6 +29,18 @@ def test_starting_without_a_secret_key_is_refused_with_a_message_naming_it(envir
     assert "SECRET_KEY" in str(refused.value)
 
 
+@pytest.mark.parametrize(("name", "value"), [
+    ("MAIL_PORT", "smtp"), ("MAIL_PORT", "70000"), ("MAIL_USE_TLS", "maybe"),
+    ("FEED_CANCELLED_GRACE_DAYS", "-1"), ("FEED_CANCELLED_GRACE_DAYS", "a month"),
+])
+def test_a_malformed_setting_is_refused_with_a_message_naming_it(environ, database_url, name,
+                                                                 value):
+    environ.setenv(name, value)
+    with pytest.raises(ConfigError) as refused:
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x"})
+    assert name in str(refused.value) and repr(value) in str(refused.value)
+
+
 def test_debugging_starts_without_a_secret_key(environ, database_url):
     environ.setenv("FLASK_DEBUG", "1")
 

@@ -1,14 +1,69 @@
-"""Calendar files and feeds."""
+"""Calendar files and feeds: load rows (calendars), build bytes (feeds), serve with caching."""
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, abort, current_app, url_for
 
-from .. import reservations
-from ..feeds import booking_calendar, calendar_response
+from .. import calendars, catalogue, reservations
+from ..feeds import (
+    FeedContent,
+    FeedLinks,
+    booking_calendar,
+    booking_changed_at,
+    build_feed,
+    calendar_response,
+)
+from ..models import utcnow
 
 bp = Blueprint("feeds", __name__)
+
+
+def uid_host() -> str:
+    # UIDs name the configured public host, not the request's Host header: the same slot
+    # must keep one UID however the feed was fetched (proxy, alias, IP address).
+    return urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "localhost"
+
+
+def feed_links() -> FeedLinks:
+    return FeedLinks(
+        host=uid_host(),
+        event_url=lambda event: url_for("public.event", slug=event.slug, _external=True),
+    )
+
+
+def _grace() -> timedelta:
+    return timedelta(days=current_app.config["FEED_CANCELLED_GRACE_DAYS"])
+
+
+def _serve(content: FeedContent, filename: str):
+    content.uid = f"{content.uid}@{uid_host()}"
+    content.fallback_zone = current_app.config["FEED_DEFAULT_TIMEZONE"]
+    built = build_feed(content, feed_links())
+    return calendar_response(built.body, last_modified=built.last_modified, filename=filename)
+
+
+@bp.get("/feeds/events.ics")
+def events_ics():
+    return _serve(calendars.published_events(now=utcnow(), grace=_grace()), "events.ics")
+
+
+@bp.get("/events/<slug>/schedule.ics")
+def schedule_ics(slug: str):
+    event = catalogue.visible_event(slug)
+    if event is None:
+        abort(404, "There is no public event at this address.")
+    content = calendars.event_schedule(event, now=utcnow(), grace=_grace())
+    return _serve(content, f"{event.slug}-schedule.ics")
+
+
+@bp.get("/feeds/u/<token:token>.ics")
+def personal_ics(token: str):
+    user = calendars.feed_owner(token)
+    if user is None:
+        abort(404, "This calendar feed address is not valid (it may have been replaced).")
+    return _serve(calendars.personal_schedule(user, now=utcnow(), grace=_grace()), "my-calendar.ics")
 
 
 @bp.get("/bookings/<token:token>.ics")
@@ -16,10 +71,10 @@ def booking_ics(token: str):
     booking = reservations.find_booking(token)
     body = booking_calendar(
         booking,
-        host=urlsplit(request.host_url).hostname or "localhost",
+        host=uid_host(),
         event_url=url_for("public.event", slug=booking.event.slug, _external=True),
         manage_url=url_for("manage.booking", token=token, _external=True),
     )
     return calendar_response(
-        body, last_modified=booking.updated_at, filename=f"booking-{booking.id}.ics"
+        body, last_modified=booking_changed_at(booking), filename=f"booking-{booking.id}.ics"
     )

@@ -1,0 +1,1 @@
+"""Benchmarks that print ratios (run with `make bench`); not timed tests."""
