@@ -55,7 +55,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import api, auth, feeds, manage, me, partner, public, staff
+    from .web import api, auth, feeds, manage, me, partner, public, staff, staff_events
     from .web.converters import TokenConverter
 
     app.url_map.converters["token"] = TokenConverter
@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(partner.bp)
     app.register_blueprint(me.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(staff_events.bp)
     csrf.exempt(api.bp)
 
 
