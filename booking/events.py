@@ -28,6 +28,7 @@ from .models import (
     EventStatus,
     HostRole,
     HumanBook,
+    ListingStatus,
     Partner,
     ProgramSession,
     Role,
@@ -328,6 +329,8 @@ def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
         _lock_event(event)
         if event.status == EventStatus.CANCELLED:
             raise DomainError("This event is already cancelled.")
+        if event.status == EventStatus.FINISHED or event.ends_at <= now:
+            raise DomainError("This event is over, so it can no longer be cancelled.")
         slots = db.session.scalars(
             sa.select(Slot).where(Slot.event_id == event.id).order_by(Slot.id)
             .with_for_update(of=Slot).execution_options(populate_existing=True)
@@ -396,6 +399,9 @@ def clone_event(user: User, event: Event, new_start_local: datetime,
     for book, specs in _shifted_windows(event, offset):
         try:
             availability.save(copy, book, specs, now=now)
+        except ValidationFailed as exc:
+            reasons = " ".join(m for messages in exc.errors.values() for m in messages)
+            problems.append(f"The readings of “{book.title}” were not copied: {reasons}")
         except DomainError as exc:
             problems.append(f"The readings of “{book.title}” were not copied: {exc.message}")
     return copy, problems
@@ -585,6 +591,71 @@ def _bookings_of_partner(event: Event, partner_id: int) -> int:
                sa.or_(HumanBook.partner_id == partner_id,
                       ProgramSession.presenter_partner_id == partner_id))
     )
+
+
+# Sessions ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionFields:
+    """A program session as staff add it, with one block of seats; local times."""
+
+    title: str
+    presenter_partner_id: int | None
+    starts: datetime | None
+    ends: datetime | None
+    seats: int
+    description: str = ""
+    language: str = "en"
+    audience: str = ""
+
+
+def add_session(user: User, event: Event, fields: SessionFields, now: datetime) -> ProgramSession:
+    """Add an approved session presented by one of the event's partners, with its seats."""
+
+    def action():
+        _require_staff(user)
+        _lock_event(event)
+        if event.status in (EventStatus.CANCELLED, EventStatus.FINISHED):
+            raise DomainError(f"This event is {event.status.value}; its program cannot change.")
+        errors: dict[str, list[str]] = {}
+        for name, limit in (("title", TITLE_MAX), ("description", TEXT_MAX),
+                            ("language", 35), ("audience", 120)):
+            value = getattr(fields, name)
+            if not isinstance(value, str) or len(value) > limit or _has_control_characters(value):
+                errors[name] = [f"At most {limit} characters, without control characters."]
+        if "title" not in errors and not fields.title.strip():
+            errors["title"] = ["Give the session a title."]
+        if fields.presenter_partner_id not in {h.partner_id for h in event.hosts}:
+            errors["presenter_partner_id"] = ["Choose one of the event's partners."]
+        if isinstance(fields.seats, bool) or not isinstance(fields.seats, int) \
+                or not 1 <= fields.seats <= 1000:
+            errors["seats"] = ["Seats must be a whole number from 1 to 1000."]
+        span = [to_utc(t, event.timezone) if isinstance(t, datetime) and t.tzinfo is None
+                else None for t in (fields.starts, fields.ends)]
+        if None in span:
+            errors["starts"] = ["Enter local start and end times."]
+        elif not event.starts_at <= span[0] < span[1] <= event.ends_at:
+            errors["starts"] = ["The session must end after it starts, within the event's times."]
+        if errors:
+            raise ValidationFailed(errors)
+        session = ProgramSession(
+            event_id=event.id, presenter_partner_id=fields.presenter_partner_id,
+            title=fields.title.strip(), description=fields.description.strip(),
+            language=fields.language.strip() or "en", audience=fields.audience.strip(),
+            listing_status=ListingStatus.APPROVED, created_at=now, updated_at=now,
+        )
+        db.session.add(session)
+        db.session.flush()
+        slot = Slot(event_id=event.id, session_id=session.id, starts_at=span[0],
+                    ends_at=span[1], capacity=fields.seats, created_at=now, updated_at=now)
+        db.session.add(slot)
+        _touched(event, now)
+        audit.record(user, "session.add", session, {"title": [None, session.title],
+                                                    "seats": [None, fields.seats]}, now)
+        return session
+
+    return _transaction(action)
 
 
 # Reading the event back --------------------------------------------------------------------

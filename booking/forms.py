@@ -357,3 +357,22 @@ def hosts_form(partners, roles: dict[int, str]) -> FlaskForm:
         setattr(HostsForm, f"partner_{partner.id}", SelectField(
             partner.name, choices=HOST_ROLE_CHOICES, default=roles.get(partner.id, "")))
     return HostsForm()
+
+
+class SessionForm(FlaskForm):
+    """A program session with one block of seats, as staff add it to an event."""
+
+    title = StringField("Title", filters=[strip],
+                        validators=[DataRequired("Give the session a title."), Length(max=200)])
+    presenter_partner_id = SelectField("Presented by", coerce=int)
+    starts = LocalDateTimeField("Starts (local time)",
+                                validators=[InputRequired("Enter when the session starts.")])
+    ends = LocalDateTimeField("Ends (local time)",
+                              validators=[InputRequired("Enter when the session ends.")])
+    seats = WholeNumberField("Seats", default=20, validators=[
+        InputRequired("Enter how many seats."), NumberRange(1, 1000, "Seats: 1 to 1000.")])
+    language = StringField("Language code", default="en", filters=[strip],
+                           validators=[Optional(), Length(max=35)])
+    audience = StringField("Audience", filters=[strip], validators=[Optional(), Length(max=120)])
+    description = TextAreaField("Description", filters=[strip],
+                                validators=[Optional(), Length(max=5000)])

@@ -449,7 +449,7 @@ class AuditEntry(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     #: What was done, e.g. "event.create", "slot.cancel", "listing.approve".
     action: Mapped[str] = mapped_column(sa.String(40))
-    #: The kind of thing changed: "event", "slot", "book".
+    #: The kind of thing changed: "event", "slot", "book", "session".
     target_type: Mapped[str] = mapped_column(sa.String(20))
     target_id: Mapped[int] = mapped_column()
     #: The event the change belongs to, for filtering (None for listings).

@@ -95,7 +95,7 @@ def test_bad_event_fields_get_clear_messages_and_nothing_is_stored(db, staff, no
 
 def test_a_local_time_skipped_by_daylight_saving_is_refused(staff, now):
     gap = datetime(now.year + 1, 3, 14, 2, 30)  # US clocks jump from 02:00 to 03:00 around here
-    while gap.weekday() != 6 or gap.day > 14:  # the second Sunday of March
+    while gap.weekday() != 6:  # back to the second Sunday of March
         gap -= timedelta(days=1)
     with pytest.raises(ValidationFailed) as caught:
         events.create_event(staff, event_fields(starts=gap, ends=gap + timedelta(hours=5)), now)
@@ -330,3 +330,29 @@ def test_every_staff_change_is_audited_without_patron_data(
     assert "Secret Volunteer" not in logged and "secret.volunteer" not in logged
     assert [r.action for r in audit.entries(event_id=event.id)[0]] == [
         "event.cancel", "slot.cancel", "event.publish", "hosts.set", "event.create"]
+
+
+def test_an_event_that_is_over_cannot_be_cancelled(db, staff, make_event, now):
+    event = make_event(starts_at=now - timedelta(hours=8), ends_at=now - timedelta(hours=2))
+    with pytest.raises(DomainError):
+        events.cancel_event(staff, event, "Too late.", now)
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).status == EventStatus.PUBLISHED
+
+
+def test_a_clone_reports_readings_it_could_not_copy(db, staff, make_event, make_book, now):
+    event = make_event()
+    book = make_book()
+    local_start = events.to_local(event.starts_at, event.timezone)
+    availability.save(event, book, [availability.WindowSpec(
+        local_start, local_start + timedelta(hours=1))], now=now)
+    # The same book is busy at the copy's time elsewhere: the copy is made, its readings not.
+    busy = make_event(starts_at=event.starts_at + timedelta(days=7))
+    availability.save(busy, book, [availability.WindowSpec(
+        local_start + timedelta(days=7), local_start + timedelta(days=7, hours=1))], now=now)
+
+    copy, problems = events.clone_event(staff, event, local_start + timedelta(days=7), now)
+
+    assert copy.status == EventStatus.DRAFT
+    assert len(problems) == 1 and "two places at once" in problems[0]
+    assert count(db, Slot, Slot.event_id == copy.id) == 0

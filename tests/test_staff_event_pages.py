@@ -284,3 +284,22 @@ def test_every_staff_route_refuses_everyone_but_staff(app, world, make_slot):
                     assert code == 200, (url, code)
                 else:
                     assert code == 403, (who, url, method, code)
+
+
+def test_staff_add_a_session_with_seats_inside_the_event(as_staff, submit, world, db):
+    event = world["event"]
+    url = f"/staff/events/{event.slug}/sessions/new"
+    fields = {"title": "Storytime", "presenter_partner_id": str(world["other"].id),
+              "starts": local(event, hours=1), "ends": local(event, hours=2), "seats": "25",
+              "language": "en", "audience": "Families", "description": ""}
+
+    outside = submit(url, {**fields, "ends": local(event, event.ends_at, hours=1)})
+    assert outside.status_code == 422 and "within the event" in outside.get_data(as_text=True)
+    assert submit(url, {**fields, "presenter_partner_id": "abc"}).status_code == 422
+    assert submit(url, fields).status_code == 303
+
+    slot = db.session.scalar(sa.select(Slot).where(Slot.session_id.is_not(None)))
+    assert slot.capacity == 25 and slot.session.title == "Storytime"
+    assert slot.starts_at == (event.starts_at + timedelta(hours=1)).replace(second=0)
+    entry = db.session.scalar(sa.select(AuditEntry))
+    assert entry.action == "session.add" and entry.event_id == event.id

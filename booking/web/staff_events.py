@@ -9,7 +9,9 @@ from .. import audit, events
 from ..auth import roles_required
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
-from ..forms import CancelForm, CloneEventForm, ConfirmForm, EventForm, hosts_form
+from ..forms import (
+    CancelForm, CloneEventForm, ConfirmForm, EventForm, SessionForm, hosts_form,
+)
 from ..models import Event, EventStatus, Partner, Role, utcnow
 from .converters import MAX_ID
 
@@ -212,6 +214,31 @@ def hosts(slug: str):
     elif form.is_submitted():
         status = 422
     return render_template("staff_events/hosts.html", event=event, form=form,
+                           problem=problem), status
+
+
+@bp.route("/<slug>/sessions/new", methods=["GET", "POST"])
+def new_session(slug: str):
+    event = _event(slug)
+    form = SessionForm()
+    form.presenter_partner_id.choices = [(h.partner_id, h.partner.name) for h in event.hosts]
+    status, problem = 200, None
+    if form.validate_on_submit():
+        try:
+            events.add_session(current_user, event, events.SessionFields(**{
+                name: form[name].data for name in (
+                    "title", "presenter_partner_id", "starts", "ends", "seats",
+                    "description", "language", "audience")}), utcnow())
+        except ValidationFailed as exc:
+            problem, status = _show_errors(form, exc), 422
+        except DomainError as exc:
+            problem, status = exc.message, exc.status
+        else:
+            flash(f"“{form.title.data}” is added to the program.", "success")
+            return _overview(event)
+    elif form.is_submitted():
+        status = 422
+    return render_template("staff_events/session_form.html", event=event, form=form,
                            problem=problem), status
 
 
