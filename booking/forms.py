@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -392,3 +393,83 @@ class ProfileForm(FlaskForm):
                     Email("Enter a valid e-mail address, like name@example.org.")],
         render_kw={"type": "email", "inputmode": "email"},
     )
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """A local date and time (naive: the event's zone applies), with a message people follow."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
+                                                    "%Y-%m-%dT%H:%M:%S"], **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError("Enter a date and time such as 2026-12-05 10:00.") from exc
+
+
+def _limit(label: str):
+    return WholeNumberField(label, validators=[
+        InputRequired(f"Enter the {label.lower()}."),
+        NumberRange(1, 50, f"{label} must be from 1 to 50."),
+    ])
+
+
+class EventForm(FlaskForm):
+    """An event as staff enter it; the service checks it all again."""
+
+    title = StringField("Title", filters=[strip],
+                        validators=[DataRequired("Give the event a title."), Length(max=200)])
+    slug = StringField("Web address (slug)", filters=[strip],
+                       validators=[Optional(), Length(max=80)])
+    kind = SelectField("Kind", choices=[SelectChoice("human_library", "Human Library"),
+                                        SelectChoice("program", "Program")])
+    description = TextAreaField("Description", filters=[strip],
+                                validators=[Optional(), Length(max=5000)])
+    venue = StringField("Venue", filters=[strip], validators=[Optional(), Length(max=300)])
+    accessibility_notes = TextAreaField("Accessibility notes", filters=[strip],
+                                        validators=[Optional(), Length(max=5000)])
+    timezone = SelectField("Time zone", default="America/Chicago")
+    starts = LocalDateTimeField("Starts (local time)",
+                                validators=[InputRequired("Enter when the event starts.")])
+    ends = LocalDateTimeField("Ends (local time)",
+                              validators=[InputRequired("Enter when the event ends.")])
+    registration_opens = LocalDateTimeField("Registration opens (optional)",
+                                            validators=[Optional()])
+    registration_closes = LocalDateTimeField("Registration closes (optional)",
+                                             validators=[Optional()])
+    max_bookings_per_patron = _limit("Bookings per patron")
+    max_seats_per_booking = _limit("Seats per booking")
+    agreement_text = TextAreaField("Reader agreement", filters=[strip],
+                                   validators=[Optional(), Length(max=10000)])
+
+
+class CloneEventForm(FlaskForm):
+    starts = LocalDateTimeField("The copy starts (local time)",
+                                validators=[InputRequired("Enter when the copy starts.")])
+
+
+class CancelForm(FlaskForm):
+    """Cancelling an event or a reading: the reason goes to every patron."""
+
+    reason = TextAreaField("Reason for the patrons", filters=[strip], validators=[
+        DataRequired("Give a reason: the patrons will read it."),
+        Length(max=300, message="At most 300 characters."),
+    ])
+
+
+HOST_ROLE_CHOICES = [SelectChoice("", "Not taking part"), SelectChoice("host", "Host"),
+                     SelectChoice("co-host", "Co-host"), SelectChoice("sponsor", "Sponsor")]
+
+
+def hosts_form(partners, roles: dict[int, str]) -> FlaskForm:
+    """One role select per partner, named `partner_<id>`, preset to its current role."""
+
+    class HostsForm(FlaskForm):
+        pass
+
+    for partner in partners:
+        setattr(HostsForm, f"partner_{partner.id}", SelectField(
+            partner.name, choices=HOST_ROLE_CHOICES, default=roles.get(partner.id, "")))
+    return HostsForm()

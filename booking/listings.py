@@ -6,6 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from . import audit
 from .errors import DomainError, ValidationFailed
 from .extensions import db
 from .models import HumanBook, ListingStatus, Partner, Role, User
@@ -105,7 +106,10 @@ def review_book(user: User, book: HumanBook, *, approve: bool, now: datetime) ->
         raise ListingNotAllowed("Only library staff approve listings.")
     if book.listing_status != ListingStatus.SUBMITTED:
         raise DomainError("Only a submitted listing can be reviewed.")
-    return _set_status(book, ListingStatus.APPROVED if approve else ListingStatus.DRAFT, now)
+    status = ListingStatus.APPROVED if approve else ListingStatus.DRAFT
+    audit.record(user, "listing.approve" if approve else "listing.send_back", book,
+                 {"listing_status": [book.listing_status, status]}, now)
+    return _set_status(book, status, now)
 
 
 def partner_books(partner_id: int) -> list[HumanBook]:

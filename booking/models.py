@@ -468,6 +468,35 @@ class OutboxMessage(db.Model):
     booking: Mapped[Optional[Booking]] = relationship()
 
 
+class AuditEntry(db.Model):
+    """Who changed what, written by `audit.record` in the same transaction as the change.
+
+    No patron's personal data goes in here: only staff, ids and the changed event fields.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_at", "at"),
+        sa.Index("ix_audit_log_event_id_at", "event_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    #: What was done, e.g. "event.create", "slot.cancel", "listing.approve".
+    action: Mapped[str] = mapped_column(sa.String(40))
+    #: The kind of thing changed: "event", "slot", "book", "session".
+    target_type: Mapped[str] = mapped_column(sa.String(20))
+    target_id: Mapped[int] = mapped_column()
+    #: The event the change belongs to, for filtering (None for listings).
+    event_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("events.id"))
+    #: {field: [before, after]} or a short summary such as {"bookings_cancelled": 3}.
+    changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    user: Mapped[User] = relationship()
+    event: Mapped[Optional[Event]] = relationship()
+
+
 @sa.event.listens_for(Session, "before_flush")
 def bump_calendar_sequences(session, flush_context, instances) -> None:
     """Bump `sequence` on any row whose calendar-visible attributes change.

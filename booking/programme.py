@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from . import notifications, reservations
+from . import audit, notifications, reservations
 from .availability import (
     ConfirmationNeeded,
     VolunteerConflict,
@@ -161,7 +161,11 @@ def check_fields(event: Event, partner_id: int, fields: SessionFields, *,
 
 def create_session(user: User, partner: Partner, event: Event, fields: SessionFields, *,
                    now: datetime) -> ProgramSession:
-    """Add a draft session, with its slot, to an upcoming event the partner co-hosts."""
+    """Add a session, with its slot, to an upcoming event the partner co-hosts.
+
+    A coordinator's session is a draft until staff approve it; one staff add is approved
+    (and audited) at once, since staff are who approve.
+    """
     if not (user.role == Role.STAFF or
             (user.role == Role.COORDINATOR and user.partner_id == partner.id)):
         raise SessionNotAllowed("You can add sessions only for your own organisation.")
@@ -171,15 +175,20 @@ def create_session(user: User, partner: Partner, event: Event, fields: SessionFi
         starts_at, ends_at = check_fields(event, partner.id, fields, now=now)
         _check_future(starts_at, now)
         _check_presenter_free(fields.presenter_user_id, starts_at, ends_at, None)
-        session = ProgramSession(event_id=event.id, presenter_partner_id=partner.id,
-                                 listing_status=ListingStatus.DRAFT, created_at=now,
-                                 updated_at=now)
+        by_staff = user.role == Role.STAFF
+        session = ProgramSession(
+            event_id=event.id, presenter_partner_id=partner.id, created_at=now, updated_at=now,
+            listing_status=ListingStatus.APPROVED if by_staff else ListingStatus.DRAFT,
+        )
         _assign(session, fields)
         db.session.add(session)
         db.session.flush()
         db.session.add(Slot(event_id=event.id, session_id=session.id, starts_at=starts_at,
                             ends_at=ends_at, capacity=fields.seats, created_at=now,
                             updated_at=now))
+        if by_staff:
+            audit.record(user, "session.add", session,
+                         {"title": [None, session.title], "seats": [None, fields.seats]}, now)
         db.session.commit()
     except BaseException:
         db.session.rollback()

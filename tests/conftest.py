@@ -8,7 +8,8 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import g
@@ -156,11 +157,18 @@ def make_partner(db):
 
 @pytest.fixture
 def make_event(db, make_partner):
-    """A published Human Library event a week ahead, hosted by one partner."""
+    """A published Human Library event a week ahead, 10:00–16:00 local, hosted by one partner.
+
+    A fixed local start keeps "an hour after it starts" on the event's first day whatever the
+    time of day the suite runs.
+    """
 
     def make_event(**fields) -> Event:
         n = next(_counter)
-        starts = fields.pop("starts_at", utcnow().replace(microsecond=0) + timedelta(days=7))
+        zone = ZoneInfo(fields.get("timezone", "America/Chicago"))
+        week_ahead = (utcnow() + timedelta(days=7)).astimezone(zone)
+        starts = fields.pop("starts_at", datetime.combine(
+            week_ahead.date(), time(10, 0), tzinfo=zone).astimezone(timezone.utc))
         hosts = fields.pop("hosts", None)
         event = Event(
             slug=fields.pop("slug", f"event-{n}"),

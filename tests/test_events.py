@@ -1,0 +1,359 @@
+"""Staff event management as services: events, clones, cancellations, hosts and the audit log."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import AFTER_BOOKING
+from booking import audit, availability, events, listings, reservations
+from booking.errors import DomainError, ValidationFailed
+from booking.models import (
+    AuditEntry,
+    AvailabilityWindow,
+    Booking,
+    BookingStatus,
+    Event,
+    EventStatus,
+    HostRole,
+    ListingStatus,
+    OutboxMessage,
+    ProgramSession,
+    Role,
+    Slot,
+    SlotStatus,
+    User,
+)
+
+
+@pytest.fixture
+def staff(db):
+    user = User(email="staff@example.org", name="Sam Staff", role=Role.STAFF)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def local_day(days: int = 30) -> datetime:
+    day = (datetime.now() + timedelta(days=days)).date()
+    return datetime(day.year, day.month, day.day, 10, 0)
+
+
+def event_fields(**changes) -> events.EventFields:
+    start = local_day()
+    base = events.EventFields(title="Spring Human Library", timezone="America/Chicago",
+                              starts=start, ends=start + timedelta(hours=6),
+                              venue="Main Library", agreement_text="Be kind.")
+    return replace(base, **changes)
+
+
+def count(db, model, *where) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def book_reader(slot, n: int, now, **kwargs):
+    return reservations.book(slot.id, name=f"Reader Person {n}", email=f"reader{n}@example.org",
+                             now=now, accept_agreement=True, **kwargs).booking
+
+
+def test_creating_an_event_stores_utc_and_makes_a_unique_slug(staff, now):
+    first = events.create_event(staff, event_fields(), now)
+    second = events.create_event(staff, event_fields(), now)
+
+    assert first.status == EventStatus.DRAFT and first.slug == "spring-human-library"
+    assert second.slug == "spring-human-library-2"
+    assert first.starts_at.utcoffset() == timedelta(0)
+    assert events.to_local(first.starts_at, "America/Chicago") == local_day()
+
+
+@pytest.mark.parametrize(("changes", "field", "message"), [
+    ({"timezone": "Mars/Olympus"}, "timezone", "from the list"),
+    ({"ends": local_day() - timedelta(hours=1)}, "ends", "end after it starts"),
+    ({"registration_opens": local_day() - timedelta(days=2),
+      "registration_closes": local_day() - timedelta(days=3)}, "registration_closes", "close after"),
+    ({"max_bookings_per_patron": 0}, "max_bookings_per_patron", "1 to 50"),
+    ({"max_seats_per_booking": -3}, "max_seats_per_booking", "1 to 50"),
+    ({"max_seats_per_booking": 10**30}, "max_seats_per_booking", "1 to 50"),
+    ({"title": "  "}, "title", "Give the event a title"),
+    ({"title": "x" * 5000}, "title", "At most 200"),
+    ({"venue": "Room\x001"}, "venue", "control characters"),
+    ({"slug": "Not A Slug!"}, "slug", "lower-case"),
+    ({"slug": "audit"}, "slug", "already uses"),
+    ({"starts": None}, "starts", "Enter a date"),
+    ({"starts": "tomorrow"}, "starts", "local date and time"),
+])
+def test_bad_event_fields_get_clear_messages_and_nothing_is_stored(db, staff, now, changes,
+                                                                    field, message):
+    with pytest.raises(ValidationFailed) as caught:
+        events.create_event(staff, event_fields(**changes), now)
+
+    assert message in " ".join(caught.value.errors[field])
+    assert count(db, Event) == 0 and count(db, AuditEntry) == 0
+
+
+def test_a_local_time_skipped_by_daylight_saving_is_refused(staff, now):
+    gap = datetime(now.year + 1, 3, 14, 2, 30)  # US clocks jump from 02:00 to 03:00 around here
+    while gap.weekday() != 6:  # back to the second Sunday of March
+        gap -= timedelta(days=1)
+    with pytest.raises(ValidationFailed) as caught:
+        events.create_event(staff, event_fields(starts=gap, ends=gap + timedelta(hours=5)), now)
+    assert "does not exist" in caught.value.errors["starts"][0]
+
+
+def test_a_taken_slug_is_refused_but_an_event_may_keep_its_own(db, staff, now):
+    first = events.create_event(staff, event_fields(slug="spring"), now)
+    with pytest.raises(ValidationFailed):
+        events.create_event(staff, event_fields(slug="spring"), now)
+    events.update_event(staff, first, event_fields(slug="spring", title="Renamed"), now)
+    events.update_event(staff, first, event_fields(slug="", title="Renamed again"), now)
+    assert first.slug == "spring" and first.title == "Renamed again"
+
+
+def test_only_staff_manage_events(db, now):
+    coordinator = User(email="c@example.org", role=Role.COORDINATOR)
+    db.session.add(coordinator)
+    db.session.commit()
+    with pytest.raises(events.NotStaff):
+        events.create_event(coordinator, event_fields(), now)
+
+
+def test_a_new_agreement_applies_to_new_bookings_only(db, staff, make_event, make_slot, now):
+    event = make_event(agreement_text="Be kind.")
+    slot = make_slot(event, capacity=3)
+    earlier = book_reader(slot, 1, now)
+    fields = event_fields(title=event.title, slug=event.slug,
+                          starts=events.to_local(event.starts_at, event.timezone),
+                          ends=events.to_local(event.ends_at, event.timezone),
+                          timezone=event.timezone, agreement_text="Be kind. No recording.")
+
+    events.update_event(staff, event, fields, now)
+    later = book_reader(slot, 2, now)
+    events.update_event(staff, event, fields, now)  # same text again: no new version
+
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).agreement_version == 2
+    assert db.session.get(Booking, earlier.id).agreement_version == 1
+    assert db.session.get(Booking, later.id).agreement_version == 2
+
+
+def test_moving_the_event_away_from_booked_readings_is_refused(db, staff, make_event,
+                                                               make_slot, now):
+    event = make_event()
+    booked = make_slot(event, starts_at=event.starts_at + timedelta(hours=1))
+    free = make_slot(event, starts_at=event.starts_at + timedelta(hours=5))
+    book_reader(booked, 1, now)
+    local_start = events.to_local(event.starts_at, event.timezone)
+    later = event_fields(title=event.title, timezone=event.timezone,
+                         starts=local_start + timedelta(hours=2),
+                         ends=local_start + timedelta(hours=8))
+
+    with pytest.raises(events.SpanConflict) as caught:
+        events.update_event(staff, event, later, now)
+    assert booked.resource_title in caught.value.message and "1 booked" in caught.value.message
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).starts_at == event.starts_at
+
+    shorter = replace(later, starts=local_start, ends=local_start + timedelta(hours=3))
+    events.update_event(staff, event, shorter, now)
+    db.session.expire_all()
+    assert db.session.get(Slot, free.id).status == SlotStatus.CANCELLED
+    assert db.session.get(Slot, booked.id).booked == 1
+
+
+def test_cloning_shifts_windows_and_sessions_and_copies_no_bookings(
+        db, staff, make_event, make_book, make_session, make_slot, make_partner, now):
+    host, sponsor = make_partner("Library"), make_partner("Bank")
+    event = make_event(hosts=[(host, HostRole.HOST), (sponsor, HostRole.SPONSOR)],
+                       agreement_text="Be kind.", max_bookings_per_patron=2)
+    book = make_book(host)
+    local_start = events.to_local(event.starts_at, event.timezone)
+    availability.save(event, book, [availability.WindowSpec(
+        local_start + timedelta(hours=1), local_start + timedelta(hours=2), break_minutes=0)],
+        now=now)
+    session = make_session(event, host, title="Storytime")
+    make_slot(event, session=session, starts_at=event.starts_at + timedelta(hours=3), capacity=20)
+    reading = db.session.scalars(sa.select(Slot).where(Slot.book_id == book.id)).first()
+    book_reader(reading, 1, now)
+
+    copy, problems = events.clone_event(staff, event, local_start + timedelta(days=14), now)
+
+    assert problems == []
+    assert copy.status == EventStatus.DRAFT and copy.slug != event.slug
+    assert copy.agreement_text == "Be kind." and copy.max_bookings_per_patron == 2
+    assert sorted((h.partner_id, h.role) for h in copy.hosts) == sorted(
+        (h.partner_id, h.role) for h in event.hosts)
+    assert events.to_local(copy.starts_at, copy.timezone) == local_start + timedelta(days=14)
+    [window] = db.session.scalars(sa.select(AvailabilityWindow)
+                                  .where(AvailabilityWindow.event_id == copy.id)).all()
+    assert window.starts_local == local_start + timedelta(days=14, hours=1)
+    copied = db.session.scalars(sa.select(Slot).where(Slot.event_id == copy.id)
+                                .order_by(Slot.starts_at)).all()
+    originals = db.session.scalars(sa.select(Slot).where(Slot.event_id == event.id)
+                                   .order_by(Slot.starts_at)).all()
+    assert [events.to_local(s.starts_at, copy.timezone) for s in copied] == [
+        events.to_local(s.starts_at, event.timezone) + timedelta(days=14) for s in originals]
+    assert all(s.booked == 0 for s in copied)
+    [twin] = db.session.scalars(sa.select(ProgramSession)
+                                .where(ProgramSession.event_id == copy.id)).all()
+    assert twin.title == "Storytime" and twin.id != session.id
+    assert count(db, Booking, Booking.event_id == copy.id) == 0
+
+
+def test_a_clone_must_start_in_the_future(staff, make_event, now):
+    event = make_event()
+    with pytest.raises(ValidationFailed):
+        events.clone_event(staff, event, events.to_local(now, event.timezone)
+                           - timedelta(days=1), now)
+
+
+def test_cancelling_an_event_cancels_every_booking_with_a_reason_and_one_message_each(
+        db, staff, make_event, make_slot, now):
+    event, elsewhere = make_event(), make_event()
+    first = make_slot(event, starts_at=event.starts_at + timedelta(hours=1))
+    second = make_slot(event, starts_at=event.starts_at + timedelta(hours=2), capacity=2)
+    kept_slot = make_slot(elsewhere)
+    book_reader(first, 1, now)
+    book_reader(first, 2, now)  # waitlisted
+    book_reader(second, 3, now, seats=1)
+    kept = book_reader(kept_slot, 4, now)
+    sequences = {first.id: first.sequence, second.id: second.sequence}
+
+    cancelled = events.cancel_event(staff, event, "The library is flooded.", now)
+
+    assert cancelled == 3
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).status == EventStatus.CANCELLED
+    for slot_id, sequence in sequences.items():
+        slot = db.session.get(Slot, slot_id)
+        assert slot.status == SlotStatus.CANCELLED and slot.booked == 0
+        assert slot.sequence == sequence + 1
+    bookings = db.session.scalars(sa.select(Booking).where(Booking.event_id == event.id)).all()
+    assert {(b.status, b.cancel_reason) for b in bookings} == {
+        (BookingStatus.CANCELLED, "The library is flooded.")}
+    messages = db.session.scalars(sa.select(OutboxMessage).where(AFTER_BOOKING)).all()
+    assert sorted(m.booking_id for m in messages) == sorted(b.id for b in bookings)
+    assert {(m.kind, m.payload["reason"]) for m in messages} == {
+        ("booking_cancelled", "The library is flooded.")}
+    assert db.session.get(Booking, kept.id).status == BookingStatus.CONFIRMED
+    assert db.session.get(Event, elsewhere.id).status == EventStatus.PUBLISHED
+    with pytest.raises(DomainError):
+        events.cancel_event(staff, event, "Again.", now)
+
+
+def test_cancelling_needs_a_reason(db, staff, make_event, now):
+    event = make_event()
+    with pytest.raises(ValidationFailed):
+        events.cancel_event(staff, event, "   ", now)
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).status == EventStatus.PUBLISHED
+
+
+def test_cancelling_a_reading_cancels_only_its_bookings(db, staff, make_event, make_slot, now):
+    event = make_event()
+    doomed = make_slot(event, starts_at=event.starts_at + timedelta(hours=1))
+    other = make_slot(event, starts_at=event.starts_at + timedelta(hours=2))
+    gone, stays = book_reader(doomed, 1, now), book_reader(other, 2, now)
+
+    assert events.cancel_slot(staff, doomed, "The book is ill.", now) == 1
+
+    db.session.expire_all()
+    assert db.session.get(Slot, doomed.id).status == SlotStatus.CANCELLED
+    assert db.session.get(Booking, gone.id).cancel_reason == "The book is ill."
+    assert db.session.get(Booking, stays.id).status == BookingStatus.CONFIRMED
+    assert db.session.scalar(sa.select(sa.func.count()).where(AFTER_BOOKING)) == 1
+    assert db.session.get(Event, event.id).status == EventStatus.PUBLISHED
+
+
+def test_hosts_need_one_host_and_keep_partners_whose_books_are_booked(
+        db, staff, make_event, make_partner, make_book, make_slot, now):
+    library, museum, bank = make_partner("Library"), make_partner("Museum"), make_partner("Bank")
+    event = make_event(hosts=[(library, HostRole.HOST), (museum, HostRole.CO_HOST)])
+    book_reader(make_slot(event, book=make_book(museum)), 1, now)
+
+    with pytest.raises(ValidationFailed):
+        events.set_hosts(staff, event, [(museum.id, "sponsor")], now)
+    with pytest.raises(ValidationFailed):
+        events.set_hosts(staff, event, [(library.id, "chief")], now)
+    with pytest.raises(DomainError) as caught:
+        events.set_hosts(staff, event, [(library.id, "host")], now)
+    assert "Museum (1 booking)" in caught.value.message
+
+    events.set_hosts(staff, event, [(library.id, "co-host"), (museum.id, "host"),
+                                    (bank.id, "sponsor")], now)
+    db.session.expire_all()
+    hosts = {h.partner.name: h.role for h in db.session.get(Event, event.id).hosts}
+    assert hosts == {"Library": HostRole.CO_HOST, "Museum": HostRole.HOST,
+                     "Bank": HostRole.SPONSOR}
+    events.set_hosts(staff, event, [(museum.id, "host")], now)
+    db.session.expire_all()
+    assert [h.partner.name for h in db.session.get(Event, event.id).hosts] == ["Museum"]
+
+
+def test_publishing_takes_a_draft_with_a_host(db, staff, make_partner, now):
+    event = events.create_event(staff, event_fields(), now)
+    with pytest.raises(DomainError):
+        events.publish_event(staff, event, now)
+    events.set_hosts(staff, event, [(make_partner().id, "host")], now)
+    events.publish_event(staff, event, now)
+    assert event.status == EventStatus.PUBLISHED
+    with pytest.raises(DomainError):
+        events.publish_event(staff, event, now)
+
+
+def test_every_staff_change_is_audited_without_patron_data(
+        db, staff, make_partner, make_book, now):
+    partner = make_partner()
+    event = events.create_event(staff, event_fields(), now)
+    events.set_hosts(staff, event, [(partner.id, "host")], now)
+    events.publish_event(staff, event, now)
+    book = make_book(partner, listing_status=ListingStatus.SUBMITTED)
+    listings.review_book(staff, book, approve=True, now=now)
+    local_start = events.to_local(event.starts_at, event.timezone)
+    availability.save(event, book, [availability.WindowSpec(
+        local_start, local_start + timedelta(hours=1))], now=now)
+    slot = db.session.scalars(sa.select(Slot).where(Slot.event_id == event.id)).first()
+    book_reader(slot, 7, now)
+    events.cancel_slot(staff, slot, "Sorry.", now)
+    events.cancel_event(staff, event, "Closed.", now)
+
+    rows, more = audit.entries()
+    assert [r.action for r in rows] == ["event.cancel", "slot.cancel", "listing.approve",
+                                       "event.publish", "hosts.set", "event.create"]
+    assert not more and all(r.user_id == staff.id and r.at == now for r in rows)
+    assert rows[1].changes["bookings_cancelled"] == 1 and rows[1].event_id == event.id
+    assert rows[2].event_id is None and rows[2].changes == {
+        "listing_status": ["submitted", "approved"]}
+    logged = json.dumps([r.changes for r in rows])
+    assert "reader7" not in logged and "Reader Person" not in logged
+    assert "Secret Volunteer" not in logged and "secret.volunteer" not in logged
+    assert [r.action for r in audit.entries(event_id=event.id)[0]] == [
+        "event.cancel", "slot.cancel", "event.publish", "hosts.set", "event.create"]
+
+
+def test_an_event_that_is_over_cannot_be_cancelled(db, staff, make_event, now):
+    event = make_event(starts_at=now - timedelta(hours=8), ends_at=now - timedelta(hours=2))
+    with pytest.raises(DomainError):
+        events.cancel_event(staff, event, "Too late.", now)
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).status == EventStatus.PUBLISHED
+
+
+def test_a_clone_reports_readings_it_could_not_copy(db, staff, make_event, make_book, now):
+    event = make_event()
+    book = make_book()
+    local_start = events.to_local(event.starts_at, event.timezone)
+    availability.save(event, book, [availability.WindowSpec(
+        local_start, local_start + timedelta(hours=1))], now=now)
+    # The same book is busy at the copy's time elsewhere: the copy is made, its readings not.
+    busy = make_event(starts_at=event.starts_at + timedelta(days=7))
+    availability.save(busy, book, [availability.WindowSpec(
+        local_start + timedelta(days=7), local_start + timedelta(days=7, hours=1))], now=now)
+
+    copy, problems = events.clone_event(staff, event, local_start + timedelta(days=7), now)
+
+    assert copy.status == EventStatus.DRAFT
+    assert len(problems) == 1 and "two places at once" in problems[0]
+    assert count(db, Slot, Slot.event_id == copy.id) == 0
