@@ -370,6 +370,8 @@ class Booking(db.Model):
     cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     #: When the reminder before the reading was queued; claimed once by a conditional UPDATE.
     reminder_queued_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: When the survey invitation after the reading was queued; claimed once, like reminders.
+    feedback_requested_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     slot: Mapped[Slot] = relationship()
     event: Mapped[Event] = relationship()
@@ -495,6 +497,71 @@ class AuditEntry(db.Model):
 
     user: Mapped[User] = relationship()
     event: Mapped[Optional[Event]] = relationship()
+
+
+class ChangedView(enum.StrEnum):
+    """Did the reading change how the reader sees the topic?"""
+
+    YES = "yes"
+    A_LITTLE = "a_little"
+    NO = "no"
+
+
+class Feedback(db.Model):
+    """A reader's answers to the short survey after a reading; one per booking.
+
+    Reports show only counts and averages, never who answered; it outlives the purge of the
+    booking's personal data.
+    """
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        sa.CheckConstraint("rating BETWEEN 1 AND 5", name="rating_1_to_5"),
+        sa.Index("ix_feedback_event_id", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("bookings.id"), unique=True)
+    #: Copied from the booking, so reports group without joins.
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id"))
+    slot_id: Mapped[int] = mapped_column(sa.ForeignKey("slots.id"), index=True)
+    #: 1 (poor) to 5 (excellent).
+    rating: Mapped[int] = mapped_column()
+    would_recommend: Mapped[bool] = mapped_column()
+    changed_view: Mapped[ChangedView] = mapped_column(_enum(ChangedView, "changed_view"))
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Booking] = relationship()
+    slot: Mapped[Slot] = relationship()
+
+
+class Reflection(db.Model):
+    """A volunteer's reflection on their readings at an event; one per book and event.
+
+    Anonymous in reports: shown by book title (public) at most, never by volunteer.
+    """
+
+    __tablename__ = "reflections"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "book_id", name="uq_reflections_event_id_book_id"),
+        sa.CheckConstraint("rating BETWEEN 1 AND 5", name="rating_1_to_5"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id"))
+    book_id: Mapped[int] = mapped_column(sa.ForeignKey("human_books.id"), index=True)
+    #: Who wrote it (None once the account is gone); never shown in reports.
+    user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    #: How the day went for the volunteer, 1 to 5.
+    rating: Mapped[int] = mapped_column()
+    went_well: Mapped[str] = mapped_column(sa.Text, default="")
+    was_hard: Mapped[str] = mapped_column(sa.Text, default="")
+    would_return: Mapped[bool] = mapped_column()
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+    book: Mapped[HumanBook] = relationship()
 
 
 @sa.event.listens_for(Session, "before_flush")
