@@ -86,3 +86,10 @@ class Busy(DomainError):
 
     def __init__(self):
         super().__init__("The booking system is very busy right now. Please try again.")
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """The database stayed locked by another writer past the busy timeout (SQLite)."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower()

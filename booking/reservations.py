@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from .errors import (
     AlreadyBooked,
@@ -36,6 +36,7 @@ from .errors import (
     SlotNotFound,
     SlotUnavailable,
     ValidationFailed,
+    is_lock_timeout,
 )
 from . import notifications
 from .notifications import is_walk_in_placeholder, walk_in_placeholder_email
@@ -467,7 +468,7 @@ def _locked_slot(slot_id) -> Slot:
 
 def _raise_translated(exc: BaseException) -> None:
     """Turn database contention into a domain error; let everything else through."""
-    if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
+    if is_lock_timeout(exc):
         raise Busy() from exc
     if isinstance(exc, IntegrityError):
         # The CHECK on booked seats fired: someone else took the seat between checks.

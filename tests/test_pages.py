@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 
@@ -9,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking import reservations
+from conftest import TEST_DATABASE_URL
 from booking.models import (
     Booking,
     BookingStatus,
@@ -405,6 +407,28 @@ def test_an_unexpected_error_gets_a_friendly_500_page_and_json_under_api(app):
     assert "kaboom" not in page.get_data(as_text=True)
     api = client.get("/api/v1/boom")
     assert api.status_code == 500 and "error" in api.get_json()
+
+
+@pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="SQLite's busy timeout")
+def test_a_page_read_while_another_writer_holds_the_database_is_a_503_not_a_500(
+        app, client, db, reading, monkeypatch):
+    from booking import extensions
+
+    slug = reading.event.slug
+    monkeypatch.setattr(extensions, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    db.session.remove()
+    db.engine.dispose()  # new connections take the short timeout
+    holder = sqlite3.connect(db.engine.url.database)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        page = client.get(f"/events/{slug}")
+        api = client.get("/api/v1/events")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+    assert "very busy" in page.get_data(as_text=True)
+    assert api.status_code == 503 and "busy" in api.get_json()["error"]
 
 
 def test_stylesheet_and_script_are_served_by_the_app(client):

@@ -5,7 +5,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..errors import DomainError, ValidationFailed
+from ..errors import Busy, DomainError, ValidationFailed, is_lock_timeout
 from ..extensions import db
 
 TITLES = {
@@ -73,6 +73,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
         db.session.rollback()
+        if is_lock_timeout(exc):
+            # Another writer held the database past the busy timeout: nothing was changed.
+            body, status = error_response(503, Busy().message)
+            return body, status, {"Retry-After": "5"}
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return error_response(
             500,
