@@ -25,6 +25,7 @@ from .models import (
     EventHost,
     EventStatus,
     HumanBook,
+    ListingStatus,
     ProgramSession,
     Slot,
     SlotStatus,
@@ -191,6 +192,8 @@ def save(
         _lock(event, book)
         if event.status == EventStatus.CANCELLED:
             raise DomainError("This event is cancelled; its schedule can no longer change.")
+        if book.listing_status == ListingStatus.RETIRED:
+            raise DomainError("This book is retired; it gives no more readings.")
         result = plan(event, book, specs, now=now)
         if result.lost and not confirmed:
             raise ConfirmationNeeded(result)
@@ -226,11 +229,7 @@ def windows_of(event: Event, book: HumanBook) -> list[AvailabilityWindow]:
 
 def _apply(result: Plan, event: Event, book: HumanBook, *, now: datetime, reason: str) -> None:
     for slot in result.remove:
-        for booking in reservations.release(slot, active_bookings(slot), now=now, reason=reason):
-            notifications.queue_booking_cancelled(booking, now=now, reason=reason)
-        slot.status = SlotStatus.CANCELLED
-        slot.sequence += 1
-        slot.updated_at = now
+        withdraw_slot(slot, now=now, reason=reason)
     for slot, capacity in result.resize:
         if capacity < slot.booked:
             shrink_reason = "The reading now takes fewer readers."
@@ -286,6 +285,20 @@ def _check_volunteer_free(event: Event, book: HumanBook, result: Plan) -> None:
             )
 
 
+def withdraw_slot(slot: Slot, *, now: datetime, reason: str) -> list[Booking]:
+    """Cancel a locked slot and its active bookings, each with the reason and a notification.
+
+    The caller holds the slot's lock and commits; nobody is promoted, since the slot is gone.
+    """
+    released = reservations.release(slot, active_bookings(slot), now=now, reason=reason)
+    for booking in released:
+        notifications.queue_booking_cancelled(booking, now=now, reason=reason)
+    slot.status = SlotStatus.CANCELLED
+    slot.sequence += 1
+    slot.updated_at = now
+    return released
+
+
 def active_bookings(slot: Slot) -> list[Booking]:
     return list(db.session.scalars(
         sa.select(Booking)
@@ -317,7 +330,8 @@ def _lock(event: Event, book: HumanBook) -> None:
     and the change: what `plan` reads is what `_apply` changes.
     """
     db.session.scalar(
-        sa.select(HumanBook.id).where(HumanBook.id == book.id).with_for_update()
+        sa.select(HumanBook).where(HumanBook.id == book.id).with_for_update()
+        .execution_options(populate_existing=True)
     )
     db.session.scalars(
         sa.select(Slot)

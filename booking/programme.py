@@ -21,6 +21,7 @@ from .availability import (
     active_bookings,
     partner_events,
     surplus_bookings,
+    withdraw_slot,
 )
 from .errors import DomainError, ValidationFailed
 from .extensions import db
@@ -271,11 +272,7 @@ def retire_session(user: User, session: ProgramSession, *, now: datetime,
             raise ConfirmationNeeded(SessionPlan(slot, slot.starts_at, slot.ends_at,
                                                  slot.capacity, lost=lost))
         if live:
-            for booking in reservations.release(slot, lost, now=now, reason=reason):
-                notifications.queue_booking_cancelled(booking, now=now, reason=reason)
-            slot.status = SlotStatus.CANCELLED
-            slot.sequence += 1
-            slot.updated_at = now
+            withdraw_slot(slot, now=now, reason=reason)
         session.listing_status = ListingStatus.RETIRED
         session.updated_at = now
         db.session.commit()
