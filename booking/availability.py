@@ -259,9 +259,7 @@ def _check_volunteer_free(event: Event, book: HumanBook, result: Plan) -> None:
     ]
     if not new_times:
         return
-    volunteer_ids = db.session.scalars(
-        sa.select(User.id).where(User.human_book_id == book.id)
-    ).all()
+    volunteer_ids = lock_volunteers(sa.select(User.id).where(User.human_book_id == book.id))
     for start, end in new_times:
         overlap = sa.and_(Slot.starts_at < end, Slot.ends_at > start,
                           Slot.status != SlotStatus.CANCELLED)
@@ -297,6 +295,19 @@ def withdraw_slot(slot: Slot, *, now: datetime, reason: str) -> list[Booking]:
     slot.sequence += 1
     slot.updated_at = now
     return released
+
+
+def lock_volunteers(user_ids) -> list[int]:
+    """Lock volunteers' user rows, in id order, before checking they are free; returns the ids.
+
+    Every check that a volunteer is in one place at a time (their book's readings here, the
+    sessions they present in programme) takes this lock first, so two such saves for the
+    same person run one after the other (SQLite's BEGIN IMMEDIATE already serialises them).
+    `user_ids` is a list of ids or a select of them.
+    """
+    return list(db.session.scalars(
+        sa.select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update()
+    ))
 
 
 def active_bookings(slot: Slot) -> list[Booking]:
@@ -336,6 +347,7 @@ def _lock(event: Event, book: HumanBook) -> None:
     db.session.scalars(
         sa.select(Slot)
         .where(Slot.event_id == event.id, Slot.book_id == book.id)
+        .order_by(Slot.id)
         .with_for_update(of=Slot)
         .execution_options(populate_existing=True)
     ).all()
