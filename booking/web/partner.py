@@ -199,10 +199,14 @@ def edit_book(book_id: int):
 
 @bp.post(f"/books/<int(max={MAX_ID}):book_id>/submit")
 def submit_book(book_id: int):
-    book = _own_book(book_id)
+    return _submit(_own_book(book_id), listings.submit_book)
+
+
+def _submit(listing: HumanBook | ProgramSession, submit):
+    """Send a draft book or session to library staff for approval."""
     if ConfirmForm().validate_on_submit():
-        listings.submit_book(current_user, book, now=utcnow())
-        flash(f"“{book.title}” is sent to library staff for approval.", "success")
+        submit(current_user, listing, now=utcnow())
+        flash(f"“{listing.title}” is sent to library staff for approval.", "success")
     return redirect(url_for("partner.home"), 303)
 
 
@@ -350,11 +354,7 @@ def _confirm(exc: ConfirmationNeeded, event: Event | None, page_url: str, defaul
 
 @bp.post(f"/sessions/<int(max={MAX_ID}):session_id>/submit")
 def submit_session(session_id: int):
-    session = _own_session(session_id)
-    if ConfirmForm().validate_on_submit():
-        programme.submit_session(current_user, session, now=utcnow())
-        flash(f"“{session.title}” is sent to library staff for approval.", "success")
-    return redirect(url_for("partner.home"), 303)
+    return _submit(_own_session(session_id), programme.submit_session)
 
 
 @bp.post(f"/sessions/<int(max={MAX_ID}):session_id>/retire")
