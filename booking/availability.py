@@ -25,6 +25,7 @@ from .models import (
     EventHost,
     EventStatus,
     HumanBook,
+    ListingStatus,
     ProgramSession,
     Slot,
     SlotStatus,
@@ -191,6 +192,8 @@ def save(
         _lock(event, book)
         if event.status == EventStatus.CANCELLED:
             raise DomainError("This event is cancelled; its schedule can no longer change.")
+        if book.listing_status == ListingStatus.RETIRED:
+            raise DomainError("This book is retired; it gives no more readings.")
         result = plan(event, book, specs, now=now)
         if result.lost and not confirmed:
             raise ConfirmationNeeded(result)
@@ -226,11 +229,7 @@ def windows_of(event: Event, book: HumanBook) -> list[AvailabilityWindow]:
 
 def _apply(result: Plan, event: Event, book: HumanBook, *, now: datetime, reason: str) -> None:
     for slot in result.remove:
-        for booking in reservations.release(slot, active_bookings(slot), now=now, reason=reason):
-            notifications.queue_booking_cancelled(booking, now=now, reason=reason)
-        slot.status = SlotStatus.CANCELLED
-        slot.sequence += 1
-        slot.updated_at = now
+        withdraw_slot(slot, now=now, reason=reason)
     for slot, capacity in result.resize:
         if capacity < slot.booked:
             shrink_reason = "The reading now takes fewer readers."
@@ -260,9 +259,7 @@ def _check_volunteer_free(event: Event, book: HumanBook, result: Plan) -> None:
     ]
     if not new_times:
         return
-    volunteer_ids = db.session.scalars(
-        sa.select(User.id).where(User.human_book_id == book.id)
-    ).all()
+    volunteer_ids = lock_volunteers(sa.select(User.id).where(User.human_book_id == book.id))
     for start, end in new_times:
         overlap = sa.and_(Slot.starts_at < end, Slot.ends_at > start,
                           Slot.status != SlotStatus.CANCELLED)
@@ -284,6 +281,33 @@ def _check_volunteer_free(event: Event, book: HumanBook, result: Plan) -> None:
                 f"{clash.ends_at.astimezone(zone):%H:%M} ({clash.event.title}). "
                 "A volunteer cannot be in two places at once."
             )
+
+
+def withdraw_slot(slot: Slot, *, now: datetime, reason: str) -> list[Booking]:
+    """Cancel a locked slot and its active bookings, each with the reason and a notification.
+
+    The caller holds the slot's lock and commits; nobody is promoted, since the slot is gone.
+    """
+    released = reservations.release(slot, active_bookings(slot), now=now, reason=reason)
+    for booking in released:
+        notifications.queue_booking_cancelled(booking, now=now, reason=reason)
+    slot.status = SlotStatus.CANCELLED
+    slot.sequence += 1
+    slot.updated_at = now
+    return released
+
+
+def lock_volunteers(user_ids) -> list[int]:
+    """Lock volunteers' user rows, in id order, before checking they are free; returns the ids.
+
+    Every check that a volunteer is in one place at a time (their book's readings here, the
+    sessions they present in programme) takes this lock first, so two such saves for the
+    same person run one after the other (SQLite's BEGIN IMMEDIATE already serialises them).
+    `user_ids` is a list of ids or a select of them.
+    """
+    return list(db.session.scalars(
+        sa.select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update()
+    ))
 
 
 def active_bookings(slot: Slot) -> list[Booking]:
@@ -317,11 +341,13 @@ def _lock(event: Event, book: HumanBook) -> None:
     and the change: what `plan` reads is what `_apply` changes.
     """
     db.session.scalar(
-        sa.select(HumanBook.id).where(HumanBook.id == book.id).with_for_update()
+        sa.select(HumanBook).where(HumanBook.id == book.id).with_for_update()
+        .execution_options(populate_existing=True)
     )
     db.session.scalars(
         sa.select(Slot)
         .where(Slot.event_id == event.id, Slot.book_id == book.id)
+        .order_by(Slot.id)
         .with_for_update(of=Slot)
         .execution_options(populate_existing=True)
     ).all()

@@ -36,7 +36,7 @@ from .models import (
     SlotStatus,
     User,
 )
-from .reservations import _has_control_characters
+from .reservations import has_control_characters
 
 TITLE_MAX = 200
 SLUG_MAX = 80
@@ -132,7 +132,7 @@ def check_fields(fields: EventFields, *, event: Event | None = None) -> dict:
         value = value.strip() if isinstance(value, str) else ""
         if len(value) > limit:
             errors[name] = [f"At most {limit} characters."]
-        elif _has_control_characters(value):
+        elif has_control_characters(value):
             errors[name] = ["Remove the invisible control characters from this field."]
         text[name] = value
     if "title" not in errors and not text["title"]:
@@ -453,7 +453,7 @@ def cancel_slot(user: User, slot: Slot, reason: str, now: datetime) -> int:
     def action():
         _require_staff(user)
         text = _check_reason(reason)
-        locked = reservations._locked_slot(slot.id)
+        locked = reservations.locked_slot(slot.id)
         if locked.status == SlotStatus.CANCELLED:
             raise DomainError("This reading is already cancelled.")
         if locked.starts_at <= now:
@@ -488,7 +488,7 @@ def _check_reason(reason) -> str:
         raise ValidationFailed({"reason": ["Give a reason: the patrons will read it."]})
     if len(text) > REASON_MAX:
         raise ValidationFailed({"reason": [f"At most {REASON_MAX} characters."]})
-    if _has_control_characters(text):
+    if has_control_characters(text):
         raise ValidationFailed({"reason": ["Remove the invisible control characters."]})
     return text
 

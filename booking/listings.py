@@ -1,4 +1,8 @@
-"""Partner listings (human books): create, edit, submit, retire, and staff approval."""
+"""Partner listings (human books): create, edit, submit, retire, and staff approval.
+
+Retiring a book never drops a booking silently: its upcoming readings are cancelled, and the
+bookings they hold only once the person confirmed it, each with a reason and a notification.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,13 +11,15 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from . import audit
+from .availability import ConfirmationNeeded, Plan, active_bookings, withdraw_slot
 from .errors import DomainError, ValidationFailed
 from .extensions import db
-from .models import HumanBook, ListingStatus, Partner, Role, User
+from .models import Booking, HumanBook, ListingStatus, Partner, Role, Slot, SlotStatus, User
 
 TITLE_MAX = 120
 TEXT_MAX = 2000
 TAGS_MAX = 12
+RETIRED_REASON = "The book was taken out of the catalogue."
 
 
 class ListingNotAllowed(DomainError):
@@ -94,10 +100,30 @@ def submit_book(user: User, book: HumanBook, *, now: datetime) -> HumanBook:
     return _set_status(book, ListingStatus.SUBMITTED, now)
 
 
-def retire_book(user: User, book: HumanBook, *, now: datetime) -> HumanBook:
+def retire_book(user: User, book: HumanBook, *, now: datetime, confirmed: bool = False,
+                reason: str = RETIRED_REASON) -> list[Booking]:
+    """Take a book out of the catalogue with its upcoming readings, in one transaction.
+
+    Raises ConfirmationNeeded (changing nothing) when those readings hold bookings and
+    `confirmed` is false; returns the bookings cancelled.
+    """
     if not can_manage(user, book):
         raise ListingNotAllowed("You can retire only your own organisation's books.")
-    return _set_status(book, ListingStatus.RETIRED, now)
+    try:
+        upcoming = _lock_upcoming_readings(book, now)
+        lost = [booking for slot in sorted(upcoming, key=lambda slot: slot.starts_at)
+                for booking in active_bookings(slot)]
+        if lost and not confirmed:
+            raise ConfirmationNeeded(Plan(remove=upcoming, lost=lost))
+        for slot in upcoming:
+            withdraw_slot(slot, now=now, reason=reason)
+        book.listing_status = ListingStatus.RETIRED
+        book.updated_at = now
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return lost
 
 
 def review_book(user: User, book: HumanBook, *, approve: bool, now: datetime) -> HumanBook:
@@ -134,6 +160,20 @@ def _assign(book: HumanBook, fields: BookFields) -> None:
     book.content_notes = fields.content_notes.strip()
     book.volunteer_name = fields.volunteer_name.strip()
     book.volunteer_email = fields.volunteer_email.strip()
+
+
+def _lock_upcoming_readings(book: HumanBook, now: datetime) -> list[Slot]:
+    """Lock the book, then its readings not yet started, in id order (as availability does)."""
+    db.session.scalar(
+        sa.select(HumanBook.id).where(HumanBook.id == book.id).with_for_update()
+    )
+    return list(db.session.scalars(
+        sa.select(Slot)
+        .where(Slot.book_id == book.id, Slot.starts_at > now, Slot.status != SlotStatus.CANCELLED)
+        .order_by(Slot.id)
+        .with_for_update(of=Slot)
+        .execution_options(populate_existing=True)
+    ))
 
 
 def _set_status(book: HumanBook, status: ListingStatus, now: datetime) -> HumanBook:

@@ -19,8 +19,10 @@ from .availability import (
     ConfirmationNeeded,
     VolunteerConflict,
     active_bookings,
+    lock_volunteers,
     partner_events,
     surplus_bookings,
+    withdraw_slot,
 )
 from .errors import DomainError, ValidationFailed
 from .extensions import db
@@ -271,11 +273,7 @@ def retire_session(user: User, session: ProgramSession, *, now: datetime,
             raise ConfirmationNeeded(SessionPlan(slot, slot.starts_at, slot.ends_at,
                                                  slot.capacity, lost=lost))
         if live:
-            for booking in reservations.release(slot, lost, now=now, reason=reason):
-                notifications.queue_booking_cancelled(booking, now=now, reason=reason)
-            slot.status = SlotStatus.CANCELLED
-            slot.sequence += 1
-            slot.updated_at = now
+            withdraw_slot(slot, now=now, reason=reason)
         session.listing_status = ListingStatus.RETIRED
         session.updated_at = now
         db.session.commit()
@@ -326,10 +324,14 @@ def _apply(session: ProgramSession, result: SessionPlan, *, now: datetime, reaso
 
 def _check_presenter_free(presenter_id: int | None, start: datetime, end: datetime,
                           session_id: int | None) -> None:
-    """A presenter cannot be in two places at once: their readings and their other sessions."""
+    """A presenter cannot be in two places at once: their readings and their other sessions.
+
+    Holds the presenter's lock (availability.lock_volunteers) for the rest of the transaction.
+    """
     if presenter_id is None:
         return
-    presenter = db.session.get(User, presenter_id)
+    lock_volunteers([presenter_id])
+    presenter = db.session.get(User, presenter_id, populate_existing=True)
     other_sessions = sa.select(ProgramSession.id).where(
         ProgramSession.presenter_user_id == presenter_id)
     if session_id is not None:
@@ -369,7 +371,8 @@ def _lock(session: ProgramSession) -> None:
         sa.select(ProgramSession.id).where(ProgramSession.id == session.id).with_for_update()
     )
     db.session.scalars(
-        sa.select(Slot).where(Slot.session_id == session.id).with_for_update(of=Slot)
+        sa.select(Slot).where(Slot.session_id == session.id).order_by(Slot.id)
+        .with_for_update(of=Slot)
         .execution_options(populate_existing=True)
     ).all()
 

@@ -112,7 +112,7 @@ def clean_patron(name, email, seats, accessibility_needs, *, email_optional=Fals
         ]
     for field, value in (("name", name), ("email", email),
                          ("accessibility_needs", accessibility_needs)):
-        if field not in errors and isinstance(value, str) and _has_control_characters(value):
+        if field not in errors and isinstance(value, str) and has_control_characters(value):
             errors[field] = ["Remove the invisible control characters from this field."]
     if errors:
         raise ValidationFailed(errors)
@@ -124,7 +124,8 @@ def clean_patron(name, email, seats, accessibility_needs, *, email_optional=Fals
     }
 
 
-def _has_control_characters(text: str) -> bool:
+def has_control_characters(text: str) -> bool:
+    """Whether the text holds control characters other than line breaks and tabs."""
     # Line breaks are fine in free text; NUL and the like are not storable everywhere.
     return any(ord(c) < 32 and c not in "\n\r\t" or ord(c) == 127 for c in text)
 
@@ -200,7 +201,7 @@ def book(
     email_key = normalize_email(fields["email"])
     try:
         _lock_patron(email_key)
-        slot = _locked_slot(slot_id)
+        slot = locked_slot(slot_id)
         event = slot.event
         problem = walk_in_problem(event, slot, now) if walk_in else booking_problem(event, slot, now)
         if problem:
@@ -317,7 +318,7 @@ def _set_attendance(booking_id, target: BookingStatus, *, now: datetime,
         if booking is None or event_id is not None and booking.event_id != event_id:
             raise DeskBookingNotFound()
         _lock_patron(booking.email_normalized)
-        slot = _locked_slot(booking.slot_id)
+        slot = locked_slot(booking.slot_id)
         db.session.refresh(booking)
         problem = attendance_problem(booking, slot, target, now)
         if problem:
@@ -356,7 +357,7 @@ def cancel(token: str, *, now: datetime, reason: str = "Cancelled by the patron.
     """Cancel the booking a manage token names, freeing its seats for the waitlist."""
     try:
         booking = find_booking(token)
-        slot = _locked_slot(booking.slot_id)
+        slot = locked_slot(booking.slot_id)
         db.session.refresh(booking)
         if booking.status == BookingStatus.CANCELLED:
             raise NotCancellable("This booking is already cancelled.")
@@ -451,7 +452,7 @@ def _lock_patron(email_key: str) -> None:
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
 
-def _locked_slot(slot_id) -> Slot:
+def locked_slot(slot_id) -> Slot:
     """The slot, row-locked for the rest of the transaction, with fresh values."""
     if isinstance(slot_id, bool) or not isinstance(slot_id, int):
         raise SlotNotFound()

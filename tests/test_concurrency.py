@@ -1,15 +1,29 @@
-"""Races with real threads, each with its own session and connection: no overbooking, ever."""
+"""Races with real threads, each with its own session and connection: no overbooking, ever,
+and no volunteer in two places at once."""
 from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from booking import reservations
+from booking import availability, programme, reservations
 from booking.errors import DomainError
 from booking.extensions import db as _db
-from booking.models import Booking, BookingStatus, Slot
+from booking.models import (
+    Booking,
+    BookingStatus,
+    Event,
+    HostRole,
+    HumanBook,
+    Partner,
+    ProgramSession,
+    Role,
+    Slot,
+    SlotStatus,
+    User,
+)
 
 THREADS = 24
 
@@ -150,3 +164,62 @@ def test_online_bookers_and_walk_ins_racing_respect_held_seats(app, db, make_eve
     assert online.count(BookingStatus.WAITLISTED) == half - online_confirmed
     assert db.session.get(Slot, slot_id).booked == 4
     assert seats_by_status(db, slot_id)[BookingStatus.CONFIRMED] == 4
+
+
+ROUNDS = 8
+
+
+def test_a_volunteer_racing_between_readings_and_sessions_is_never_in_two_places(
+    app, db, make_partner, make_event, make_book, now
+):
+    """A volunteer's availability and the sessions they present, saved at the same moment.
+
+    Each round races one availability save (a reading 11:00–11:30) against three sessions
+    the same volunteer would present (11:00–11:30, 11:15–11:45, 11:30–12:00, local time).
+    """
+    for _ in range(ROUNDS):
+        partner = make_partner()
+        event = make_event(hosts=[(partner, HostRole.HOST)])
+        book = make_book(partner)
+        volunteer = User(email=f"v{book.id}@example.org", name="Vera", role=Role.VOLUNTEER,
+                         partner_id=partner.id, human_book_id=book.id)
+        coordinator = User(email=f"c{book.id}@example.org", role=Role.COORDINATOR,
+                           partner_id=partner.id)
+        db.session.add_all([volunteer, coordinator])
+        db.session.commit()
+        ids = {"event": event.id, "book": book.id, "partner": partner.id,
+               "volunteer": volunteer.id, "coordinator": coordinator.id}
+        day = event.starts_at.astimezone(ZoneInfo(event.timezone)).replace(tzinfo=None)
+
+        def at(hour, minute):
+            return day.replace(hour=hour, minute=minute)
+
+        def save_window():
+            return availability.save(_db.session.get(Event, ids["event"]),
+                                     _db.session.get(HumanBook, ids["book"]),
+                                     [availability.WindowSpec(at(11, 0), at(11, 30))], now=now)
+
+        def present(start, end):
+            return lambda: programme.create_session(
+                _db.session.get(User, ids["coordinator"]),
+                _db.session.get(Partner, ids["partner"]), _db.session.get(Event, ids["event"]),
+                programme.SessionFields(title="Talk", starts_local=start, ends_local=end,
+                                        seats=5, presenter_user_id=ids["volunteer"]), now=now)
+
+        outcomes = race(app, [save_window, present(at(11, 0), at(11, 30)),
+                              present(at(11, 15), at(11, 45)), present(at(11, 30), at(12, 0))])
+        refusals = {type(o).__name__ for o in outcomes if isinstance(o, DomainError)}
+        assert refusals <= {"VolunteerConflict"}, outcomes
+        assert len(refusals) < len(outcomes)
+        db.session.expire_all()
+        busy = db.session.execute(
+            sa.select(Slot.starts_at, Slot.ends_at)
+            .where(Slot.status != SlotStatus.CANCELLED,
+                   sa.or_(Slot.book_id == ids["book"], Slot.session_id.in_(
+                       sa.select(ProgramSession.id)
+                       .where(ProgramSession.presenter_user_id == ids["volunteer"]))))
+            .order_by(Slot.starts_at)
+        ).all()
+        assert busy, "something must have been saved"
+        for before, after in zip(busy, busy[1:]):
+            assert after.starts_at >= before.ends_at, f"the volunteer is in two places: {busy}"

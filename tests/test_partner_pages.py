@@ -255,6 +255,36 @@ def test_a_forged_post_is_refused(client, login, world, db):
     assert db.session.get(HumanBook, world["own_book"].id).listing_status == ListingStatus.APPROVED
 
 
+@pytest.mark.parametrize(("who", "sees_names"), [("coordinator", False), ("staff", True)])
+def test_retiring_a_booked_book_shows_what_it_cancels_then_cancels_on_confirmation(
+    client, login, world, db, make_slot, now, who, sees_names
+):
+    book = world["own_book"]
+    slot = make_slot(world["event"], book=book, capacity=2)
+    booking = reservations.book(slot.id, name="Reader Name", email="r1@example.org",
+                                now=now).booking
+    login(world[who])
+    url = f"/partner/books/{book.id}/retire?partner={world['own'].id}"
+    token = csrf_token_from(client.get(f"/partner/?partner={world['own'].id}").get_data(as_text=True))
+    asked = client.post(url, data={"csrf_token": token})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 409 and "This change would cancel 1 booking." in page
+    assert ("Reader Name" in page) is sees_names
+    assert 'href="/partner/' in page  # "Keep things as they are" leads back to the dashboard
+    db.session.expire_all()
+    assert db.session.get(HumanBook, book.id).listing_status == ListingStatus.APPROVED
+    done = client.post(url, data={"csrf_token": token, "confirmed": "yes",
+                                  "reason": "The volunteer is ill."})
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(HumanBook, book.id).listing_status == ListingStatus.RETIRED
+    assert db.session.get(Slot, slot.id).status.value == "cancelled"
+    cancelled = db.session.get(type(booking), booking.id)
+    assert (cancelled.status.value, cancelled.cancel_reason) == ("cancelled", "The volunteer is ill.")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind == "booking_cancelled")) == 1
+
+
 # Listings and availability -----------------------------------------------------------------
 
 

@@ -121,6 +121,23 @@ def test_invalid_fields_are_refused_with_a_message_and_change_nothing(
     assert state(db, slot.id) == before
 
 
+@pytest.mark.parametrize(("text", "refused"), [
+    ("Line one\nline two\tand a tab\r\n", False), ("Ada", False),
+    ("Ada\x00", True), ("Ada\x1b[31m", True), ("Ada\x7f", True),
+])
+def test_control_characters_are_refused_but_line_breaks_and_tabs_pass(text, refused):
+    # Events and bookings share this check; it is public for that reason.
+    assert reservations.has_control_characters(text) is refused
+
+
+def test_a_locked_slot_is_read_fresh_and_unknown_ids_are_not_found(db, slot):
+    db.session.execute(sa.update(Slot).where(Slot.id == slot.id).values(capacity=9))
+    assert reservations.locked_slot(slot.id).capacity == 9
+    db.session.rollback()
+    with pytest.raises(SlotNotFound):
+        reservations.locked_slot(str(slot.id))
+
+
 def test_every_bad_field_is_reported_at_once(db, slot, now):
     with pytest.raises(ValidationFailed) as refused:
         reservations.book(slot.id, name="", email="x", seats=0, now=now)

@@ -199,20 +199,22 @@ def edit_book(book_id: int):
 
 @bp.post(f"/books/<int(max={MAX_ID}):book_id>/submit")
 def submit_book(book_id: int):
-    book = _own_book(book_id)
+    return _submit(_own_book(book_id), listings.submit_book)
+
+
+def _submit(listing: HumanBook | ProgramSession, submit):
+    """Send a draft book or session to library staff for approval."""
     if ConfirmForm().validate_on_submit():
-        listings.submit_book(current_user, book, now=utcnow())
-        flash(f"“{book.title}” is sent to library staff for approval.", "success")
+        submit(current_user, listing, now=utcnow())
+        flash(f"“{listing.title}” is sent to library staff for approval.", "success")
     return redirect(url_for("partner.home"), 303)
 
 
 @bp.post(f"/books/<int(max={MAX_ID}):book_id>/retire")
 def retire_book(book_id: int):
     book = _own_book(book_id)
-    if ConfirmForm().validate_on_submit():
-        listings.retire_book(current_user, book, now=utcnow())
-        flash(f"“{book.title}” is retired and no longer listed.", "success")
-    return redirect(url_for("partner.home"), 303)
+    return _retire(book, listings.retire_book, listings.RETIRED_REASON,
+                   page_url=url_for("partner.retire_book", book_id=book.id))
 
 
 @bp.route(f"/books/<int(max={MAX_ID}):book_id>/events/<slug>/availability",
@@ -335,12 +337,16 @@ def _reason(default: str) -> str:
     return (request.form.get("reason") or "").strip()[:300] or default
 
 
-def _confirm(exc: ConfirmationNeeded, event: Event, page_url: str, default_reason: str):
-    """Show the bookings a change would cancel and ask to confirm (names only for staff)."""
+def _confirm(exc: ConfirmationNeeded, event: Event | None, page_url: str, default_reason: str,
+             *, resource_label: str = "Session", back_url: str | None = None):
+    """Show the bookings a change would cancel and ask to confirm (names only for staff).
+
+    Without an `event` (a book's readings at several events) each row names its own event.
+    """
     return render_template(
         "schedule/confirm.html", event=event, plan=exc.plan, message=exc.message,
-        page_url=page_url, show_names=current_user.role == Role.STAFF,
-        default_reason=default_reason, resource_label="Session",
+        page_url=page_url, back_url=back_url, show_names=current_user.role == Role.STAFF,
+        default_reason=default_reason, resource_label=resource_label,
         fields={k: v for k, v in request.form.items()
                 if k not in ("csrf_token", "confirmed", "reason")},
     ), 409
@@ -348,24 +354,28 @@ def _confirm(exc: ConfirmationNeeded, event: Event, page_url: str, default_reaso
 
 @bp.post(f"/sessions/<int(max={MAX_ID}):session_id>/submit")
 def submit_session(session_id: int):
-    session = _own_session(session_id)
-    if ConfirmForm().validate_on_submit():
-        programme.submit_session(current_user, session, now=utcnow())
-        flash(f"“{session.title}” is sent to library staff for approval.", "success")
-    return redirect(url_for("partner.home"), 303)
+    return _submit(_own_session(session_id), programme.submit_session)
 
 
 @bp.post(f"/sessions/<int(max={MAX_ID}):session_id>/retire")
 def retire_session(session_id: int):
     session = _own_session(session_id)
+    return _retire(session, programme.retire_session, programme.RETIRED_REASON,
+                   page_url=url_for("partner.retire_session", session_id=session.id),
+                   event=session.event)
+
+
+def _retire(listing: HumanBook | ProgramSession, retire, default_reason: str, *,
+            page_url: str, event: Event | None = None):
+    """Retire a book or session; first show the bookings it would cancel, if any."""
     if ConfirmForm().validate_on_submit():
         try:
-            programme.retire_session(current_user, session, now=utcnow(),
-                                     confirmed=request.form.get("confirmed") == "yes",
-                                     reason=_reason(programme.RETIRED_REASON))
+            retire(current_user, listing, now=utcnow(),
+                   confirmed=request.form.get("confirmed") == "yes",
+                   reason=_reason(default_reason))
         except ConfirmationNeeded as exc:
-            return _confirm(exc, session.event,
-                            url_for("partner.retire_session", session_id=session.id),
-                            programme.RETIRED_REASON)
-        flash(f"“{session.title}” is retired and no longer listed.", "success")
+            return _confirm(exc, event, page_url, default_reason,
+                            resource_label="Session" if event else "Reading",
+                            back_url=url_for("partner.home"))
+        flash(f"“{listing.title}” is retired and no longer listed.", "success")
     return redirect(url_for("partner.home"), 303)

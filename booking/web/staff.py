@@ -35,33 +35,27 @@ def _decision() -> bool:
     return decision == "approve"
 
 
-def _reviewed(title: str, approve: bool) -> None:
-    flash(f"“{title}” is {'approved and public' if approve else 'sent back to its partner'}.",
-          "success")
+def _review(model: type[HumanBook] | type[ProgramSession], listing_id: int, review, noun: str):
+    """Approve a submitted book or session, or send it back to its partner."""
+    listing = db.session.get(model, listing_id)
+    if listing is None:
+        abort(404, f"There is no such {noun}.")
+    approve = _decision()
+    if ConfirmForm().validate_on_submit():
+        review(current_user, listing, approve=approve, now=utcnow())
+        flash(f"“{listing.title}” is "
+              f"{'approved and public' if approve else 'sent back to its partner'}.", "success")
+    return redirect(url_for("staff.home"), 303)
 
 
 @bp.post(f"/books/<int(max={MAX_ID}):book_id>/review")
 def review_book(book_id: int):
-    book = db.session.get(HumanBook, book_id)
-    if book is None:
-        abort(404, "There is no such book.")
-    approve = _decision()
-    if ConfirmForm().validate_on_submit():
-        listings.review_book(current_user, book, approve=approve, now=utcnow())
-        _reviewed(book.title, approve)
-    return redirect(url_for("staff.home"), 303)
+    return _review(HumanBook, book_id, listings.review_book, "book")
 
 
 @bp.post(f"/sessions/<int(max={MAX_ID}):session_id>/review")
 def review_session(session_id: int):
-    session = db.session.get(ProgramSession, session_id)
-    if session is None:
-        abort(404, "There is no such session.")
-    approve = _decision()
-    if ConfirmForm().validate_on_submit():
-        programme.review_session(current_user, session, approve=approve, now=utcnow())
-        _reviewed(session.title, approve)
-    return redirect(url_for("staff.home"), 303)
+    return _review(ProgramSession, session_id, programme.review_session, "session")
 
 
 @bp.route("/invitations/new", methods=["GET", "POST"])
