@@ -56,13 +56,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import (account, api, auth, desk, feeds, manage, me, partner, public, staff,
-                      staff_events)
+    from .web import (account, api, auth, desk, feedback, feeds, manage, me, partner, public,
+                      staff, staff_events)
     from .web.converters import TokenConverter
 
     app.url_map.converters["token"] = TokenConverter
     app.register_blueprint(public.bp)
     app.register_blueprint(manage.bp)
+    app.register_blueprint(feedback.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)

@@ -1,4 +1,5 @@
-"""Who may do what: role checks for views, and signed, expiring links (invitations, resets)."""
+"""Who may do what: role checks for views, and signed, expiring links (invitations, resets,
+surveys)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,6 +15,10 @@ from .models import Role, User
 INVITATION_MAX_AGE = 7 * 24 * 3600
 #: How long a password-reset link stays valid.
 RESET_MAX_AGE = 3600
+#: How long a survey link after a reading stays valid.
+FEEDBACK_MAX_AGE = 30 * 24 * 3600
+#: Longer than any link this module signs: anything longer is refused unread.
+TOKEN_MAX_LENGTH = 500
 
 
 class LinkInvalid(Exception):
@@ -102,7 +107,22 @@ def _password_fingerprint(user: User) -> str:
     return (user.password_hash or "none")[-16:]
 
 
+def feedback_token(booking_id: int) -> str:
+    """The survey link's secret for one booking: no account needed, valid FEEDBACK_MAX_AGE."""
+    return _serializer("feedback").dumps({"bid": booking_id})
+
+
+def read_feedback(token: str) -> int:
+    """The booking id a survey link names; LinkInvalid when tampered with or expired."""
+    bid = _load("feedback", token, FEEDBACK_MAX_AGE, "survey").get("bid")
+    if not isinstance(bid, int) or isinstance(bid, bool):
+        raise LinkInvalid("This survey link is not valid.")
+    return bid
+
+
 def _load(purpose: str, token: str, max_age: int, what: str) -> dict:
+    if not isinstance(token, str) or len(token) > TOKEN_MAX_LENGTH:
+        raise LinkInvalid(f"This {what} link is not valid. Check that you copied all of it.")
     try:
         payload = _serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired as exc:

@@ -54,6 +54,17 @@ def register(app: Flask) -> None:
         click.echo(f"{queued} reminder{'s' if queued != 1 else ''} queued.")
         _report_drain(None)
 
+    @app.cli.command("send-feedback-requests")
+    @click.option("--minutes-after", type=click.IntRange(min=0), default=15, show_default=True,
+                  help="Ask once a reading has been over for this many minutes.")
+    def send_feedback_requests_command(minutes_after: int) -> None:
+        """Queue one survey request per reading that is over, then send (for cron)."""
+        from .feedback import queue_feedback_requests
+
+        queued = queue_feedback_requests(utcnow(), after=timedelta(minutes=minutes_after))
+        click.echo(f"{queued} feedback request{'s' if queued != 1 else ''} queued.")
+        _report_drain(None)
+
     @app.cli.command("create-user")
     @click.argument("email")
     @click.option("--role", type=click.Choice([r.value for r in Role]), required=True,

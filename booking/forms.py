@@ -9,6 +9,7 @@ from wtforms import (
     DateTimeLocalField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
@@ -473,3 +474,35 @@ def hosts_form(partners, roles: dict[int, str]) -> FlaskForm:
         setattr(HostsForm, f"partner_{partner.id}", SelectField(
             partner.name, choices=HOST_ROLE_CHOICES, default=roles.get(partner.id, "")))
     return HostsForm()
+
+
+RATING_CHOICES = [SelectChoice("1", "1, poor"), SelectChoice("2", "2"), SelectChoice("3", "3"),
+                  SelectChoice("4", "4"), SelectChoice("5", "5, excellent")]
+YES_NO_CHOICES = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+
+
+def _answer(label: str, choices) -> RadioField:
+    """A radio group whose answer the service checks (and words the message for)."""
+    return RadioField(label, choices=choices, validate_choice=False)
+
+
+class FeedbackForm(FlaskForm):
+    """The reader's short survey after a reading; `feedback.submit_feedback` checks it."""
+
+    rating = _answer("How was the reading?", RATING_CHOICES)
+    would_recommend = _answer("Would you recommend a Human Library reading to a friend?",
+                              YES_NO_CHOICES)
+    changed_view = _answer("Did it change how you see the topic?", [
+        SelectChoice("yes", "Yes"), SelectChoice("a_little", "A little"),
+        SelectChoice("no", "No"),
+    ])
+    comment = TextAreaField("Anything you would like to tell us? (optional)")
+
+
+class ReflectionForm(FlaskForm):
+    """A volunteer's reflection on their readings at an event; `feedback` checks it."""
+
+    rating = _answer("How did the day go for you?", RATING_CHOICES)
+    went_well = TextAreaField("What went well? (optional)")
+    was_hard = TextAreaField("What was hard? (optional)")
+    would_return = _answer("Would you be a book again?", YES_NO_CHOICES)

@@ -27,6 +27,7 @@ from icalendar import Calendar, vCalAddress
 
 from . import notifications
 from .extensions import db
+from .feedback import SURVEYED_STATUSES
 from .feeds import booking_event
 from .models import Booking, BookingStatus, EventHost, HostRole, OutboxMessage, utcnow
 
@@ -60,7 +61,12 @@ KINDS = {
     "schedule_changed": Kind("Changed: {title} on {day}", "REQUEST"),
     "invitation": Kind("You are invited to join " + SITE_NAME),
     "password_reset": Kind("Choose a new password"),
+    "feedback_request": Kind("How was your reading of “{title}”?"),
 }
+#: Kinds sent about a reading that is over; every other booking message is about one to come.
+AFTER_READING_KINDS = {"feedback_request"}
+#: Payload entries that are credentials: they ride in the outbox only until the message is sent.
+PRIVATE_LINKS = ("manage_url", "survey_url")
 
 
 class Skipped(Exception):
@@ -124,6 +130,10 @@ def compose(message: OutboxMessage, *, now: datetime) -> EmailMessage:
 
 
 def _check_still_relevant(message: OutboxMessage, booking: Booking, now: datetime) -> None:
+    if message.kind in AFTER_READING_KINDS:
+        if booking.status not in SURVEYED_STATUSES:
+            raise Skipped("not sent: the booking was cancelled or marked as not attended")
+        return
     if booking.slot.ends_at <= now:
         raise Skipped("not sent: the reading is over")
     if message.kind == "reminder" and (
@@ -307,8 +317,9 @@ def _mark_sent(message_id: int, now: datetime, note: str = "") -> None:
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
     message.sent_at = now
     message.last_error = note
-    # The private manage link has done its job; do not keep it in the database.
-    message.payload = {k: v for k, v in (message.payload or {}).items() if k != "manage_url"}
+    # The private links have done their job; do not keep them in the database.
+    message.payload = {k: v for k, v in (message.payload or {}).items()
+                       if k not in PRIVATE_LINKS}
     db.session.commit()
 
 

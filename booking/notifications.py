@@ -6,6 +6,7 @@ Links in e-mails point at PUBLIC_BASE_URL, as they are read away from any reques
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -112,11 +113,7 @@ def queue_password_reset(to: str, link: str, now: datetime) -> OutboxMessage | N
 def queue_reminders(now: datetime, *, within: timedelta) -> int:
     """Queue one reminder per confirmed booking whose reading starts within `within` from now.
 
-    Each reminder is claimed by a conditional UPDATE of `bookings.reminder_queued_at` (from
-    NULL), committed together with its outbox row: two servers running this at once cannot
-    both claim a booking (PostgreSQL re-checks the condition after the row lock, SQLite
-    serialises writers), and a claimed reminder is never lost, since the row is in the outbox.
-    Only that bookkeeping column is touched, never the booking's state.
+    Each reminder is claimed once through `claim_each` (on `bookings.reminder_queued_at`).
     """
     candidates = db.session.scalars(
         sa.select(Booking.id)
@@ -130,23 +127,35 @@ def queue_reminders(now: datetime, *, within: timedelta) -> int:
         )
         .order_by(Slot.starts_at, Booking.id)
     ).all()
-    db.session.commit()  # end the read; each claim is its own short transaction
+    return claim_each(candidates, Booking.reminder_queued_at, now=now,
+                      statuses=(BookingStatus.CONFIRMED,), queue_one=queue_reminder)
+
+
+def claim_each(booking_ids: list[int], claim: sa.orm.InstrumentedAttribute, *, now: datetime,
+               statuses: tuple[BookingStatus, ...],
+               queue_one: Callable[..., OutboxMessage | None]) -> int:
+    """Claim each booking once and queue its message; returns how many messages were queued.
+
+    The claim is a conditional UPDATE of the booking's `claim` column (from NULL, and only
+    while its status is one of `statuses`), committed together with the outbox row: two
+    servers running this at once cannot both claim a booking (PostgreSQL re-checks the
+    condition after the row lock, SQLite serialises writers), and a claimed message is never
+    lost, since the row is in the outbox. Only that bookkeeping column is touched, never the
+    booking's state. The caller's read transaction is ended first; each claim is its own.
+    """
+    db.session.commit()
     queued = 0
-    for booking_id in candidates:
+    for booking_id in booking_ids:
         try:
             claimed = db.session.execute(
                 sa.update(Booking)
-                .where(
-                    Booking.id == booking_id,
-                    Booking.reminder_queued_at.is_(None),
-                    Booking.status == BookingStatus.CONFIRMED,
-                )
+                .where(Booking.id == booking_id, claim.is_(None), Booking.status.in_(statuses))
                 # updated_at names the patron's last change (calendar stamps, feed ETags).
-                .values(reminder_queued_at=now, updated_at=Booking.updated_at)
+                .values({claim: now, Booking.updated_at: Booking.updated_at})
                 .execution_options(synchronize_session=False)
             ).rowcount == 1
-            if claimed:
-                queue_reminder(db.session.get(Booking, booking_id), now=now)
+            # A walk-in without an address is claimed all the same, but nothing is queued.
+            if claimed and queue_one(db.session.get(Booking, booking_id), now=now) is not None:
                 queued += 1
             db.session.commit()
         except BaseException:

@@ -117,21 +117,29 @@ def test_two_servers_sending_reminders_at_once_send_each_reminder_once(
                           email=f"r{n}@example.org", now=now).booking.id
         for n in range(8)
     ]
+
+    outcomes, reminded, reminders = crons_at_once(
+        app, db, monkeypatch, lambda: notifications.queue_reminders(now, within=timedelta(hours=24)),
+        now=now, kind="reminder", subject="Reminder")
+
+    assert sum(outcomes) == len(booking_ids)
+    assert sorted(reminded) == sorted(f"r{n}@example.org" for n in range(8))
+    assert sorted(m.booking_id for m in reminders) == sorted(booking_ids)
+    assert all(m.sent_at is not None for m in reminders)
+
+
+def crons_at_once(app, db, monkeypatch, queue_due, *, now, kind, subject, runs=4):
+    """Four cron jobs at once, each queueing what is due then sending: what each queued,
+    who got an e-mail whose subject starts with `subject`, and the outbox rows of `kind`."""
     sent = record_sends(monkeypatch)
 
     def run_cron():
-        queued_here = notifications.queue_reminders(now, within=timedelta(hours=24))
+        queued_here = queue_due()
         mailer.drain(now)
         return queued_here
 
-    outcomes = race(app, [run_cron for _ in range(4)])
-
-    assert sum(outcomes) == len(booking_ids)
-    reminded = [to for to, subject in sent if subject.startswith("Reminder")]
-    assert sorted(reminded) == sorted(f"r{n}@example.org" for n in range(8))
-    reminders = queued(db, "reminder")
-    assert sorted(m.booking_id for m in reminders) == sorted(booking_ids)
-    assert all(m.sent_at is not None for m in reminders)
+    outcomes = race(app, [run_cron for _ in range(runs)])
+    return outcomes, [to for to, title in sent if title.startswith(subject)], queued(db, kind)
 
 
 def test_cancelled_and_waitlisted_bookings_are_never_reminded(db, make_slot, now):

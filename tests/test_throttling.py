@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from conftest import csrf_token_from
 
+from booking import auth
 from booking.models import Role, User
 
 
@@ -34,3 +35,11 @@ def test_booking_through_the_api_is_throttled(client, make_slot):
                          json={"name": "A", "email": f"a{n}@example.org"}).status_code
              for n in range(4)]
     assert codes == [201, 201, 201, 429]
+
+
+def test_posting_survey_answers_is_throttled(client, db):
+    link = f"/feedback/{auth.feedback_token(1)}"  # no such booking: still counted
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    codes = [client.post(link, data={"csrf_token": token, "rating": "5"}).status_code
+             for _ in range(4)]
+    assert codes == [400, 400, 400, 429]

@@ -83,3 +83,10 @@ def register(app: Flask) -> None:
             "Nothing you entered was lost on our side, but the request did not complete. "
             "Please try again; if it keeps happening, contact the library.",
         )
+
+
+def add_field_errors(form, errors: dict[str, list[str]]) -> None:
+    """Show a service's `ValidationFailed.errors` on the form's fields."""
+    for field, messages in errors.items():
+        if field in form:
+            form[field].errors = list(form[field].errors) + messages

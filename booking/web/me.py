@@ -1,12 +1,15 @@
 """A volunteer's own page: their book, the events they can read at, their availability."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from .. import availability
+from .. import availability, feedback
 from ..auth import roles_required
+from ..errors import DomainError, ValidationFailed
+from ..forms import ReflectionForm
 from ..models import Role, utcnow
+from .errors import add_field_errors
 from .schedule import availability_page
 
 bp = Blueprint("me", __name__, url_prefix="/me")
@@ -30,7 +33,9 @@ def home():
     now = utcnow()
     events = availability.partner_events(current_user.partner_id, now) if book else []
     slots = [s for e in events for s in availability.book_slots(e, book)] if book else []
-    return render_template("me/home.html", book=book, events=events, slots=slots)
+    reflections = feedback.reflectable_events(book, now) if book else []
+    return render_template("me/home.html", book=book, events=events, slots=slots,
+                           reflections=reflections)
 
 
 @bp.route("/events/<slug>/availability", methods=["GET", "POST"])
@@ -43,3 +48,46 @@ def book_availability(slug: str):
                 back_url=url_for("me.home"),
             )
     abort(404, "Your organisation does not co-host an upcoming event at this address.")
+
+
+@bp.route("/events/<slug>/reflection", methods=["GET", "POST"])
+def reflection(slug: str):
+    book = _own_book()
+    event = feedback.event_for_reflection(slug, current_user)
+    if event is None:
+        abort(404, "There is no event of yours at this address.")
+    now = utcnow()
+    problem = feedback.reflection_problem(current_user, event, book, now)
+    if problem is not None:
+        return (render_template("me/reflection.html", event=event, book=book, form=None,
+                                problem=problem.message), problem.status)
+    existing = feedback.find_reflection(event, book)
+    form = ReflectionForm(data=_answers(existing) if existing else None)
+    status, message = 200, None
+    if form.validate_on_submit():
+        try:
+            feedback.submit_reflection(
+                current_user, event, book, rating=form.rating.data,
+                went_well=form.went_well.data, was_hard=form.was_hard.data,
+                would_return=form.would_return.data, now=now,
+            )
+        except ValidationFailed as exc:
+            add_field_errors(form, exc.errors)
+            status = exc.status
+        except DomainError as exc:
+            message, status = exc.message, exc.status
+        else:
+            flash("Thank you for your reflection. You can revise it here at any time.",
+                  "success")
+            return redirect(url_for("me.home"), 303)
+    elif form.is_submitted():
+        status = 422
+    return (render_template("me/reflection.html", event=event, book=book, form=form,
+                            problem=message, revising=existing is not None), status)
+
+
+def _answers(reflection) -> dict:
+    """A saved reflection as the form's values, to revise it."""
+    return {"rating": str(reflection.rating), "went_well": reflection.went_well,
+            "was_hard": reflection.was_hard,
+            "would_return": "yes" if reflection.would_return else "no"}
