@@ -279,7 +279,7 @@ def update_event(user: User, event: Event, fields: EventFields, now: datetime) -
             raise DomainError("This event is cancelled and can no longer be edited.")
         values = check_fields(fields, event=event)
         outside = _slots_outside(event, values["starts_at"], values["ends_at"])
-        booked = [slot for slot in outside if _active_bookings(slot)]
+        booked = [slot for slot in outside if availability.active_bookings(slot)]
         if booked:
             raise SpanConflict(booked, values["timezone"])
         before = _snapshot(event)
@@ -287,9 +287,10 @@ def update_event(user: User, event: Event, fields: EventFields, now: datetime) -
             event.agreement_version += 1
         for name, value in values.items():
             setattr(event, name, value)
-        for slot in outside:
-            _cancel_slot_row(slot, now)
+        for slot in outside:  # none holds a booking: nobody to tell
+            availability.withdraw_slot(slot, now=now, reason="The event's times changed.")
         changes = audit.diff(before, _snapshot(event))
+        _tell_patrons_of_changes(event, changes, now)
         if outside:
             changes["readings_cancelled_without_bookings"] = len(outside)
         if changes:
@@ -338,8 +339,7 @@ def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
         cancelled = 0
         for slot in slots:
             if slot.status != SlotStatus.CANCELLED:
-                cancelled += _cancel_slot_bookings(slot, text, now)
-                _cancel_slot_row(slot, now)
+                cancelled += len(availability.withdraw_slot(slot, now=now, reason=text))
         before = event.status
         event.status = EventStatus.CANCELLED
         _touched(event, now)
@@ -458,8 +458,7 @@ def cancel_slot(user: User, slot: Slot, reason: str, now: datetime) -> int:
             raise DomainError("This reading is already cancelled.")
         if locked.starts_at <= now:
             raise DomainError("This reading has already started, so it cannot be cancelled.")
-        cancelled = _cancel_slot_bookings(locked, text, now)
-        _cancel_slot_row(locked, now)
+        cancelled = len(availability.withdraw_slot(locked, now=now, reason=text))
         _touched(locked.event, now)
         audit.record(user, "slot.cancel", locked, {
             "status": ["open", "cancelled"], "reason": text, "bookings_cancelled": cancelled,
@@ -467,19 +466,6 @@ def cancel_slot(user: User, slot: Slot, reason: str, now: datetime) -> int:
         return cancelled
 
     return _transaction(action)
-
-
-def _cancel_slot_bookings(slot: Slot, reason: str, now: datetime) -> int:
-    released = reservations.release(slot, _active_bookings(slot), now=now, reason=reason)
-    for booking in released:
-        notifications.queue_booking_cancelled(booking, now=now, reason=reason)
-    return len(released)
-
-
-def _cancel_slot_row(slot: Slot, now: datetime) -> None:
-    slot.status = SlotStatus.CANCELLED
-    slot.sequence += 1
-    slot.updated_at = now
 
 
 def _check_reason(reason) -> str:
@@ -493,12 +479,24 @@ def _check_reason(reason) -> str:
     return text
 
 
-def _active_bookings(slot: Slot) -> list[Booking]:
-    return list(db.session.scalars(
-        sa.select(Booking)
-        .where(Booking.slot_id == slot.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES))
+def _tell_patrons_of_changes(event: Event, changes: dict, now: datetime) -> None:
+    """A new title or place reaches every patron with an upcoming booking, by e-mail."""
+    told = []
+    if "venue" in changes:
+        told.append(f"it now takes place at {event.venue or 'a place to be announced'}")
+    if "title" in changes:
+        told.append(f"the event is now called “{event.title}”")
+    if not told:
+        return
+    upcoming = db.session.scalars(
+        sa.select(Booking).join(Slot, Booking.slot_id == Slot.id)
+        .where(Booking.event_id == event.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+               Slot.starts_at > now, Slot.status != SlotStatus.CANCELLED)
         .order_by(Booking.id)
-    ))
+    ).all()
+    message = "; ".join(told)
+    for booking in upcoming:
+        notifications.queue_schedule_changed(booking, now, message[0].upper() + message[1:] + ".")
 
 
 def _slots_outside(event: Event, starts_at: datetime, ends_at: datetime) -> list[Slot]:

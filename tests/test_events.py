@@ -120,6 +120,28 @@ def test_only_staff_manage_events(db, now):
         events.create_event(coordinator, event_fields(), now)
 
 
+def test_a_new_place_is_e_mailed_to_every_patron_with_an_upcoming_booking(
+        db, staff, make_event, make_slot, now):
+    event = make_event(venue="Main Library, Room 1")
+    slot = make_slot(event, capacity=3)
+    kept = [book_reader(slot, n, now) for n in (1, 2)]
+    gone = book_reader(make_slot(event, starts_at=event.starts_at + timedelta(hours=3)), 3, now)
+    events.cancel_slot(staff, gone.slot, "The book is ill.", now)
+    same_times = dict(title=event.title, slug=event.slug, timezone=event.timezone,
+                      venue=event.venue,
+                      starts=events.to_local(event.starts_at, event.timezone),
+                      ends=events.to_local(event.ends_at, event.timezone))
+
+    events.update_event(staff, event, event_fields(**same_times, description="New words."), now)
+    assert count(db, OutboxMessage, OutboxMessage.kind == "schedule_changed") == 0
+
+    events.update_event(staff, event, event_fields(**{**same_times, "venue": "Annex, Hall B"}), now)
+    messages = db.session.scalars(sa.select(OutboxMessage)
+                                  .where(OutboxMessage.kind == "schedule_changed")).all()
+    assert sorted(m.booking_id for m in messages) == sorted(b.id for b in kept)
+    assert messages[0].payload["what_changed"] == "It now takes place at Annex, Hall B."
+
+
 def test_a_new_agreement_applies_to_new_bookings_only(db, staff, make_event, make_slot, now):
     event = make_event(agreement_text="Be kind.")
     slot = make_slot(event, capacity=3)
