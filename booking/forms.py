@@ -170,13 +170,16 @@ class EventFilterForm(FlaskForm):
 
 
 class ReportDateField(DateField):
-    """A date whose parse error says what to type."""
+    """A date whose parse error says what to type; far-off years are refused, not overflowed."""
 
     def process_formdata(self, valuelist):
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:
             raise ValueError("Enter a date such as 2026-05-31.") from exc
+        if self.data is not None and not 1900 <= self.data.year <= 2999:
+            self.data = None
+            raise ValueError("Enter a date between the years 1900 and 2999.")
 
 
 class ListedChoiceField(SelectField):

@@ -388,6 +388,7 @@ def test_the_staff_report_page_shows_figures_charts_and_comments(app, client, da
 @pytest.mark.parametrize(("query", "message"), [
     ("starts_on=2025-13-01", "Enter a date such as"),
     ("ends_on=yesterday", "Enter a date such as"),
+    ("starts_on=0001-01-01&ends_on=9999-12-31", "between the years 1900 and 2999"),
     ("starts_on=2025-05-01&ends_on=2025-04-01", "on or after the start date"),
     ("event=999999", "Choose an event from the list"),
     ("event=abc", "Choose an event from the list"),
