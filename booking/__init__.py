@@ -57,7 +57,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .web import (account, api, auth, desk, feedback, feeds, manage, me, partner, public,
-                      staff, staff_events)
+                      reports, staff, staff_events)
     from .web.converters import TokenConverter
 
     app.url_map.converters["token"] = TokenConverter
@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(desk.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(staff_events.bp)
+    app.register_blueprint(reports.bp)
     csrf.exempt(api.bp)
 
 

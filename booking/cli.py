@@ -65,6 +65,27 @@ def register(app: Flask) -> None:
         click.echo(f"{queued} feedback request{'s' if queued != 1 else ''} queued.")
         _report_drain(None)
 
+    @app.cli.command("purge-personal-data")
+    @click.option("--days", type=click.IntRange(0, 3650), default=None,
+                  help="Anonymise patrons of events that ended more than this many days ago "
+                       "(default: PERSONAL_DATA_RETENTION_DAYS, 180).")
+    @click.option("--dry-run", is_flag=True, help="Count what would be anonymised; change nothing.")
+    def purge_personal_data_command(days: int | None, dry_run: bool) -> None:
+        """Anonymise patrons' personal data some days after their event (for cron)."""
+        from flask import current_app
+
+        from .retention import purge_personal_data
+
+        if days is None:
+            days = current_app.config["PERSONAL_DATA_RETENTION_DAYS"]
+        result = purge_personal_data(now=utcnow(), days=days, dry_run=dry_run)
+        verb = "would be anonymised" if dry_run else "anonymised"
+        click.echo(f"Events that ended before {result.cutoff:%Y-%m-%d %H:%M} UTC "
+                   f"({days} days ago): "
+                   f"{result.bookings} booking{'s' if result.bookings != 1 else ''} {verb}, "
+                   f"{result.messages} e-mail record{'s' if result.messages != 1 else ''} cleared"
+                   f"{' (dry run: nothing changed)' if dry_run else ''}.")
+
     @app.cli.command("create-user")
     @click.argument("email")
     @click.option("--role", type=click.Choice([r.value for r in Role]), required=True,

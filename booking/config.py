@@ -34,6 +34,9 @@ def base_config(instance_path: str) -> dict:
         #: Days a cancelled event or reading stays in calendar feeds (STATUS:CANCELLED).
         "FEED_CANCELLED_GRACE_DAYS": _whole_number(
             "FEED_CANCELLED_GRACE_DAYS", 30, 0, 3650, "a number of days such as 30"),
+        #: Days after an event ends before `purge-personal-data` anonymises its patrons.
+        "PERSONAL_DATA_RETENTION_DAYS": _whole_number(
+            "PERSONAL_DATA_RETENTION_DAYS", 180, 0, 3650, "a number of days such as 180"),
         #: Zone of the one VTIMEZONE an empty feed carries (a calendar needs a component).
         "FEED_DEFAULT_TIMEZONE": os.environ.get("FEED_DEFAULT_TIMEZONE", "UTC"),
     }

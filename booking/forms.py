@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     IntegerField,
     PasswordField,
@@ -16,6 +17,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import (
+    ValidationError,
     DataRequired,
     Email,
     EqualTo,
@@ -166,6 +168,49 @@ class EventFilterForm(FlaskForm):
         self.partner.choices = [SelectChoice("", "Any partner")] + [
             SelectChoice(slug, name) for slug, name in partners
         ]
+
+
+class ReportDateField(DateField):
+    """A date whose parse error says what to type; far-off years are refused, not overflowed."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError("Enter a date such as 2026-05-31.") from exc
+        if self.data is not None and not 1900 <= self.data.year <= 2999:
+            self.data = None
+            raise ValueError("Enter a date between the years 1900 and 2999.")
+
+
+class ListedChoiceField(SelectField):
+    """A choice of ids; anything not offered is refused with a message that says so."""
+
+    def pre_validate(self, form):
+        if self.data and self.data not in {str(choice.value) for choice in self.choices}:
+            raise ValidationError(f"Choose {self.label.text.lower()} from the list.")
+
+
+class ReportFilterForm(FlaskForm):
+    """Report filters, read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    starts_on = ReportDateField("From", validators=[Optional()])
+    ends_on = ReportDateField("To", validators=[Optional()])
+    event = ListedChoiceField("An event", default="", validate_choice=False)
+    partner = ListedChoiceField("A partner", default="", validate_choice=False)
+
+    def set_choices(self, events: list[tuple[int, str]], partners: list[tuple[int, str]]):
+        self.event.choices = [SelectChoice("", "Every event")] + [
+            SelectChoice(str(event_id), title) for event_id, title in events]
+        self.partner.choices = [SelectChoice("", "Every partner")] + [
+            SelectChoice(str(partner_id), name) for partner_id, name in partners]
+
+    def validate_ends_on(self, field):
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError("The end date must be on or after the start date.")
 
 
 class LoginForm(FlaskForm):

@@ -158,7 +158,8 @@ def test_forgot_password_does_not_reveal_whether_an_account_exists(submit, world
 def area_urls(app, world, prefix, **query):
     """Every route of an area, with its parameters filled from `world` (plus `query`)."""
     values = {"book_id": world["own_book"].id, "slug": world["event"].slug,
-              "session_id": world["own_session"].id}
+              "session_id": world["own_session"].id, "partner_id": world["own"].id,
+              "table": "events"}
     if prefix == "/desk":
         if "desk_reading" not in world:
             world["desk_reading"] = desk_reading(world)

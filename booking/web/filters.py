@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from ..catalogue import language_name
+from ..reports import one_decimal, percent
 
 
 def local(value: datetime, zone: str) -> datetime:
@@ -37,3 +38,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_time, "time_in")
     app.add_template_filter(format_datetime, "datetime_in")
     app.add_template_filter(language_name, "language_name")
+    app.add_template_filter(percent, "percent")
+    app.add_template_filter(one_decimal, "one_decimal")

@@ -19,6 +19,7 @@ from ..forms import BookForm, ConfirmForm, InviteForm, ProfileForm, SessionForm
 from ..models import Event, HumanBook, ListingStatus, Partner, ProgramSession, Role, utcnow
 from .converters import MAX_ID
 from .invitations import invitation_page
+from .reports import impact_page, report_csv, report_page
 from .schedule import availability_page, event_days
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
@@ -379,3 +380,30 @@ def _retire(listing: HumanBook | ProgramSession, retire, default_reason: str, *,
                             back_url=url_for("partner.home"))
         flash(f"“{listing.title}” is retired and no longer listed.", "success")
     return redirect(url_for("partner.home"), 303)
+
+
+# Reports ----------------------------------------------------------------------------------
+
+
+def _report_partner() -> Partner:
+    """The acting partner; a coordinator naming another partner is told it does not exist."""
+    partner = _own_partner()
+    named = request.args.get("partner")
+    if current_user.role == Role.COORDINATOR and named not in (None, "", str(partner.id)):
+        abort(404, "There is no such partner among your organisations.")
+    return partner
+
+
+@bp.get("/reports")
+def reports():
+    return report_page(_report_partner())
+
+
+@bp.get("/reports/<any(events, partners, books):table>.csv")
+def report_csv_download(table: str):
+    return report_csv(table, _report_partner())
+
+
+@bp.get("/impact")
+def impact():
+    return impact_page(_report_partner(), back_url=url_for("partner.reports"))
