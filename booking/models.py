@@ -370,6 +370,9 @@ class Booking(db.Model):
     cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     #: When the reminder before the reading was queued; claimed once by a conditional UPDATE.
     reminder_queued_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: When the booking joined the waitlist; kept after promotion or cancellation, so reports
+    #: can count waitlist demand.
+    waitlisted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     #: When the survey invitation after the reading was queued; claimed once, like reminders.
     feedback_requested_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 

@@ -14,9 +14,8 @@ Definitions (all counts are of bookings unless they say seats):
   seats: the seats those bookings hold.
 - fill rate: seats / capacity, over the readings (upcoming ones included: for a future event
   it says how full it is so far).
-- waitlist demand: bookings that joined a waitlist: those waiting now, plus those that were
-  ever queued a `booking_waitlisted` message (every waitlisted booking is; promotion and
-  cancellation clear `waitlist_position`, never the message's kind). Its seats are counted too.
+- waitlist demand: bookings that ever joined a waitlist (`waitlisted_at` is set then and kept
+  through promotion, cancellation and the purge). Its seats are counted too.
 - attended, no-shows: bookings the desk marked so; attendance rate = attended / (attended +
   no-shows), no-show rate = no-shows / (attended + no-shows): unmarked bookings do not count.
 - readers reached: seats of attended bookings.
@@ -42,13 +41,11 @@ import sqlalchemy as sa
 from .extensions import db
 from .models import (
     Booking, BookingStatus, ChangedView, Event, EventHost, EventStatus, Feedback, HostRole,
-    HumanBook, OutboxMessage, Partner, ProgramSession, Reflection, Slot, SlotStatus,
+    HumanBook, Partner, ProgramSession, Reflection, Slot, SlotStatus,
 )
 
 #: Statuses of bookings that hold seats in a reading.
 SEAT_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
-#: Outbox kind queued with every booking that joins a waitlist.
-WAITLISTED_KIND = "booking_waitlisted"
 TABLES = ("events", "partners", "books", "comments")
 
 
@@ -319,11 +316,7 @@ def _slot_figures(ids: list[int], slots: dict[int, sa.Row], now: datetime) -> di
         live = row.status != SlotStatus.CANCELLED
         per_slot[slot_id] = Figures(readings=int(live), capacity=row.capacity if live else 0,
                                     readings_held=int(live and row.ends_at <= now))
-    joined = (sa.select(OutboxMessage.booking_id)
-              .where(OutboxMessage.kind == WAITLISTED_KIND, OutboxMessage.booking_id.is_not(None))
-              .group_by(OutboxMessage.booking_id).subquery())
-    was_waitlisted = sa.or_(Booking.status == BookingStatus.WAITLISTED,
-                            joined.c.booking_id.is_not(None))
+    was_waitlisted = Booking.waitlisted_at.is_not(None)
     holds_seats = Booking.status.in_(SEAT_STATUSES)
     attended = Booking.status == BookingStatus.ATTENDED
     rows = db.session.execute(
@@ -340,7 +333,6 @@ def _slot_figures(ids: list[int], slots: dict[int, sa.Row], now: datetime) -> di
                            Booking.status != BookingStatus.CANCELLED)).label("walk_ins"),
             _count(Booking.status == BookingStatus.CANCELLED).label("cancelled"),
         )
-        .outerjoin(joined, joined.c.booking_id == Booking.id)
         .where(Booking.event_id.in_(ids))
         .group_by(Booking.slot_id)
     )

@@ -243,6 +243,7 @@ def book(
             seats=fields["seats"],
             status=status,
             waitlist_position=None if confirmed else _next_waitlist_position(slot.id),
+            waitlisted_at=None if confirmed else now,
             agreement_version=event.agreement_version if event.requires_agreement else None,
             accessibility_needs=fields["accessibility_needs"],
             walk_in=walk_in,

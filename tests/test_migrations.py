@@ -103,3 +103,41 @@ def test_autogenerate_writes_utc_datetimes_as_plain_timezone_aware_columns(bare_
     text = script.read_text()
     assert "sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False)" in text
     assert "booking.models" not in text and "UTCDateTime" not in text
+
+
+def test_bookings_that_joined_a_waitlist_before_0009_are_remembered(bare_app):
+    flask_migrate.upgrade(revision="0008")
+    at = "2031-01-01 10:00:00"
+    with db.engine.begin() as connection:
+        run = lambda sql: connection.execute(sa.text(sql))  # noqa: E731
+        run("INSERT INTO partners (id, slug, name, kind, website, description, contact_email, "
+            f"created_at) VALUES (1, 'p', 'P', '', '', '', '', '{at}')")
+        run("INSERT INTO human_books (id, partner_id, title, blurb, topics, languages, "
+            "content_notes, volunteer_name, volunteer_email, listing_status, sequence, "
+            f"created_at, updated_at) VALUES (1, 1, 'B', '', '[]', '[]', '', '', '', "
+            f"'approved', 0, '{at}', '{at}')")
+        run("INSERT INTO events (id, slug, title, description, venue, accessibility_notes, "
+            "starts_at, ends_at, timezone, status, kind, max_bookings_per_patron, "
+            "max_seats_per_booking, agreement_text, agreement_version, sequence, "
+            "walk_in_seats_per_reading, created_at, updated_at) VALUES (1, 'e', 'E', '', '', '', "
+            f"'{at}', '2031-01-01 16:00:00', 'UTC', 'published', 'human_library', 3, 1, '', 1, "
+            f"0, 0, '{at}', '{at}')")
+        run("INSERT INTO slots (id, event_id, book_id, starts_at, ends_at, capacity, booked, "
+            f"status, sequence, created_at, updated_at) VALUES (1, 1, 1, '{at}', "
+            f"'2031-01-01 10:30:00', 1, 1, 'open', 0, '{at}', '{at}')")
+        for n, status in enumerate(("confirmed", "confirmed", "waitlisted"), start=1):
+            run("INSERT INTO bookings (id, slot_id, event_id, patron_name, patron_email, "
+                "email_normalized, seats, status, manage_token_hash, accessibility_needs, "
+                "walk_in, cancel_reason, sequence, created_at, updated_at) VALUES "
+                f"({n}, 1, 1, 'R', 'r{n}@x.org', 'r{n}@x.org', 1, '{status}', 'h{n}', '', "
+                f"false, '', 0, '{at}', '{at}')")
+        # Booking 2 was promoted from the waitlist: only its outbox row says so.
+        run("INSERT INTO outbox (kind, to_email, booking_id, payload, created_at, "
+            f"next_attempt_at, attempts, last_error) VALUES ('booking_waitlisted', 'r2@x.org', "
+            f"2, '{{}}', '{at}', '{at}', 0, '')")
+
+    flask_migrate.upgrade()
+
+    remembered = db.session.execute(sa.text(
+        "SELECT id FROM bookings WHERE waitlisted_at IS NOT NULL ORDER BY id")).scalars().all()
+    assert remembered == [2, 3]

@@ -54,6 +54,8 @@ def add_booking(db):
             slot_id=slot.id, event_id=slot.event_id, patron_name=name, patron_email=email,
             email_normalized=email, seats=seats, status=status, walk_in=walk_in,
             waitlist_position=1 if status == BookingStatus.WAITLISTED else None,
+            waitlisted_at=slot.starts_at - timedelta(days=3)
+            if waitlisted or status == BookingStatus.WAITLISTED else None,
             manage_token_hash=f"{n:064x}", accessibility_needs=f"Step-free access for {name}",
             created_at=slot.starts_at - timedelta(days=3),
             cancelled_at=slot.starts_at - timedelta(days=1)

@@ -246,6 +246,9 @@ def test_cancelling_frees_the_seat_and_promotes_the_first_waitlisted_patron(db, 
     assert db.session.get(Booking, second.booking.id).status == BookingStatus.CONFIRMED
     assert db.session.get(Booking, third.booking.id).status == BookingStatus.WAITLISTED
     assert db.session.get(Slot, slot.id).booked == 1
+    # Joining the waitlist is remembered through promotion, for waitlist demand in reports.
+    assert db.session.get(Booking, first.booking.id).waitlisted_at is None
+    assert db.session.get(Booking, second.booking.id).waitlisted_at is not None
 
 
 def test_promotion_skips_a_waitlisted_booking_that_does_not_fit(db, make_event, make_slot, now):
