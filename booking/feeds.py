@@ -286,11 +286,22 @@ def booking_event(booking: Booking, *, host: str, event_url: str,
         description=_lines(lines),
         location=event.venue,
         url=event_url,
-        sequence=booking.sequence + slot.sequence + event.sequence + resource.sequence,
+        sequence=booking_sequence(booking),
         changed=booking_changed_at(booking),
         cancelled=cancelled,
         status="TENTATIVE" if booking.status == BookingStatus.WAITLISTED else "CONFIRMED",
     )
+
+
+def booking_sequence(booking: Booking) -> int:
+    """The SEQUENCE of a booking's VEVENT, in the feed and in every e-mailed invitation.
+
+    Each row's own sequence rises on its visible changes, so the sum rises whenever the
+    booking, its time, its event or its book or session changes.
+    """
+    slot = booking.slot
+    resource = slot.book if slot.book is not None else slot.session
+    return booking.sequence + slot.sequence + booking.event.sequence + resource.sequence
 
 
 def booking_changed_at(booking: Booking) -> datetime:

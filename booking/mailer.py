@@ -66,7 +66,7 @@ KINDS = {
 #: Kinds sent about a reading that is over; every other booking message is about one to come.
 AFTER_READING_KINDS = {"feedback_request"}
 #: Payload entries that are credentials: they ride in the outbox only until the message is sent.
-PRIVATE_LINKS = ("manage_url", "survey_url")
+PRIVATE_LINKS = ("manage_url", "survey_url", "link")
 
 
 class Skipped(Exception):
@@ -273,8 +273,9 @@ def drain(now: datetime, limit: int | None = None, *, ids: list[int] | None = No
             result.skipped += 1
         except Exception as exc:
             db.session.rollback()
-            current_app.logger.warning("E-mail %s not sent: %s", message_id, exc)
-            _record_failure(message_id, now, exc)
+            failure = describe_failure(exc)
+            current_app.logger.warning("E-mail %s not sent: %s", message_id, failure)
+            _record_failure(message_id, now, failure)
             result.failed += 1
         else:
             _mark_sent(message_id, now)
@@ -323,9 +324,27 @@ def _mark_sent(message_id: int, now: datetime, note: str = "") -> None:
     db.session.commit()
 
 
-def _record_failure(message_id: int, now: datetime, exc: Exception) -> None:
+def describe_failure(exc: Exception) -> str:
+    """Why a send failed, for the log and the outbox, without the text of the error.
+
+    A mail server's reply quotes the recipient ("<ada@example.org>: unknown user"), so only
+    the exception's type and the SMTP reply codes are kept; for a network error, the
+    operating system's description ("Connection refused"), which names no one.
+    """
+    name = type(exc).__name__
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({str(code) for code, _reply in exc.recipients.values()})
+        return f"{name}: SMTP {', '.join(codes)}" if codes else name
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{name}: SMTP {exc.smtp_code}"
+    if isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException) and exc.strerror:
+        return f"{name}: {exc.strerror}"
+    return name
+
+
+def _record_failure(message_id: int, now: datetime, failure: str) -> None:
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-    message.last_error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
+    message.last_error = failure[:ERROR_MAX]
     message.next_attempt_at = now + backoff(message.attempts)
     db.session.commit()
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .extensions import db
+from .feeds import booking_sequence
 from .models import Booking, BookingStatus, OutboxMessage, Slot, SlotStatus
 
 #: Walk-ins without an e-mail get an address here: reserved (RFC 2606), so never delivered,
@@ -54,7 +55,7 @@ def queue(kind: str, *, to: str, now: datetime, booking: Booking | None = None,
         return None
     if booking is not None:
         db.session.flush()  # the booking's id, and fresh sequences
-        payload["sequence"] = booking.sequence + booking.slot.sequence
+        payload["sequence"] = booking_sequence(booking)
     message = OutboxMessage(
         kind=kind,
         to_email=to,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import smtplib
 import socket
 import socketserver
 import threading
@@ -14,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from booking import feedback, mailer, notifications, reservations
+from booking import feedback, feeds, mailer, notifications, reservations
 from booking.models import OutboxMessage, utcnow
 from test_concurrency import race
 
@@ -174,6 +175,25 @@ def test_a_cancellation_has_the_same_uid_and_a_higher_sequence_even_when_sent_la
     assert cancel.get_missing_tzids() == set()
 
 
+def test_the_e_mailed_sequence_is_the_feeds_after_the_event_and_book_were_renamed(
+    app, db, client, reservation, now
+):
+    """A calendar that took the feed's SEQUENCE must still accept the later cancellation."""
+    booking = reservation.booking
+    booking.event.title = "Human Library Day (renamed)"
+    booking.slot.book.title = "Retired nurse"
+    db.session.commit()
+    feed = Calendar.from_ical(client.get(f"/bookings/{reservation.token}.ics").data)
+
+    reservations.cancel(reservation.token, now=now)
+    mailer.drain(now)
+
+    request, cancel = (calendar_of(read_eml(path)) for path in outbox_files(app))
+    assert feed.events[0]["SEQUENCE"] > request.events[0]["SEQUENCE"]
+    assert cancel.events[0]["SEQUENCE"] > feed.events[0]["SEQUENCE"]
+    assert cancel.events[0]["SEQUENCE"] == feeds.booking_sequence(booking)
+
+
 def test_a_waitlist_notice_is_tentative_and_the_promotion_confirms_it(
     app, db, make_slot, now
 ):
@@ -227,6 +247,9 @@ class FakeSMTPHandler(socketserver.StreamRequestHandler):
             elif verb == "AUTH":
                 self.server.logins.append(base64.b64decode(command.split()[-1]).split(b"\0"))
                 self.reply("235 OK")
+            elif verb == "RCPT" and self.server.refuse_recipients:
+                address = command.split(":", 1)[1]
+                self.reply(f"550 5.1.1 {address}: mailbox unknown")
             elif verb == "DATA":
                 self.reply("354 go on")
                 data = []
@@ -246,7 +269,7 @@ def smtp_server():
     """A real SMTP listener on 127.0.0.1 that keeps what it receives."""
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), FakeSMTPHandler)
     server.daemon_threads = True
-    server.received, server.logins = [], []
+    server.received, server.logins, server.refuse_recipients = [], [], False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -297,6 +320,45 @@ def test_a_failed_send_stays_queued_with_backoff_and_a_later_drain_sends_it(
     assert later.sent == 1 and len(smtp_server.received) == 1
     [message] = messages(db)
     assert message.sent_at is not None and message.attempts == 2 and message.last_error == ""
+
+
+def test_a_refused_recipient_is_logged_and_kept_by_its_smtp_code_never_its_address(
+    app, db, reservation, now, smtp_server, caplog
+):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.server_address[1])
+    smtp_server.refuse_recipients = True
+
+    assert mailer.drain(now).failed == 1
+
+    [message] = messages(db)
+    assert message.sent_at is None and message.last_error == "SMTPRecipientsRefused: SMTP 550"
+    assert "ada@example.org" not in caplog.text and "SMTP 550" in caplog.text
+
+
+@pytest.mark.parametrize("exc, kept", [
+    (smtplib.SMTPSenderRefused(553, b"<events@library.test> refused", "events@library.test"),
+     "SMTPSenderRefused: SMTP 553"),
+    (smtplib.SMTPDataError(554, b"rejected for ada@example.org"), "SMTPDataError: SMTP 554"),
+    (smtplib.SMTPServerDisconnected("Connection unexpectedly closed"), "SMTPServerDisconnected"),
+    (ConnectionRefusedError(111, "Connection refused"), "ConnectionRefusedError: Connection refused"),
+    (ValueError("bad address ada@example.org"), "ValueError"),
+])
+def test_a_failure_is_described_without_the_text_of_the_error(exc, kept):
+    assert mailer.describe_failure(exc) == kept
+
+
+def test_invitation_and_reset_links_are_not_kept_once_sent(app, db, now):
+    for kind in ("invitation", "password_reset"):
+        notifications.queue(kind, to="new@example.org", now=now,
+                            link=f"http://library.test/{kind}/secret-token", role="coordinator",
+                            inviter_name="Sam Staff")
+    db.session.commit()
+
+    assert mailer.drain(now).sent == 2
+
+    sent = messages(db)
+    assert [m.payload.get("link") for m in sent] == [None, None]
+    assert all("secret-token" in path.read_text() for path in outbox_files(app))
 
 
 def test_retries_wait_longer_each_time_up_to_a_cap():
