@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from . import audit, events, notifications, reservations
 from .errors import ValidationFailed
 from .extensions import db
 from .models import (
@@ -33,6 +34,7 @@ from .models import (
     HumanBook,
     Slot,
     SlotStatus,
+    User,
 )
 from .reservations import CHECK_IN_OPENS
 
@@ -161,16 +163,41 @@ def desk_events(now: datetime) -> list[Event]:
     ))
 
 
-def set_walk_in_seats(event: Event, seats, *, now: datetime) -> None:
-    """Hold back `seats` seats of every reading of the event for walk-ins (0: none)."""
+def set_walk_in_seats(event: Event, seats, *, user: User, now: datetime) -> list[Booking]:
+    """Hold back `seats` seats of every reading of the event for walk-ins (0: none).
+
+    Fewer held seats free seats for online booking: the waitlist moves up into them at once,
+    oldest first, before any newcomer can take them. The event, then its open slots, are locked
+    first (the order staff changes take), so no booking slips in between. Returns the
+    bookings promoted; each has its notification queued. The change is in the audit log.
+    """
     if isinstance(seats, bool) or not isinstance(seats, int):
         raise ValidationFailed({"walk_in_seats": ["Enter a whole number, such as 0 or 1."]})
     if not 0 <= seats <= MAX_WALK_IN_SEATS:
         raise ValidationFailed({"walk_in_seats": [
             f"Hold back between 0 and {MAX_WALK_IN_SEATS} seats per reading."]})
-    event.walk_in_seats_per_reading = seats
-    event.updated_at = now
-    db.session.commit()
+    promoted: list[Booking] = []
+    with reservations.one_transaction():
+        events.lock_event(event)  # the event, then its slots: the order staff changes take
+        slots = db.session.scalars(
+            sa.select(Slot).where(Slot.event_id == event.id, Slot.status == SlotStatus.OPEN)
+            .order_by(Slot.id)
+            .with_for_update(of=Slot).execution_options(populate_existing=True)
+        ).all()
+        before = event.walk_in_seats_per_reading
+        if before == seats:
+            return []
+        event.walk_in_seats_per_reading = seats
+        event.updated_at = now
+        audit.record(user, "event.walk_in_seats", event,
+                     {"walk_in_seats_per_reading": [before, seats]}, now)
+        db.session.flush()
+        if seats < before:
+            for slot in slots:
+                for booking in reservations.promote_waitlist(slot, now=now):
+                    notifications.queue_promoted(booking, now=now)
+                    promoted.append(booking)
+    return promoted
 
 
 def _event_readings(event: Event):

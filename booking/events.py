@@ -37,6 +37,7 @@ from .models import (
     User,
 )
 from .reservations import has_control_characters
+from .scheduling import YEARS, YEARS_MESSAGE
 
 TITLE_MAX = 200
 SLUG_MAX = 80
@@ -154,6 +155,8 @@ def check_fields(fields: EventFields, *, event: Event | None = None) -> dict:
             instants[name] = None
         elif not isinstance(local, datetime) or local.tzinfo is not None:
             errors[name] = ["Enter a local date and time, such as 2026-12-05 10:00."]
+        elif local.year not in YEARS:
+            errors[name] = [YEARS_MESSAGE]
         elif zone:
             instants[name] = to_utc(local, zone)
             if to_local(instants[name], zone) != local:
@@ -274,7 +277,7 @@ def update_event(user: User, event: Event, fields: EventFields, now: datetime) -
 
     def action():
         _require_staff(user)
-        _lock_event(event)
+        lock_event(event)
         if event.status == EventStatus.CANCELLED:
             raise DomainError("This event is cancelled and can no longer be edited.")
         values = check_fields(fields, event=event)
@@ -306,7 +309,7 @@ def publish_event(user: User, event: Event, now: datetime) -> Event:
 
     def action():
         _require_staff(user)
-        _lock_event(event)
+        lock_event(event)
         if event.status != EventStatus.DRAFT:
             raise DomainError(f"Only a draft can be published; this event is {event.status.value}.")
         if event.ends_at <= now:
@@ -327,7 +330,7 @@ def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
     def action():
         _require_staff(user)
         text = _check_reason(reason)
-        _lock_event(event)
+        lock_event(event)
         if event.status == EventStatus.CANCELLED:
             raise DomainError("This event is already cancelled.")
         if event.status == EventStatus.FINISHED or event.ends_at <= now:
@@ -364,6 +367,8 @@ def clone_event(user: User, event: Event, new_start_local: datetime,
         _require_staff(user)
         if not isinstance(new_start_local, datetime) or new_start_local.tzinfo is not None:
             raise ValidationFailed({"starts": ["Enter a local date and time."]})
+        if new_start_local.year not in YEARS:  # before shifting: 9999 plus a day overflows
+            raise ValidationFailed({"starts": [YEARS_MESSAGE]})
         zone = event.timezone
         offset = new_start_local - to_local(event.starts_at, zone)
 
@@ -509,7 +514,7 @@ def _slots_outside(event: Event, starts_at: datetime, ends_at: datetime) -> list
     ))
 
 
-def _lock_event(event: Event) -> None:
+def lock_event(event: Event) -> None:
     """Serialise staff changes to one event (SQLite already holds the write lock)."""
     db.session.scalar(
         sa.select(Event).where(Event.id == event.id).with_for_update()
@@ -528,7 +533,7 @@ def set_hosts(user: User, event: Event, hosts: list[tuple[int, str]], now: datet
 
     def action():
         _require_staff(user)
-        _lock_event(event)
+        lock_event(event)
         wanted = _check_hosts(hosts)
         current = {host.partner_id: host for host in event.hosts}
         before = _host_list(event)

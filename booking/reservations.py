@@ -312,7 +312,7 @@ def attendance_problem(booking: Booking, slot: Slot, target: BookingStatus,
 
 def _set_attendance(booking_id, target: BookingStatus, *, now: datetime,
                     event_id: int | None) -> Booking:
-    with _one_transaction():
+    with one_transaction():
         if isinstance(booking_id, bool) or not isinstance(booking_id, int):
             raise DeskBookingNotFound()
         booking = db.session.get(Booking, booking_id)
@@ -331,7 +331,7 @@ def _set_attendance(booking_id, target: BookingStatus, *, now: datetime,
 
 
 @contextmanager
-def _one_transaction():
+def one_transaction():
     """Commit what the block wrote; on any error roll back, translating contention."""
     try:
         yield

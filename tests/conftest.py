@@ -28,7 +28,9 @@ from booking.models import (
     Partner,
     ProgramSession,
     OutboxMessage,
+    Role,
     Slot,
+    User,
     utcnow,
 )
 
@@ -261,6 +263,15 @@ def make_slot(db, make_event, make_book):
         return slot
 
     return make_slot
+
+
+@pytest.fixture
+def staff(db) -> User:
+    """A member of library staff, for services that record who changed what."""
+    user = User(email="staff@example.org", name="Sam Staff", role=Role.STAFF)
+    db.session.add(user)
+    db.session.commit()
+    return user
 
 
 @pytest.fixture

@@ -9,7 +9,14 @@ import sqlalchemy as sa
 from booking import desk, reservations
 from booking.desk import BookState
 from booking.errors import AttendanceRefused, DeskBookingNotFound, SlotUnavailable, ValidationFailed
-from booking.models import AvailabilityWindow, Booking, BookingStatus, Slot
+from booking.models import (
+    AuditEntry,
+    AvailabilityWindow,
+    Booking,
+    BookingStatus,
+    OutboxMessage,
+    Slot,
+)
 
 MIN = timedelta(minutes=1)
 
@@ -237,22 +244,72 @@ def test_a_freed_seat_goes_to_the_waitlist_only_outside_the_held_ones(make_event
     assert db.session.get(Slot, slot.id).booked == 2
 
 
-def test_public_pages_and_the_api_show_online_seats(client, make_event, make_slot, db, app):
+def test_public_pages_and_the_api_show_online_seats(client, make_event, make_slot, db, app,
+                                                    staff):
     event = make_event(walk_in_seats_per_reading=1)
     slot = make_slot(event, capacity=3)
     [row] = client.get(f"/api/v1/events/{event.slug}/slots").get_json()
     assert (row["capacity"], row["available"]) == (3, 2)
     assert "2 of 3 seats left" in client.get(f"/events/{event.slug}").get_data(as_text=True)
-    desk.set_walk_in_seats(event, 3, now=event.starts_at)
+    desk.set_walk_in_seats(event, 3, user=staff, now=event.starts_at)
     [row] = client.get(f"/api/v1/events/{event.slug}/slots").get_json()
     assert row["available"] == 0
     assert "Join the waitlist" in client.get(f"/slots/{slot.id}/book").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("seats", [-1, 11, "2", True])
-def test_held_seats_must_be_a_sensible_whole_number(make_event, db, now, seats):
+def test_held_seats_must_be_a_sensible_whole_number(make_event, db, now, seats, staff):
     event = make_event()
     with pytest.raises(ValidationFailed):
-        desk.set_walk_in_seats(event, seats, now=now)
+        desk.set_walk_in_seats(event, seats, user=staff, now=now)
     db.session.expire_all()
     assert event.walk_in_seats_per_reading == 0
+
+
+def test_holding_fewer_seats_moves_the_waitlist_up_before_any_newcomer(
+    make_event, make_slot, make_session, db, now, staff
+):
+    event = make_event(walk_in_seats_per_reading=2)
+    reading = make_slot(event, capacity=3)
+    session_slot = make_slot(event, session=make_session(event), capacity=3)
+    waiting = {}
+    for slot in (reading, session_slot):
+        reservations.book(slot.id, name="First", email=f"first{slot.id}@example.org", now=now)
+        waiting[slot.id] = [
+            reservations.book(slot.id, name=f"W{n}", email=f"w{n}-{slot.id}@example.org",
+                              now=now).booking.id for n in range(3)]
+
+    promoted = desk.set_walk_in_seats(event, 0, user=staff, now=now)
+
+    db.session.expire_all()
+    assert sorted(b.id for b in promoted) == sorted(
+        waiting[reading.id][:2] + waiting[session_slot.id][:2])
+    for slot in (reading, session_slot):
+        statuses = [db.session.get(Booking, i).status for i in waiting[slot.id]]
+        assert statuses == [BookingStatus.CONFIRMED, BookingStatus.CONFIRMED,
+                            BookingStatus.WAITLISTED]
+        assert db.session.get(Slot, slot.id).booked == 3
+    told = db.session.scalars(sa.select(OutboxMessage.booking_id)
+                              .where(OutboxMessage.kind == "waitlist_promoted")).all()
+    assert sorted(told) == sorted(b.id for b in promoted)
+    newcomer = reservations.book(reading.id, name="New", email="new@example.org", now=now)
+    assert newcomer.status == BookingStatus.WAITLISTED
+    [entry] = db.session.scalars(sa.select(AuditEntry)).all()
+    assert (entry.action, entry.user_id, entry.changes) == (
+        "event.walk_in_seats", staff.id, {"walk_in_seats_per_reading": [2, 0]})
+
+
+def test_holding_more_seats_keeps_every_booking_and_the_same_value_changes_nothing(
+    make_event, make_slot, db, now, staff
+):
+    event = make_event()
+    slot = make_slot(event, capacity=2)
+    booked = [reservations.book(slot.id, name=f"P{n}", email=f"p{n}@example.org",
+                                now=now).booking.id for n in range(2)]
+
+    assert desk.set_walk_in_seats(event, 2, user=staff, now=now) == []
+    assert desk.set_walk_in_seats(event, 2, user=staff, now=now) == []
+
+    db.session.expire_all()
+    assert [db.session.get(Booking, i).status for i in booked] == [BookingStatus.CONFIRMED] * 2
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 1

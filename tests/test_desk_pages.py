@@ -152,6 +152,24 @@ def test_a_forged_desk_post_is_refused(staff_client, today, db):
     assert status_of(db, today["ann"]) == BookingStatus.CONFIRMED
 
 
+def test_freeing_held_seats_at_the_desk_moves_the_waitlist_up_and_says_so(
+    staff_client, today, db
+):
+    """The later reading: 2 seats, 1 held; one patron booked it and one waits."""
+    event, later = today["event"], today["later"]
+    before = later.starts_at - timedelta(hours=4)
+    reservations.book(later.id, name="Cy", email="cy@example.org", now=before)
+    waiting = reservations.book(later.id, name="Di", email="di@example.org", now=before)
+    assert waiting.status == BookingStatus.WAITLISTED
+
+    response = post_from_desk(staff_client, event, f"/desk/{event.slug}/walk-in-seats",
+                              {"walk_in_seats": "0"})
+
+    assert "1 patron(s) moved up from the waitlist" in staff_client.get(
+        response.headers["Location"]).get_data(as_text=True)
+    assert status_of(db, waiting.booking.id) == BookingStatus.CONFIRMED
+
+
 def test_staff_set_the_seats_held_for_walk_ins(staff_client, today, db):
     event = today["event"]
     response = post_from_desk(staff_client, event, f"/desk/{event.slug}/walk-in-seats",

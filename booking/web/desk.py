@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from .. import desk, reservations
 from ..auth import roles_required
@@ -138,12 +139,15 @@ def walk_in_seats(slug: str):
             flash(message, "error")
         return _back_to(event, None)
     try:
-        desk.set_walk_in_seats(event, form.walk_in_seats.data, now=utcnow())
+        promoted = desk.set_walk_in_seats(event, form.walk_in_seats.data, user=current_user,
+                                          now=utcnow())
     except ValidationFailed as exc:
         for message in exc.errors["walk_in_seats"]:
             flash(message, "error")
     else:
+        moved_up = (f" {len(promoted)} patron(s) moved up from the waitlist and were told."
+                    if promoted else "")
         flash(f"{event.walk_in_seats_per_reading} seat(s) per reading are held back for "
-              "walk-ins.", "success")
+              f"walk-ins.{moved_up}", "success")
     return _back_to(event, None)
 
