@@ -30,6 +30,7 @@ from wtforms.validators import (
 from .accounts import NAME_MAX as USER_NAME_MAX
 from .accounts import PASSWORD_MAX, PASSWORD_MIN
 from .reservations import ACCESSIBILITY_MAX, EMAIL_MAX, NAME_MAX
+from .scheduling import YEARS, YEARS_MESSAGE
 
 
 def strip(value):
@@ -170,17 +171,23 @@ class EventFilterForm(FlaskForm):
         ]
 
 
-class ReportDateField(DateField):
-    """A date whose parse error says what to type; far-off years are refused, not overflowed."""
+class _InYears:
+    """For date fields: a parse error says what to type; far-off years are refused, not overflowed."""
+
+    example = ""
 
     def process_formdata(self, valuelist):
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:
-            raise ValueError("Enter a date such as 2026-05-31.") from exc
-        if self.data is not None and not 1900 <= self.data.year <= 2999:
+            raise ValueError(f"Enter {self.example}.") from exc
+        if self.data is not None and self.data.year not in YEARS:
             self.data = None
-            raise ValueError("Enter a date between the years 1900 and 2999.")
+            raise ValueError(YEARS_MESSAGE)
+
+
+class ReportDateField(_InYears, DateField):
+    example = "a date such as 2026-05-31"
 
 
 class ListedChoiceField(SelectField):
@@ -441,18 +448,15 @@ class ProfileForm(FlaskForm):
     )
 
 
-class LocalDateTimeField(DateTimeLocalField):
+class LocalDateTimeField(_InYears, DateTimeLocalField):
     """A local date and time (naive: the event's zone applies), with a message people follow."""
+
+    example = "a date and time such as 2026-12-05 10:00"
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators, format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
                                                     "%Y-%m-%dT%H:%M:%S"], **kwargs)
 
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError("Enter a date and time such as 2026-12-05 10:00.") from exc
 
 
 def _limit(label: str):

@@ -29,14 +29,6 @@ from booking.models import (
 )
 
 
-@pytest.fixture
-def staff(db):
-    user = User(email="staff@example.org", name="Sam Staff", role=Role.STAFF)
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
 def local_day(days: int = 30) -> datetime:
     day = (datetime.now() + timedelta(days=days)).date()
     return datetime(day.year, day.month, day.day, 10, 0)
@@ -84,6 +76,9 @@ def test_creating_an_event_stores_utc_and_makes_a_unique_slug(staff, now):
     ({"slug": "audit"}, "slug", "already uses"),
     ({"starts": None}, "starts", "Enter a date"),
     ({"starts": "tomorrow"}, "starts", "local date and time"),
+    ({"starts": datetime(9999, 12, 31, 23), "ends": datetime(9999, 12, 31, 23, 30)}, "starts",
+     "between the years 1900 and 2999"),
+    ({"registration_opens": datetime(1, 1, 1)}, "registration_opens", "between the years"),
 ])
 def test_bad_event_fields_get_clear_messages_and_nothing_is_stored(db, staff, now, changes,
                                                                     field, message):
@@ -222,6 +217,15 @@ def test_cloning_shifts_windows_and_sessions_and_copies_no_bookings(
                                 .where(ProgramSession.event_id == copy.id)).all()
     assert twin.title == "Storytime" and twin.id != session.id
     assert count(db, Booking, Booking.event_id == copy.id) == 0
+
+
+@pytest.mark.parametrize("starts", [datetime(9999, 12, 31, 23), datetime(3000, 1, 1, 10)])
+def test_a_clone_in_a_far_off_year_is_refused_not_overflowed(db, staff, make_event, now, starts):
+    event = make_event()
+    with pytest.raises(ValidationFailed) as caught:
+        events.clone_event(staff, event, starts, now)
+    assert "between the years 1900 and 2999" in caught.value.errors["starts"][0]
+    assert count(db, Event) == 1
 
 
 def test_a_clone_must_start_in_the_future(staff, make_event, now):

@@ -82,6 +82,9 @@ def test_staff_create_an_event_and_land_on_its_overview(as_staff, submit, db):
      "Registration must close after it opens."),
     ({"slug": "Spaces and CAPS"}, "lower-case letters"),
     ({"venue": "Room\x00 1"}, "control characters"),
+    ({"starts": "9999-12-31T23:00", "ends": "9999-12-31T23:30"}, "between the years 1900 and 2999"),
+    ({"starts": "0001-01-01T00:00"}, "between the years 1900 and 2999"),
+    ({"registration_closes": "3000-01-01T00:00"}, "between the years 1900 and 2999"),
 ])
 def test_bad_event_input_gets_a_clear_message_and_stores_nothing(as_staff, submit, db,
                                                                  changes, message):
@@ -177,6 +180,20 @@ def test_publishing_and_cloning_from_the_pages(as_staff, submit, world, db):
     assert copy.status == EventStatus.DRAFT and len(copy.hosts) == 2
     bad = submit(f"/staff/events/{draft.slug}/clone", {"starts": "someday"})
     assert bad.status_code == 422 and "Enter a date and time" in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("starts", ["9999-12-31T23:00", "1000-01-01T10:00"])
+def test_far_off_years_are_refused_when_editing_or_cloning(as_staff, submit, world, db, starts):
+    event = world["event"]
+    edited = submit(f"/staff/events/{event.slug}/edit", form_fields(event, starts=starts))
+    cloned = submit(f"/staff/events/{event.slug}/clone", {"starts": starts})
+
+    for response in (edited, cloned):
+        assert response.status_code == 422
+        assert "between the years 1900 and 2999" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 1
+    assert db.session.get(Event, event.id).starts_at == event.starts_at
 
 
 def test_removing_a_partner_with_bookings_is_refused_on_the_page(
