@@ -10,6 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from booking import reservations
+from booking.forms import BookingForm
+from booking.web.errors import add_field_errors
 from conftest import TEST_DATABASE_URL
 from booking.models import (
     Booking,
@@ -441,3 +443,15 @@ def test_stylesheet_and_script_are_served_by_the_app(client):
 
 def test_an_enormous_slot_number_is_simply_not_found(client):
     assert client.get("/slots/99999999999999999999999/book").status_code == 404
+
+
+def test_service_errors_go_on_their_field_the_fallback_or_back_to_the_page(app):
+    errors = {"name": ["Enter your name."], "slot": ["This reading is full."]}
+    with app.test_request_context("/", method="POST"):
+        form = BookingForm(meta={"csrf": False})
+        assert add_field_errors(form, errors) == "This reading is full."
+        assert form.name.errors == ["Enter your name."]
+
+        form = BookingForm(meta={"csrf": False})
+        assert add_field_errors(form, errors, fallback="email") is None
+        assert form.email.errors == ["This reading is full."]

@@ -17,6 +17,7 @@ from ..errors import ValidationFailed
 from ..extensions import limiter
 from ..forms import AcceptInvitationForm, ConfirmForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
 from ..models import Role, utcnow
+from .errors import add_field_errors
 
 bp = Blueprint("auth", __name__)
 
@@ -128,9 +129,8 @@ def accept_invitation(token: str):
                 token, name=form.name.data, password=form.password.data
             )
         except ValidationFailed as exc:
-            for field, messages in exc.errors.items():
-                if field in form:
-                    form[field].errors = messages
+            if loose := add_field_errors(form, exc.errors):
+                flash(loose, "error")
         except auth.LinkInvalid as exc:
             return render_template("auth/link_invalid.html", message=exc.message), 400
         else:

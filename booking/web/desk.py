@@ -11,6 +11,7 @@ from ..extensions import db
 from ..forms import ConfirmForm, WalkInForm, WalkInSeatsForm
 from ..models import BookingStatus, Event, Role, Slot, utcnow
 from .converters import MAX_ID
+from .errors import add_field_errors
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -117,9 +118,8 @@ def walk_in(slug: str, slot_id: int):
             walk_in=True, now=utcnow(),
         )
     except ValidationFailed as exc:
-        for field, messages in exc.errors.items():
-            if field in form:
-                form[field].errors = list(form[field].errors) + messages
+        if loose := add_field_errors(form, exc.errors):
+            flash(loose, "error")
         return _render("desk/event.html", event, failed=form, failed_slot=slot_id, status=422)
     except DomainError as exc:
         flash(exc.message, "error")

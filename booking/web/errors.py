@@ -85,8 +85,17 @@ def register(app: Flask) -> None:
         )
 
 
-def add_field_errors(form, errors: dict[str, list[str]]) -> None:
-    """Show a service's `ValidationFailed.errors` on the form's fields."""
-    for field, messages in errors.items():
-        if field in form:
-            form[field].errors = list(form[field].errors) + messages
+def add_field_errors(form, errors: dict[str, list[str]], fallback: str | None = None) -> str | None:
+    """Show a service's `ValidationFailed.errors` on the form's fields.
+
+    An error about something the form has no field for goes on the `fallback` field; without
+    one, those messages are returned (joined) for the page to show, never dropped.
+    """
+    loose = []
+    for name, messages in errors.items():
+        target = name if name in form else fallback
+        if target is None:
+            loose.extend(messages)
+        else:
+            form[target].errors = list(form[target].errors) + list(messages)
+    return " ".join(loose) or None

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..errors import ValidationFailed
 from ..forms import InviteForm
 from ..models import Role, utcnow
+from .errors import add_field_errors
 
 
 def send_invitation(invitation: auth.Invitation, token: str) -> str:
@@ -48,9 +49,7 @@ def invitation_page(form: InviteForm, *, role: Role | None, partner_id: int | No
                 human_book_id=_choice(form.human_book_id) if "human_book_id" in form else None,
             )
         except ValidationFailed as exc:
-            for name, messages in exc.errors.items():
-                target = name if name in form else "email"
-                form[target].errors = list(form[target].errors) + messages
+            add_field_errors(form, exc.errors, fallback="email")
             status = 422
         else:
             form.email.data = ""  # ready for the next person

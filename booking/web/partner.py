@@ -18,6 +18,7 @@ from ..extensions import db
 from ..forms import BookForm, ConfirmForm, InviteForm, ProfileForm, SessionForm
 from ..models import Event, HumanBook, ListingStatus, Partner, ProgramSession, Role, utcnow
 from .converters import MAX_ID
+from .errors import add_field_errors
 from .invitations import invitation_page
 from .reports import impact_page, report_csv, report_page
 from .schedule import availability_page, event_days
@@ -118,7 +119,7 @@ def profile():
                 contact_email=form.contact_email.data or "",
             ))
         except ValidationFailed as exc:
-            _show_errors(form, exc)
+            add_field_errors(form, exc.errors, fallback="name")
             status = 422
         else:
             flash("The organisation's profile is saved.", "success")
@@ -140,14 +141,6 @@ def invite_volunteer():
     return invitation_page(form, role=Role.VOLUNTEER, partner_id=partner.id,
                            heading=f"Invite a volunteer of {partner.name}",
                            back_url=url_for("partner.home"))
-
-
-def _show_errors(form, exc: ValidationFailed, fallback: str | None = None) -> None:
-    """Put a service's field errors on the form's fields (or on `fallback`)."""
-    for name, messages in exc.errors.items():
-        target = name if name in form else fallback
-        if target is not None:
-            form[target].errors = list(form[target].errors) + messages
 
 
 def _fields(form: BookForm) -> listings.BookFields:
@@ -173,7 +166,7 @@ def _save_book(form: BookForm, book: HumanBook | None):
                 flash(f"“{book.title}” is saved.", "success")
             return redirect(url_for("partner.home"), 303)
         except ValidationFailed as exc:
-            _show_errors(form, exc)
+            add_field_errors(form, exc.errors, fallback="title")
             status = 422
     elif form.is_submitted():
         status = 422
@@ -281,7 +274,7 @@ def new_session(slug: str):
     try:
         session = programme.create_session(current_user, partner, event, fields, now=utcnow())
     except ValidationFailed as exc:
-        _show_errors(form, exc, fallback="title")
+        add_field_errors(form, exc.errors, fallback="title")
         return _render_session_form(form, event, None, status=422)
     except availability.VolunteerConflict as exc:
         return _render_session_form(form, event, None, problem=exc.message, status=exc.status)
@@ -312,7 +305,7 @@ def edit_session(session_id: int):
     except ConfirmationNeeded as exc:
         return _confirm(exc, event, page_url, programme.FEWER_SEATS_REASON)
     except ValidationFailed as exc:
-        _show_errors(form, exc, fallback="title")
+        add_field_errors(form, exc.errors, fallback="title")
         return _render_session_form(form, event, session, status=422)
     except availability.VolunteerConflict as exc:
         return _render_session_form(form, event, session, problem=exc.message, status=exc.status)

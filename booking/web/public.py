@@ -1,7 +1,7 @@
 """Public pages: events, the Human Library catalogue, and the booking form."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import catalogue, reservations
 from ..errors import DomainError, ValidationFailed
@@ -9,6 +9,7 @@ from ..extensions import limiter
 from ..forms import BookingForm, EventFilterForm
 from ..models import utcnow
 from .converters import MAX_ID
+from .errors import add_field_errors
 
 bp = Blueprint("public", __name__)
 
@@ -92,9 +93,8 @@ def book(slot_id: int):
                 now=now,
             )
         except ValidationFailed as exc:
-            for field, messages in exc.errors.items():
-                if field in form:
-                    form[field].errors = list(form[field].errors) + messages
+            if loose := add_field_errors(form, exc.errors):
+                flash(loose, "error")
             status = 422
         except DomainError as exc:
             message = exc.message

@@ -14,6 +14,7 @@ from ..forms import (
 )
 from ..models import Event, EventStatus, Partner, Role, utcnow
 from .converters import MAX_ID
+from .errors import add_field_errors
 
 bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
 
@@ -33,17 +34,6 @@ def _event(slug: str) -> Event:
 
 def _overview(event: Event):
     return redirect(url_for("staff_events.overview", slug=event.slug), 303)
-
-
-def _show_errors(form, exc: ValidationFailed) -> str | None:
-    """Put the service's field errors on the form; return what belongs to no field."""
-    loose = []
-    for name, messages in exc.errors.items():
-        if name in form:
-            form[name].errors = list(messages)
-        else:
-            loose.extend(messages)
-    return " ".join(loose) or None
 
 
 @bp.get("/")
@@ -73,7 +63,7 @@ def _event_form(form: EventForm, event: Event | None):
                 flash(f"“{event.title}” is saved.", "success")
             return _overview(event)
         except ValidationFailed as exc:
-            problem, status = _show_errors(form, exc), 422
+            problem, status = add_field_errors(form, exc.errors), 422
         except DomainError as exc:
             problem, status = exc.message, exc.status
     elif form.is_submitted():
@@ -124,7 +114,7 @@ def clone(slug: str):
         try:
             copy, problems = events.clone_event(current_user, event, form.starts.data, utcnow())
         except ValidationFailed as exc:
-            problem, status = _show_errors(form, exc), 422
+            problem, status = add_field_errors(form, exc.errors), 422
         except DomainError as exc:
             problem, status = exc.message, exc.status
         else:
@@ -179,7 +169,7 @@ def _cancel_page(event: Event, slot, cancel_with, done: str):
         try:
             count = cancel_with(form.reason.data)
         except ValidationFailed as exc:
-            problem, status = _show_errors(form, exc), 422
+            problem, status = add_field_errors(form, exc.errors), 422
         except DomainError as exc:
             problem, status = exc.message, exc.status
         else:
