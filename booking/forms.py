@@ -48,37 +48,45 @@ class WholeNumberField(IntegerField):
             raise ValueError("Enter a whole number, such as 1 or 2.") from exc
 
 
+# The patron's fields of the online booking form and the desk's walk-in form: the same
+# shapes, with their own labels, messages and whether an e-mail is required.
+
+def _patron_name_field(label: str, missing: str, *, autocomplete: str) -> StringField:
+    return StringField(
+        label, filters=[strip],
+        validators=[DataRequired(missing),
+                    Length(max=NAME_MAX, message=f"Name must be at most {NAME_MAX} characters.")],
+        render_kw={"autocomplete": autocomplete},
+    )
+
+
+def _patron_email_field(label: str, presence, invalid: str, *, autocomplete: str) -> StringField:
+    """`presence` is DataRequired (online booking) or Optional (a walk-in may give none)."""
+    return StringField(
+        label, filters=[strip],
+        validators=[presence,
+                    Length(max=EMAIL_MAX, message=f"E-mail must be at most {EMAIL_MAX} characters."),
+                    Email(invalid)],
+        render_kw={"autocomplete": autocomplete, "type": "email", "inputmode": "email"},
+    )
+
+
+def _seats_field(missing: str, too_few: str, **render_kw) -> WholeNumberField:
+    return WholeNumberField(
+        "Seats", default=1,
+        validators=[InputRequired(missing), NumberRange(min=1, message=too_few)],
+        render_kw={"inputmode": "numeric", **render_kw},
+    )
+
+
 class BookingForm(FlaskForm):
     """A patron's booking: who, how many seats, needs, and the reader agreement."""
 
-    name = StringField(
-        "Your name",
-        filters=[strip],
-        validators=[
-            DataRequired("Enter your name."),
-            Length(max=NAME_MAX, message=f"Name must be at most {NAME_MAX} characters."),
-        ],
-        render_kw={"autocomplete": "name"},
-    )
-    email = StringField(
-        "E-mail address",
-        filters=[strip],
-        validators=[
-            DataRequired("Enter your e-mail address."),
-            Length(max=EMAIL_MAX, message=f"E-mail must be at most {EMAIL_MAX} characters."),
-            Email("Enter a valid e-mail address, like name@example.org."),
-        ],
-        render_kw={"autocomplete": "email", "type": "email", "inputmode": "email"},
-    )
-    seats = WholeNumberField(
-        "Seats",
-        default=1,
-        validators=[
-            InputRequired("Enter how many seats you need as a whole number."),
-            NumberRange(min=1, message="Book at least 1 seat."),
-        ],
-        render_kw={"inputmode": "numeric"},
-    )
+    name = _patron_name_field("Your name", "Enter your name.", autocomplete="name")
+    email = _patron_email_field(
+        "E-mail address", DataRequired("Enter your e-mail address."),
+        "Enter a valid e-mail address, like name@example.org.", autocomplete="email")
+    seats = _seats_field("Enter how many seats you need as a whole number.", "Book at least 1 seat.")
     accessibility_needs = TextAreaField(
         "Accessibility needs (optional)",
         validators=[
@@ -99,34 +107,12 @@ class BookingForm(FlaskForm):
 class WalkInForm(FlaskForm):
     """A walk-in at the desk: a name is enough; one form per reading (give each a prefix)."""
 
-    name = StringField(
-        "Name",
-        filters=[strip],
-        validators=[
-            DataRequired("Enter the walk-in's name."),
-            Length(max=NAME_MAX, message=f"Name must be at most {NAME_MAX} characters."),
-        ],
-        render_kw={"autocomplete": "off"},
-    )
-    email = StringField(
-        "E-mail (optional)",
-        filters=[strip],
-        validators=[
-            Optional(),
-            Length(max=EMAIL_MAX, message=f"E-mail must be at most {EMAIL_MAX} characters."),
-            Email("Enter a valid e-mail address, or leave it empty."),
-        ],
-        render_kw={"autocomplete": "off", "type": "email", "inputmode": "email"},
-    )
-    seats = WholeNumberField(
-        "Seats",
-        default=1,
-        validators=[
-            InputRequired("Enter how many seats as a whole number."),
-            NumberRange(min=1, message="Seat at least 1 person."),
-        ],
-        render_kw={"inputmode": "numeric", "min": 1},
-    )
+    name = _patron_name_field("Name", "Enter the walk-in's name.", autocomplete="off")
+    email = _patron_email_field("E-mail (optional)", Optional(),
+                                "Enter a valid e-mail address, or leave it empty.",
+                                autocomplete="off")
+    seats = _seats_field("Enter how many seats as a whole number.", "Seat at least 1 person.",
+                         min=1)
     check_in = BooleanField("Checked in now", default=True)
     accept_agreement = BooleanField("Reader agreement explained and accepted")
 
