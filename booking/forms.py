@@ -64,9 +64,11 @@ def _patron_email_field(label: str, presence, invalid: str, *, autocomplete: str
     """`presence` is DataRequired (online booking) or Optional (a walk-in may give none)."""
     return StringField(
         label, filters=[strip],
-        validators=[presence,
-                    Length(max=EMAIL_MAX, message=f"E-mail must be at most {EMAIL_MAX} characters."),
-                    Email(invalid)],
+        validators=[
+            presence,
+            Length(max=EMAIL_MAX, message=f"E-mail must be at most {EMAIL_MAX} characters."),
+            Email(invalid),
+        ],
         render_kw={"autocomplete": autocomplete, "type": "email", "inputmode": "email"},
     )
 
@@ -86,7 +88,8 @@ class BookingForm(FlaskForm):
     email = _patron_email_field(
         "E-mail address", DataRequired("Enter your e-mail address."),
         "Enter a valid e-mail address, like name@example.org.", autocomplete="email")
-    seats = _seats_field("Enter how many seats you need as a whole number.", "Book at least 1 seat.")
+    seats = _seats_field("Enter how many seats you need as a whole number.",
+                         "Book at least 1 seat.")
     accessibility_needs = TextAreaField(
         "Accessibility needs (optional)",
         validators=[
