@@ -83,7 +83,8 @@ def register(app: Flask) -> None:
         click.echo(f"Events that ended before {result.cutoff:%Y-%m-%d %H:%M} UTC "
                    f"({days} days ago): "
                    f"{result.bookings} booking{'s' if result.bookings != 1 else ''} {verb}, "
-                   f"{result.messages} e-mail record{'s' if result.messages != 1 else ''} cleared"
+                   f"{result.messages} e-mail record{'s' if result.messages != 1 else ''} cleared, "
+                   f"{result.files} e-mail file{'s' if result.files != 1 else ''} deleted"
                    f"{' (dry run: nothing changed)' if dry_run else ''}.")
 
     @app.cli.command("create-user")

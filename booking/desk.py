@@ -180,7 +180,7 @@ def set_walk_in_seats(event: Event, seats, *, user: User, now: datetime) -> list
     with reservations.one_transaction():
         events.lock_event(event)  # the event, then its slots: the order staff changes take
         slots = db.session.scalars(
-            sa.select(Slot).where(Slot.event_id == event.id, Slot.status == SlotStatus.OPEN)
+            sa.select(Slot).where(_event_readings(event), Slot.status == SlotStatus.OPEN)
             .order_by(Slot.id)
             .with_for_update(of=Slot).execution_options(populate_existing=True)
         ).all()

@@ -325,7 +325,10 @@ def publish_event(user: User, event: Event, now: datetime) -> Event:
 
 
 def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
-    """Cancel the event, every reading in it and every active booking; returns how many."""
+    """Cancel the event: every reading not yet started, with its active bookings; returns how
+    many bookings. An event under way keeps the readings already held or in progress, with
+    their bookings and attendance, so its reports still count them.
+    """
 
     def action():
         _require_staff(user)
@@ -336,7 +339,8 @@ def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
         if event.status == EventStatus.FINISHED or event.ends_at <= now:
             raise DomainError("This event is over, so it can no longer be cancelled.")
         slots = db.session.scalars(
-            sa.select(Slot).where(Slot.event_id == event.id).order_by(Slot.id)
+            sa.select(Slot).where(Slot.event_id == event.id, Slot.starts_at > now)
+            .order_by(Slot.id)
             .with_for_update(of=Slot).execution_options(populate_existing=True)
         ).all()
         cancelled = 0
@@ -389,6 +393,7 @@ def clone_event(user: User, event: Event, new_start_local: datetime,
         if values["starts_at"] <= now:
             raise ValidationFailed({"starts": ["The copy must start in the future."]})
         copy = Event(**values, status=EventStatus.DRAFT, agreement_version=1,
+                     walk_in_seats_per_reading=event.walk_in_seats_per_reading,
                      created_at=now, updated_at=now)
         copy.hosts = [EventHost(partner_id=h.partner_id, role=h.role) for h in event.hosts]
         db.session.add(copy)
@@ -602,12 +607,17 @@ def _bookings_of_partner(event: Event, partner_id: int) -> int:
 # Reading the event back --------------------------------------------------------------------
 
 
-def active_booking_count(event: Event, slot: Slot | None = None) -> int:
-    """Bookings a cancellation would cancel: of one slot, or of the whole event."""
+def active_booking_count(event: Event, slot: Slot | None = None, *,
+                         starting_after: datetime | None = None) -> int:
+    """Active bookings of one slot or of the whole event; with `starting_after`, only those
+    of readings that start later (what cancelling the event would cancel)."""
     query = sa.select(sa.func.count(Booking.id)).where(
         Booking.event_id == event.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES))
     if slot is not None:
         query = query.where(Booking.slot_id == slot.id)
+    if starting_after is not None:
+        query = query.join(Slot, Slot.id == Booking.slot_id).where(
+            Slot.starts_at > starting_after)
     return db.session.scalar(query)
 
 

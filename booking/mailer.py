@@ -241,10 +241,28 @@ class FileTransport:
             raise
 
 
+    def delete(self, name: str) -> bool:
+        """Remove a written message; False when there was none."""
+        try:
+            (self.directory / f"{name}.eml").unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+
+def file_name(message_id: int) -> str:
+    return f"message-{message_id}"
+
+
+def file_outbox(app: Flask) -> FileTransport:
+    """Where messages are written when no mail server is configured."""
+    return FileTransport(Path(app.instance_path) / "outbox")
+
+
 def transport_for(app: Flask):
     if app.config.get("MAIL_SERVER"):
         return SMTPTransport(app.config)
-    return FileTransport(Path(app.instance_path) / "outbox")
+    return file_outbox(app)
 
 
 # -- draining --------------------------------------------------------------------------------
@@ -266,7 +284,7 @@ def drain(now: datetime, limit: int | None = None, *, ids: list[int] | None = No
         try:
             email = compose(db.session.get(OutboxMessage, message_id), now=now)
             db.session.rollback()  # end the read: no lock is held while the network is slow
-            transport.send(email, f"message-{message_id}")
+            transport.send(email, file_name(message_id))
         except Skipped as skipped:
             db.session.rollback()
             _mark_sent(message_id, now, note=str(skipped))

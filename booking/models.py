@@ -309,7 +309,12 @@ class Slot(db.Model):
 
     @property
     def held_for_walk_ins(self) -> int:
-        """Seats online booking may not take: the event's walk-in seats, at most the capacity."""
+        """Seats online booking may not take: the event's walk-in seats, at most the capacity.
+
+        Only readings hold seats back: the desk seats walk-ins in readings, never in sessions.
+        """
+        if self.book_id is None:
+            return 0
         return min(self.event.walk_in_seats_per_reading, self.capacity)
 
     @property

@@ -1,8 +1,9 @@
 """Personal data retention: anonymise patrons some days after their event has ended.
 
 What goes: the patron's name, e-mail (and its normalised form), accessibility needs, the
-manage-link hash (replaced by a random one, so an old link finds nothing), and the address
-and payload (links, reasons) of the outbox messages about the booking.
+manage-link hash (replaced by a random one, so an old link finds nothing), the address
+and payload (links, reasons) of the outbox messages about the booking, and the copies of
+those messages written under instance/outbox/ when no mail server is configured.
 
 What stays, so that every report reads the same: the booking's status, seats, walk-in flag,
 slot, event, timestamps and cancel reason (staff-chosen wording such as "The reading was
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
+from . import mailer
 from .extensions import db
 from .models import Booking, Event, OutboxMessage
 
@@ -31,6 +34,7 @@ PURGED_NAME = "(removed)"
 class PurgeResult:
     bookings: int
     messages: int
+    files: int
     cutoff: datetime
     dry_run: bool
 
@@ -79,8 +83,21 @@ def purge_personal_data(*, now: datetime, days: int, dry_run: bool = False) -> P
     except BaseException:
         db.session.rollback()
         raise
-    return PurgeResult(bookings=len(booking_ids), messages=len(messages), cutoff=cutoff,
-                       dry_run=dry_run)
+    files = 0 if dry_run else _delete_written_copies()
+    return PurgeResult(bookings=len(booking_ids), messages=len(messages), files=files,
+                       cutoff=cutoff, dry_run=dry_run)
+
+
+def _delete_written_copies() -> int:
+    """Delete the .eml copies of every cleared message, this run's and any an earlier run left
+    (after the commit: a file deleted for a purge that then failed could not come back)."""
+    outbox = mailer.file_outbox(current_app)
+    if not outbox.directory.is_dir():
+        return 0
+    cleared = db.session.scalars(sa.select(OutboxMessage.id).where(
+        OutboxMessage.to_email == f"removed@{PURGED_DOMAIN}")).all()
+    db.session.rollback()
+    return sum(outbox.delete(mailer.file_name(message_id)) for message_id in cleared)
 
 
 def _messages_of(booking_ids: list[int]) -> list[int]:

@@ -267,13 +267,12 @@ def test_held_seats_must_be_a_sensible_whole_number(make_event, db, now, seats, 
 
 
 def test_holding_fewer_seats_moves_the_waitlist_up_before_any_newcomer(
-    make_event, make_slot, make_session, db, now, staff
+    make_event, make_slot, db, now, staff
 ):
     event = make_event(walk_in_seats_per_reading=2)
-    reading = make_slot(event, capacity=3)
-    session_slot = make_slot(event, session=make_session(event), capacity=3)
+    readings = [make_slot(event, capacity=3) for _ in range(2)]
     waiting = {}
-    for slot in (reading, session_slot):
+    for slot in readings:
         reservations.book(slot.id, name="First", email=f"first{slot.id}@example.org", now=now)
         waiting[slot.id] = [
             reservations.book(slot.id, name=f"W{n}", email=f"w{n}-{slot.id}@example.org",
@@ -283,8 +282,8 @@ def test_holding_fewer_seats_moves_the_waitlist_up_before_any_newcomer(
 
     db.session.expire_all()
     assert sorted(b.id for b in promoted) == sorted(
-        waiting[reading.id][:2] + waiting[session_slot.id][:2])
-    for slot in (reading, session_slot):
+        waiting[readings[0].id][:2] + waiting[readings[1].id][:2])
+    for slot in readings:
         statuses = [db.session.get(Booking, i).status for i in waiting[slot.id]]
         assert statuses == [BookingStatus.CONFIRMED, BookingStatus.CONFIRMED,
                             BookingStatus.WAITLISTED]
@@ -292,11 +291,25 @@ def test_holding_fewer_seats_moves_the_waitlist_up_before_any_newcomer(
     told = db.session.scalars(sa.select(OutboxMessage.booking_id)
                               .where(OutboxMessage.kind == "waitlist_promoted")).all()
     assert sorted(told) == sorted(b.id for b in promoted)
-    newcomer = reservations.book(reading.id, name="New", email="new@example.org", now=now)
+    newcomer = reservations.book(readings[0].id, name="New", email="new@example.org", now=now)
     assert newcomer.status == BookingStatus.WAITLISTED
     [entry] = db.session.scalars(sa.select(AuditEntry)).all()
     assert (entry.action, entry.user_id, entry.changes) == (
         "event.walk_in_seats", staff.id, {"walk_in_seats_per_reading": [2, 0]})
+
+
+def test_sessions_hold_no_seats_back_since_walk_ins_join_readings_only(
+    make_event, make_slot, make_session, db, now
+):
+    event = make_event(walk_in_seats_per_reading=2)
+    session_slot = make_slot(event, session=make_session(event), capacity=2)
+
+    statuses = [reservations.book(session_slot.id, name=f"P{n}", email=f"p{n}@example.org",
+                                  now=now).status for n in range(2)]
+
+    assert statuses == [BookingStatus.CONFIRMED, BookingStatus.CONFIRMED]
+    db.session.refresh(session_slot)
+    assert session_slot.held_for_walk_ins == 0 and session_slot.available == 0
 
 
 def test_holding_more_seats_keeps_every_booking_and_the_same_value_changes_nothing(

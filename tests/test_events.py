@@ -228,6 +228,13 @@ def test_a_clone_in_a_far_off_year_is_refused_not_overflowed(db, staff, make_eve
     assert count(db, Event) == 1
 
 
+def test_a_clone_holds_back_the_same_walk_in_seats(staff, make_event, now):
+    event = make_event(walk_in_seats_per_reading=2)
+    copy, _ = events.clone_event(staff, event, events.to_local(event.starts_at, event.timezone)
+                                 + timedelta(days=7), now)
+    assert copy.walk_in_seats_per_reading == 2
+
+
 def test_a_clone_must_start_in_the_future(staff, make_event, now):
     event = make_event()
     with pytest.raises(ValidationFailed):
@@ -267,6 +274,29 @@ def test_cancelling_an_event_cancels_every_booking_with_a_reason_and_one_message
     assert db.session.get(Event, elsewhere.id).status == EventStatus.PUBLISHED
     with pytest.raises(DomainError):
         events.cancel_event(staff, event, "Again.", now)
+
+
+def test_cancelling_an_event_under_way_keeps_the_readings_held_and_in_progress(
+        db, staff, make_event, make_slot, now):
+    event = make_event()
+    held = make_slot(event, starts_at=event.starts_at + timedelta(hours=1))
+    in_progress = make_slot(event, starts_at=event.starts_at + timedelta(minutes=90))
+    to_come = make_slot(event, starts_at=event.starts_at + timedelta(hours=2))
+    readers = {slot.id: book_reader(slot, n, now)
+               for n, slot in enumerate((held, in_progress, to_come))}
+    clock = event.starts_at + timedelta(minutes=105)
+    assert events.active_booking_count(event, starting_after=clock) == 1
+
+    assert events.cancel_event(staff, event, "A storm is coming.", clock) == 1
+
+    db.session.expire_all()
+    status = {slot.id: (db.session.get(Slot, slot.id).status,
+                        db.session.get(Booking, readers[slot.id].id).status)
+              for slot in (held, in_progress, to_come)}
+    assert status == {held.id: (SlotStatus.OPEN, BookingStatus.CONFIRMED),
+                      in_progress.id: (SlotStatus.OPEN, BookingStatus.CONFIRMED),
+                      to_come.id: (SlotStatus.CANCELLED, BookingStatus.CANCELLED)}
+    assert db.session.get(Event, event.id).status == EventStatus.CANCELLED
 
 
 def test_cancelling_needs_a_reason(db, staff, make_event, now):

@@ -10,12 +10,13 @@ import re
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
+from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
-from booking import reports
+from booking import mailer, reports
 from booking.models import (
     Booking, BookingStatus, ChangedView, EventStatus, Feedback, HostRole, OutboxMessage,
     Reflection, Role, SlotStatus,
@@ -48,7 +49,8 @@ def add_booking(db):
 
     def add_booking(data, slot, status, *, seats=1, walk_in=False, waitlisted=False):
         n = next(_patron)
-        name, email = f"Zelda Quintero{n}", f"zelda.quintero{n}@example.org"
+        # Zero-padded: no patron's name is the start of another's ("…1" and "…14").
+        name, email = f"Zelda Quintero{n:05d}", f"zelda.quintero{n:05d}@example.org"
         data.patrons += [name, email]
         booking = Booking(
             slot_id=slot.id, event_id=slot.event_id, patron_name=name, patron_email=email,
@@ -492,6 +494,12 @@ def string_values(db) -> list[str]:
     return found
 
 
+def kept_patrons(db, dataset) -> set[str]:
+    """The names and e-mails a purge keeps: those of the upcoming event's patrons."""
+    upcoming = db.session.scalars(sa.select(Booking).where(Booking.event_id == dataset.c.id)).all()
+    return {b.patron_name for b in upcoming} | {b.patron_email for b in upcoming}
+
+
 def test_the_purge_keeps_every_report_figure_and_removes_patrons(app, client, db, dataset,
                                                                  make_user):
     sign_in(client, make_user("staff@example.org", Role.STAFF))
@@ -508,14 +516,35 @@ def test_the_purge_keeps_every_report_figure_and_removes_patrons(app, client, db
     db.session.expire_all()
     assert every_report(client) == before
     values = " ".join(string_values(db))
-    # Only the upcoming event's patron is left.
-    upcoming = db.session.scalars(sa.select(Booking).where(Booking.event_id == dataset.c.id)).all()
-    kept = {b.patron_name for b in upcoming} | {b.patron_email for b in upcoming}
+    kept = kept_patrons(db, dataset)
     assert [p for p in dataset.patrons if p in values] == sorted(kept, key=dataset.patrons.index)
 
     again = purge_personal_data(now=NOW, days=0)
     assert (again.bookings, again.messages) == (0, 0)
     assert every_report(client) == before
+
+
+def test_the_purge_deletes_the_written_copies_of_the_messages_it_clears(app, db, dataset):
+    """The dataset's messages count as sent already: write each as the file transport would."""
+    outbox = mailer.file_outbox(app)
+    for message in db.session.scalars(sa.select(OutboxMessage)):
+        email = EmailMessage()
+        email["To"] = message.to_email
+        outbox.send(email, mailer.file_name(message.id))
+    written = {path.name for path in outbox.directory.glob("*.eml")}
+    upcoming = set(db.session.scalars(
+        sa.select(OutboxMessage.id).join(Booking, OutboxMessage.booking_id == Booking.id)
+        .where(Booking.event_id == dataset.c.id)))
+
+    assert purge_personal_data(now=NOW, days=0, dry_run=True).files == 0
+    result = purge_personal_data(now=NOW, days=0)
+
+    left = {path.name for path in outbox.directory.glob("*.eml")}
+    assert not [p for path in outbox.directory.glob("*.eml") for p in dataset.patrons
+                if p in path.read_text() and p not in kept_patrons(db, dataset)]
+    assert left == {f"message-{i}.eml" for i in upcoming} & written
+    assert result.files == len(written - left) > 0
+    assert purge_personal_data(now=NOW, days=0).files == 0
 
 
 def test_the_purge_waits_the_retention_period(db, dataset):
@@ -535,7 +564,7 @@ def test_purge_command_reads_the_setting_and_dry_runs(app, runner, db, dataset, 
     assert result.exit_code == 0 and "0 bookings anonymised" in result.output
     # By the real clock every event of the dataset (2025) has ended.
     dry = runner.invoke(args=["purge-personal-data", "--days", "0", "--dry-run"])
-    assert "14 bookings would be anonymised, 15 e-mail records cleared" in dry.output
+    assert "14 bookings would be anonymised, 15 e-mail records cleared, 0 e-mail files" in dry.output
     assert "nothing changed" in dry.output
     real = runner.invoke(args=["purge-personal-data", "--days", "0"])
     assert "14 bookings anonymised" in real.output

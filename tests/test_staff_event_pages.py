@@ -241,6 +241,13 @@ def test_the_audit_log_pages_newest_first_and_filters_by_event(as_staff, world, 
     assert [r.action for r in rows] == ["event.create"] + ["hosts.set"] * 3
 
 
+def test_the_audit_log_names_events_by_their_local_date(as_staff, submit):
+    submit("/staff/events/new", form_fields(title="Evening HL", timezone="America/Los_Angeles",
+                                            starts="2031-06-04T20:00", ends="2031-06-04T22:00"))
+    page = as_staff.get("/staff/events/audit").get_data(as_text=True)
+    assert "Evening HL (Wednesday 4 June 2031)" in page
+
+
 @pytest.mark.parametrize("url", [
     "/staff/events/no-such-event", "/staff/events/no-such-event/edit",
     "/staff/events/" + "x" * 5000, "/staff/events/{slug}/cancel-reading?slot=999999999",

@@ -179,7 +179,8 @@ def _cancel_page(event: Event, slot, cancel_with, done: str):
     elif form.is_submitted():
         status = 422
     return render_template("staff_events/cancel.html", event=event, form=form, slot=slot,
-                           bookings=events.active_booking_count(event, slot),
+                           bookings=events.active_booking_count(
+                               event, slot, starting_after=None if slot else utcnow()),
                            problem=problem), status
 
 
