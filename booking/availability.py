@@ -3,10 +3,12 @@
 A book's windows at an event are saved as a whole. The slots they produce are compared with the
 slots that exist: a slot at the same time is kept (same id, same bookings), a new time becomes a
 new slot, a time no longer offered is cancelled. Nothing that holds a booking is cancelled unless
-the person confirmed it, and every booking so cancelled gets a reason and a queued notification.
+the person confirmed that very booking (by id: one made after the list was shown asks again),
+and every booking so cancelled gets a reason and a queued notification.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -34,6 +36,7 @@ from .models import (
 from .scheduling import readings
 
 READERS_MIN, READERS_MAX = 1, 3
+REMOVED_REASON = "The reading was removed from the schedule."
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,36 @@ class ConfirmationNeeded(DomainError):
     """The change would cancel bookings; it is applied only once the person confirms.
 
     `plan` is anything with the `lost` bookings: an availability Plan or a session's plan.
+    `seen` are the ids the person confirmed before, when the list has changed since.
     """
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, *, seen: Collection[int] = ()):
         n = len(plan.lost)
-        super().__init__(
-            f"This change would cancel {n} booking{'s' if n != 1 else ''}. "
-            "Check the list and confirm to go ahead."
-        )
+        bookings = f"{n} booking{'s' if n != 1 else ''}"
+        #: Ids of the bookings in the list that the person was not shown before.
+        self.unseen = {booking.id for booking in plan.lost} - set(seen) if seen else set()
+        if seen:
+            message = (f"The bookings this change would cancel have changed since you looked: "
+                       f"it would now cancel {bookings}. Nothing was changed. "
+                       "Check the new list and confirm again.")
+        else:
+            message = f"This change would cancel {bookings}. Check the list and confirm to go ahead."
+        super().__init__(message)
         self.plan = plan
+
+
+def require_confirmation(plan, confirmed: Collection[int]) -> None:
+    """Go ahead only if every booking the plan would cancel is one the person confirmed.
+
+    `confirmed` holds the ids of the bookings the confirmation page listed. The caller holds
+    the locks the plan was made under, so a booking made since the page was shown cannot
+    slip in after this check; it shows up here and the person is asked again.
+    """
+    if isinstance(confirmed, (bool, int, str)):
+        raise TypeError("`confirmed` takes the ids of the bookings the person agreed to cancel")
+    confirmed = set(confirmed)
+    if not {booking.id for booking in plan.lost} <= confirmed:
+        raise ConfirmationNeeded(plan, seen=confirmed)
 
 
 class VolunteerConflict(DomainError):
@@ -181,12 +205,12 @@ def plan(event: Event, book: HumanBook, specs: list[WindowSpec], *, now: datetim
 
 def save(
     event: Event, book: HumanBook, specs: list[WindowSpec], *, now: datetime,
-    confirmed: bool = False, reason: str = "The reading was removed from the schedule.",
+    confirmed: Collection[int] = (), reason: str = REMOVED_REASON,
 ) -> Plan:
     """Replace the book's windows at the event and bring its slots in line, in one transaction.
 
-    Raises ConfirmationNeeded (changing nothing) when bookings would be cancelled and
-    `confirmed` is false.
+    Raises ConfirmationNeeded (changing nothing) when bookings would be cancelled that are
+    not among the `confirmed` booking ids.
     """
     try:
         _lock(event, book)
@@ -195,8 +219,7 @@ def save(
         if book.listing_status == ListingStatus.RETIRED:
             raise DomainError("This book is retired; it gives no more readings.")
         result = plan(event, book, specs, now=now)
-        if result.lost and not confirmed:
-            raise ConfirmationNeeded(result)
+        require_confirmation(result, confirmed)
         _check_volunteer_free(event, book, result)
         _apply(result, event, book, now=now, reason=reason)
         db.session.execute(
@@ -318,14 +341,21 @@ def active_bookings(slot: Slot) -> list[Booking]:
     ))
 
 
-def surplus_bookings(slot: Slot, capacity: int) -> list[Booking]:
-    """Confirmed bookings beyond a smaller capacity: the most recent ones go first."""
-    confirmed = db.session.scalars(
+def surplus_bookings(slot: Slot, capacity: int, *,
+                     leaving: Collection[Booking] = ()) -> list[Booking]:
+    """Confirmed bookings beyond a smaller capacity: the most recent ones go first.
+
+    Bookings `leaving` the slot anyway (cancelled for another reason) free their seats first.
+    """
+    gone = {booking.id for booking in leaving}
+    confirmed = [booking for booking in db.session.scalars(
         sa.select(Booking)
         .where(Booking.slot_id == slot.id, Booking.status == BookingStatus.CONFIRMED)
         .order_by(Booking.created_at.desc(), Booking.id.desc())
-    ).all()
-    surplus, seats = [], slot.booked
+    ) if booking.id not in gone]
+    seats = slot.booked - sum(booking.seats for booking in leaving
+                              if booking.status == BookingStatus.CONFIRMED)
+    surplus = []
     for booking in confirmed:
         if seats <= capacity:
             break
@@ -337,8 +367,9 @@ def surplus_bookings(slot: Slot, capacity: int) -> list[Booking]:
 def _lock(event: Event, book: HumanBook) -> None:
     """Lock the book and its slots at the event before planning (SQLite holds the write lock).
 
-    Bookings lock their slot too, so none can slip in between the plan the person confirmed
-    and the change: what `plan` reads is what `_apply` changes.
+    Bookings lock their slot too, so none can slip in between the plan and the change: what
+    `plan` reads is what `_apply` changes. One made since the person saw the list is caught
+    by `require_confirmation`.
     """
     db.session.scalar(
         sa.select(HumanBook).where(HumanBook.id == book.id).with_for_update()

@@ -1,17 +1,19 @@
 """Partner listings (human books): create, edit, submit, retire, and staff approval.
 
 Retiring a book never drops a booking silently: its upcoming readings are cancelled, and the
-bookings they hold only once the person confirmed it, each with a reason and a notification.
+bookings they hold only once the person confirmed those very bookings, each with a reason and a
+notification.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from . import audit
-from .availability import ConfirmationNeeded, Plan, active_bookings, withdraw_slot
+from .availability import Plan, active_bookings, require_confirmation, withdraw_slot
 from .errors import DomainError, ValidationFailed
 from .extensions import db
 from .models import Booking, HumanBook, ListingStatus, Partner, Role, Slot, SlotStatus, User
@@ -100,12 +102,12 @@ def submit_book(user: User, book: HumanBook, *, now: datetime) -> HumanBook:
     return _set_status(book, ListingStatus.SUBMITTED, now)
 
 
-def retire_book(user: User, book: HumanBook, *, now: datetime, confirmed: bool = False,
+def retire_book(user: User, book: HumanBook, *, now: datetime, confirmed: Collection[int] = (),
                 reason: str = RETIRED_REASON) -> list[Booking]:
     """Take a book out of the catalogue with its upcoming readings, in one transaction.
 
-    Raises ConfirmationNeeded (changing nothing) when those readings hold bookings and
-    `confirmed` is false; returns the bookings cancelled.
+    Raises ConfirmationNeeded (changing nothing) when those readings hold bookings that are
+    not among the `confirmed` booking ids; returns the bookings cancelled.
     """
     if not can_manage(user, book):
         raise ListingNotAllowed("You can retire only your own organisation's books.")
@@ -113,8 +115,7 @@ def retire_book(user: User, book: HumanBook, *, now: datetime, confirmed: bool =
         upcoming = _lock_upcoming_readings(book, now)
         lost = [booking for slot in sorted(upcoming, key=lambda slot: slot.starts_at)
                 for booking in active_bookings(slot)]
-        if lost and not confirmed:
-            raise ConfirmationNeeded(Plan(remove=upcoming, lost=lost))
+        require_confirmation(Plan(remove=upcoming, lost=lost), confirmed)
         for slot in upcoming:
             withdraw_slot(slot, now=now, reason=reason)
         book.listing_status = ListingStatus.RETIRED

@@ -2,12 +2,15 @@
 
 A session's bookable unit is one slot (`Slot.session_id`). Editing a session never drops a
 booking silently: fewer seats than are booked cancel the most recent bookings only once the
-person confirmed it (with a reason and a notification each); more seats promote the waitlist;
-a new time keeps every booking, bumps the calendar sequence and tells each reader.
+person confirmed those very bookings (with a reason and a notification each); more seats
+promote the waitlist; a new time keeps every booking, bumps the calendar sequence and tells
+each reader, except that a reader who holds another booking overlapping the new time (rule 2)
+loses their seat in the session, again only once the person confirmed it.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -16,17 +19,18 @@ import sqlalchemy as sa
 
 from . import audit, notifications, reservations
 from .availability import (
-    ConfirmationNeeded,
     VolunteerConflict,
     active_bookings,
     lock_volunteers,
     partner_events,
+    require_confirmation,
     surplus_bookings,
     withdraw_slot,
 )
 from .errors import DomainError, ValidationFailed
 from .extensions import db
 from .models import (
+    ACTIVE_BOOKING_STATUSES,
     Booking,
     Event,
     EventStatus,
@@ -47,6 +51,7 @@ SEATS_MAX = 500
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 FEWER_SEATS_REASON = "The session now has fewer seats."
 RETIRED_REASON = "The session was taken off the programme."
+OVERLAP_REASON = "The session moved to a new time that overlaps another of your bookings."
 
 
 class SessionNotAllowed(DomainError):
@@ -76,8 +81,10 @@ class SessionPlan:
     ends_at: datetime
     capacity: int
     moved: bool = False
-    #: Bookings the change would cancel (beyond a smaller number of seats).
+    #: Bookings the change would cancel (beyond a smaller number of seats, or clashing).
     lost: list[Booking] = field(default_factory=list)
+    #: Those of `lost` whose reader holds another booking overlapping the new time.
+    clashing: list[Booking] = field(default_factory=list)
 
 
 def can_manage(user: User, session: ProgramSession) -> bool:
@@ -208,31 +215,49 @@ def plan_change(session: ProgramSession, fields: SessionFields, *, now: datetime
     moved = (starts_at, ends_at) != (slot.starts_at, slot.ends_at)
     if slot.starts_at <= now and (moved or fields.seats != slot.capacity):
         raise DomainError("This session has already started; its time and seats can no longer change.")
+    clashing = []
     if moved:
         _check_future(starts_at, now)
-    lost = surplus_bookings(slot, fields.seats) if fields.seats < slot.booked else []
-    return SessionPlan(slot, starts_at, ends_at, fields.seats, moved=moved, lost=lost)
+        clashing = _clashing_bookings(slot, starts_at, ends_at)
+    lost = clashing + surplus_bookings(slot, fields.seats, leaving=clashing)
+    return SessionPlan(slot, starts_at, ends_at, fields.seats, moved=moved, lost=lost,
+                       clashing=clashing)
+
+
+def _clashing_bookings(slot: Slot, starts_at: datetime, ends_at: datetime) -> list[Booking]:
+    """Active bookings of the slot whose reader holds another booking overlapping the new time.
+
+    Their patrons are locked first, so that none of them books that other time meanwhile.
+    `update_session` locked those it saw before the slot; anyone who booked since is locked
+    here without waiting.
+    """
+    holders = active_bookings(slot)
+    readers = {booking.email_normalized for booking in holders}
+    reservations.lock_patrons(readers, wait=False)
+    busy = reservations.patrons_booked_during(readers, starts_at, ends_at, apart_from=slot)
+    return [booking for booking in holders if booking.email_normalized in busy]
 
 
 def update_session(
     user: User, session: ProgramSession, fields: SessionFields, *, now: datetime,
-    confirmed: bool = False, reason: str = FEWER_SEATS_REASON,
+    confirmed: Collection[int] = (), reason: str = FEWER_SEATS_REASON,
 ) -> SessionPlan:
     """Save a session's fields in one transaction. An approved session stays public.
 
-    Raises ConfirmationNeeded (changing nothing) when bookings would be cancelled and
-    `confirmed` is false.
+    Raises ConfirmationNeeded (changing nothing) when bookings would be cancelled that are
+    not among the `confirmed` booking ids. `reason` goes to readers losing a seat to fewer
+    seats; a reader who holds another booking at the new time is told OVERLAP_REASON.
     """
     if not can_manage(user, session):
         raise SessionNotAllowed("You can edit only your own organisation's sessions.")
     if session.listing_status == ListingStatus.RETIRED:
         raise DomainError("This session is retired. Ask library staff if it should return.")
     try:
+        _lock_readers(session)
         _lock(session)
         _check_event_open(session.event)
         result = plan_change(session, fields, now=now)
-        if result.lost and not confirmed:
-            raise ConfirmationNeeded(result)
+        require_confirmation(result, confirmed)
         if result.moved or result.slot is None \
                 or fields.presenter_user_id != session.presenter_user_id:
             _check_presenter_free(fields.presenter_user_id, result.starts_at, result.ends_at,
@@ -258,8 +283,8 @@ def submit_session(user: User, session: ProgramSession, *, now: datetime) -> Pro
 
 
 def retire_session(user: User, session: ProgramSession, *, now: datetime,
-                   confirmed: bool = False, reason: str = RETIRED_REASON) -> list[Booking]:
-    """Take a session off the programme; its bookings are cancelled once confirmed."""
+                   confirmed: Collection[int] = (), reason: str = RETIRED_REASON) -> list[Booking]:
+    """Take a session off the programme; its bookings are cancelled once confirmed (by id)."""
     if not can_manage(user, session):
         raise SessionNotAllowed("You can retire only your own organisation's sessions.")
     try:
@@ -269,9 +294,9 @@ def retire_session(user: User, session: ProgramSession, *, now: datetime,
         if live and slot.starts_at <= now:
             raise DomainError("This session has already started and can no longer be retired.")
         lost = active_bookings(slot) if live else []
-        if lost and not confirmed:
-            raise ConfirmationNeeded(SessionPlan(slot, slot.starts_at, slot.ends_at,
-                                                 slot.capacity, lost=lost))
+        if lost:
+            require_confirmation(SessionPlan(slot, slot.starts_at, slot.ends_at, slot.capacity,
+                                             lost=lost), confirmed)
         if live:
             withdraw_slot(slot, now=now, reason=reason)
         session.listing_status = ListingStatus.RETIRED
@@ -303,8 +328,10 @@ def _apply(session: ProgramSession, result: SessionPlan, *, now: datetime, reaso
                             capacity=result.capacity, created_at=now, updated_at=now))
         db.session.flush()
         return
-    for booking in reservations.release(slot, result.lost, now=now, reason=reason):
-        notifications.queue_booking_cancelled(booking, now=now, reason=reason)
+    surplus = [booking for booking in result.lost if booking not in result.clashing]
+    for bookings, why in ((result.clashing, OVERLAP_REASON), (surplus, reason)):
+        for booking in reservations.release(slot, bookings, now=now, reason=why):
+            notifications.queue_booking_cancelled(booking, now=now, reason=why)
     if result.moved:
         slot.starts_at, slot.ends_at = result.starts_at, result.ends_at
         zone = ZoneInfo(session.event.timezone)
@@ -313,13 +340,12 @@ def _apply(session: ProgramSession, result: SessionPlan, *, now: datetime, reaso
         for booking in active_bookings(slot):
             booking.updated_at = now
             notifications.queue_schedule_changed(booking, now, moved_to)
-    grew = result.capacity > slot.capacity
     slot.capacity = result.capacity
     slot.updated_at = now
     db.session.flush()
-    if grew:
-        for booking in reservations.promote_waitlist(slot, now=now):
-            notifications.queue_promoted(booking, now=now)
+    # More seats, or seats freed by readers who clash with the new time (rule 3).
+    for booking in reservations.promote_waitlist(slot, now=now):
+        notifications.queue_promoted(booking, now=now)
 
 
 def _check_presenter_free(presenter_id: int | None, start: datetime, end: datetime,
@@ -363,6 +389,19 @@ def _check_future(starts_at: datetime, now: datetime) -> None:
 def _check_event_open(event: Event) -> None:
     if event.status in (EventStatus.CANCELLED, EventStatus.FINISHED):
         raise DomainError(f"This event is {event.status.value}; its programme can no longer change.")
+
+
+def _lock_readers(session: ProgramSession) -> None:
+    """Lock the patrons booked in the session before its slot, the order bookings lock in.
+
+    A move checks those patrons' other bookings (rule 2); holding their locks keeps any of
+    them from booking the new time while the move is under way.
+    """
+    reservations.lock_patrons(db.session.scalars(
+        sa.select(Booking.email_normalized).distinct().join(Slot, Booking.slot_id == Slot.id)
+        .where(Slot.session_id == session.id, Slot.status != SlotStatus.CANCELLED,
+               Booking.status.in_(ACTIVE_BOOKING_STATUSES))
+    ).all())
 
 
 def _lock(session: ProgramSession) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -419,13 +420,33 @@ def _check_patron_rules(slot: Slot, event: Event, email_key: str, *, limit: bool
     )
     if limit and held >= event.max_bookings_per_patron:
         raise PatronLimitReached(event.max_bookings_per_patron)
-    overlapping = sa.select(
-        sa.exists()
-        .where(active, Booking.slot_id == Slot.id)
-        .where(Slot.starts_at < slot.ends_at, Slot.ends_at > slot.starts_at)
-    )
+    overlapping = sa.select(sa.exists().where(
+        Booking.email_normalized == email_key, overlaps(slot.starts_at, slot.ends_at)))
     if db.session.scalar(overlapping):
         raise OverlappingBooking()
+
+
+def overlaps(starts_at: datetime, ends_at: datetime):
+    """The condition rule 2 tests: an active booking whose slot overlaps the span."""
+    return sa.and_(
+        Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.slot_id == Slot.id,
+        Slot.starts_at < ends_at, Slot.ends_at > starts_at,
+    )
+
+
+def patrons_booked_during(email_keys: Collection[str], starts_at: datetime, ends_at: datetime,
+                          *, apart_from: Slot) -> set[str]:
+    """Of these patrons, those holding a booking in another slot that overlaps the span.
+
+    The caller holds their locks (`lock_patrons`), so none of them books meanwhile.
+    """
+    if not email_keys:
+        return set()
+    return set(db.session.scalars(
+        sa.select(Booking.email_normalized).distinct()
+        .where(Booking.email_normalized.in_(sorted(email_keys)), Booking.slot_id != apart_from.id,
+               overlaps(starts_at, ends_at))
+    ))
 
 
 def _take_seats(slot_id: int, seats: int, *, held: int = 0) -> bool:
@@ -449,8 +470,29 @@ def _next_waitlist_position(slot_id: int) -> int:
 def _lock_patron(email_key: str) -> None:
     """Serialise one patron's bookings (PostgreSQL); SQLite already holds the write lock."""
     if db.session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(email_key.encode()).digest()[:8], "big", signed=True)
-        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_patron_key(email_key))))
+
+
+def lock_patrons(email_keys: Collection[str], *, wait: bool = True) -> None:
+    """Serialise several patrons' bookings with this transaction, locked in a fixed order.
+
+    Bookings lock the patron, then the slot. A caller that already holds a slot lock passes
+    `wait=False`: a patron someone else holds then raises Busy (nothing changed, try again)
+    instead of waiting in the opposite order, which could deadlock. A lock this transaction
+    already holds is taken again at once (PostgreSQL's advisory locks stack).
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: BEGIN IMMEDIATE already serialises every writer
+    for email_key in sorted(set(email_keys)):
+        if wait:
+            _lock_patron(email_key)
+        elif not db.session.scalar(
+                sa.select(sa.func.pg_try_advisory_xact_lock(_patron_key(email_key)))):
+            raise Busy()
+
+
+def _patron_key(email_key: str) -> int:
+    return int.from_bytes(hashlib.sha256(email_key.encode()).digest()[:8], "big", signed=True)
 
 
 def locked_slot(slot_id) -> Slot:

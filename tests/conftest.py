@@ -9,10 +9,12 @@ import itertools
 import os
 import re
 from datetime import datetime, time, timedelta, timezone
+from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import g
+from werkzeug.datastructures import MultiDict
 import sqlalchemy as sa
 
 from booking import create_app
@@ -136,6 +138,28 @@ def submit(client):
         return client.post(action or page_url, data=data, **kwargs)
 
     return submit
+
+
+class _HiddenInputs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
+            self.fields.append((attrs["name"], attrs.get("value") or ""))
+
+
+def confirmation_fields(html: str, **extra) -> MultiDict:
+    """What a browser posts from the confirmation page: its hidden fields, plus `extra`."""
+    form = html.rindex("<form", 0, html.index('name="confirm_booking"'))
+    parser = _HiddenInputs()
+    parser.feed(html[form:html.index("</form>", form)])
+    fields = MultiDict(parser.fields)
+    for name, value in extra.items():
+        fields[name] = value
+    return fields
 
 
 _counter = itertools.count(1)

@@ -127,7 +127,7 @@ def test_confirmed_shrink_cancels_with_reason_and_notification_and_nothing_else(
     other_before = [(s.id, s.status, s.booked) for s in slots_of(db, other)]
 
     availability.save(event, book, [WindowSpec(local(10), local(11, 30))], now=now,
-                      confirmed=True, reason="The volunteer has to leave early.")
+                      confirmed={lost_booking.id}, reason="The volunteer has to leave early.")
 
     db.session.expire_all()
     lost = db.session.get(Booking, lost_booking.id)
@@ -151,7 +151,9 @@ def test_removing_every_window_cancels_the_slots_and_a_waitlist_too(db, event, b
     waiting = reservations.book(slot.id, name="Cy", email="cy@example.org",
                                 accept_agreement=True, now=now).booking
     assert waiting.status == BookingStatus.WAITLISTED
-    availability.save(event, book, [], now=now, confirmed=True)
+    with pytest.raises(ConfirmationNeeded) as asked:
+        availability.save(event, book, [], now=now)
+    availability.save(event, book, [], now=now, confirmed={b.id for b in asked.value.plan.lost})
     db.session.expire_all()
     assert db.session.get(Booking, waiting.id).status == BookingStatus.CANCELLED
     assert db.session.scalar(
@@ -179,7 +181,7 @@ def test_fewer_readers_cancels_the_newest_booking_after_confirmation(db, event, 
         availability.save(event, book, [WindowSpec(local(10), local(10, 30), readers=1)], now=now)
     assert [b.id for b in refused.value.plan.lost] == [second.id]
     availability.save(event, book, [WindowSpec(local(10), local(10, 30), readers=1)], now=now,
-                      confirmed=True)
+                      confirmed={second.id})
     db.session.expire_all()
     assert db.session.get(Booking, first.id).status == BookingStatus.CONFIRMED
     assert db.session.get(Booking, second.id).status == BookingStatus.CANCELLED
@@ -249,3 +251,52 @@ def test_readings_follow_the_wall_clock_across_the_spring_change(db, make_event,
         "01:00", "03:00", "03:30"]
     assert slots[0].starts_at == datetime(2031, 3, 9, 7, 0, tzinfo=timezone.utc)  # CST
     assert slots[1].starts_at == datetime(2031, 3, 9, 8, 0, tzinfo=timezone.utc)  # CDT
+
+
+def test_a_booking_made_after_the_confirmation_page_is_not_cancelled_but_asked_about(
+        db, event, book, now):
+    availability.save(event, book, [WindowSpec(local(10), local(12))], now=now)
+    _, second, third = slots_of(db, book)
+    shown = reservations.book(third.id, name="Ada", email="ada@example.org", now=now).booking
+    with pytest.raises(ConfirmationNeeded) as asked:
+        availability.save(event, book, [WindowSpec(local(10), local(10, 30))], now=now)
+    confirmed = {b.id for b in asked.value.plan.lost}
+    assert confirmed == {shown.id}
+    # Someone books a reading the change also removes while the page is on screen.
+    unseen = reservations.book(second.id, name="Bo", email="bo@example.org", now=now).booking
+    before = snapshot(db)
+    with pytest.raises(ConfirmationNeeded) as again:
+        availability.save(event, book, [WindowSpec(local(10), local(10, 30))], now=now,
+                          confirmed=confirmed)
+    assert {b.id for b in again.value.plan.lost} == {shown.id, unseen.id}
+    assert again.value.unseen == {unseen.id}
+    assert "changed since you looked" in again.value.message
+    assert snapshot(db) == before
+    availability.save(event, book, [WindowSpec(local(10), local(10, 30))], now=now,
+                      confirmed={shown.id, unseen.id})
+    db.session.expire_all()
+    assert {db.session.get(Booking, b.id).status for b in (shown, unseen)} == {
+        BookingStatus.CANCELLED}
+
+
+def test_a_confirmed_booking_that_is_gone_since_does_not_hold_the_change_up(
+        db, event, book, now):
+    availability.save(event, book, [WindowSpec(local(10), local(11, 10))], now=now)
+    _, last = slots_of(db, book)
+    listed = reservations.book(last.id, name="Ada", email="ada@example.org", now=now)
+    left = reservations.book(last.id, name="Bo", email="bo@example.org", now=now)
+    reservations.cancel(left.token, now=now)  # after the page listed both
+    availability.save(event, book, [WindowSpec(local(10), local(10, 30))], now=now,
+                      confirmed={listed.booking.id, left.booking.id})
+    db.session.expire_all()
+    assert db.session.get(Booking, listed.booking.id).status == BookingStatus.CANCELLED
+
+
+def test_a_bare_yes_is_not_a_confirmation(db, event, book, now):
+    availability.save(event, book, [WindowSpec(local(10), local(10, 30))], now=now)
+    [slot] = slots_of(db, book)
+    reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
+    before = snapshot(db)
+    with pytest.raises(TypeError):
+        availability.save(event, book, [], now=now, confirmed=True)
+    assert snapshot(db) == before

@@ -6,10 +6,11 @@ import threading
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from booking import availability, programme, reservations
-from booking.errors import DomainError
+from booking.errors import Busy, DomainError
 from booking.extensions import db as _db
 from booking.models import (
     Booking,
@@ -24,6 +25,8 @@ from booking.models import (
     SlotStatus,
     User,
 )
+
+from conftest import TEST_DATABASE_URL
 
 THREADS = 24
 
@@ -223,3 +226,92 @@ def test_a_volunteer_racing_between_readings_and_sessions_is_never_in_two_places
         assert busy, "something must have been saved"
         for before, after in zip(busy, busy[1:]):
             assert after.starts_at >= before.ends_at, f"the volunteer is in two places: {busy}"
+
+
+def test_readers_racing_a_session_move_never_hold_two_overlapping_bookings(
+    app, db, make_partner, make_event, make_book, make_slot, now
+):
+    """Each round moves a session onto a reading while its readers book that reading.
+
+    Whichever comes first, no reader ends up with two overlapping bookings (rule 2): either
+    the move sees the reading and cancels their seat in the session, or the booking sees the
+    session at its new time and is refused.
+    """
+    readers = 6
+    for _ in range(ROUNDS):
+        partner = make_partner()
+        event = make_event(hosts=[(partner, HostRole.HOST)], max_bookings_per_patron=5)
+        coordinator = User(email=f"c{event.id}@example.org", role=Role.COORDINATOR,
+                           partner_id=partner.id)
+        db.session.add(coordinator)
+        db.session.commit()
+        day = event.starts_at.astimezone(ZoneInfo(event.timezone)).replace(tzinfo=None)
+
+        def at(hour, minute=0):
+            return day.replace(hour=hour, minute=minute)
+
+        def fields(start, end):
+            return programme.SessionFields(title="Talk", starts_local=start, ends_local=end,
+                                           seats=readers)
+
+        emails = [f"r{n}.{event.id}@example.org" for n in range(readers)]  # plain strings
+        session = programme.create_session(coordinator, partner, event,
+                                           fields(at(10), at(11)), now=now)
+        slot_id = programme.session_slot(session).id
+        held = {reservations.book(slot_id, name="Reader", email=email, now=now).booking.id
+                for email in emails}
+        reading_id = make_slot(event, book=make_book(partner), capacity=readers,
+                               starts_at=event.starts_at + timedelta(hours=3)).id  # 13:00
+        ids = {"session": session.id, "coordinator": coordinator.id}
+
+        def move():
+            return programme.update_session(
+                _db.session.get(User, ids["coordinator"]),
+                _db.session.get(ProgramSession, ids["session"]), fields(at(13), at(14)),
+                now=now, confirmed=held).moved
+
+        bookings = [(lambda email=email: reservations.book(reading_id, name="Reader",
+                                                           email=email, now=now))
+                    for email in emails]
+        outcomes = race(app, [move, *bookings])
+        assert outcomes[0] is True, outcomes  # held ids cover whoever clashes
+        refusals = {type(o).__name__ for o in outcomes if isinstance(o, DomainError)}
+        assert refusals <= {"OverlappingBooking"}, outcomes
+        db.session.expire_all()
+        for email in emails:
+            times = db.session.execute(
+                sa.select(Slot.starts_at, Slot.ends_at).join(Booking, Booking.slot_id == Slot.id)
+                .where(Booking.email_normalized == email,
+                       Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED]))
+                .order_by(Slot.starts_at)
+            ).all()
+            for before, after in zip(times, times[1:]):
+                assert after.starts_at >= before.ends_at, f"{email} is in two places: {times}"
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL's advisory locks")
+def test_a_patron_locked_elsewhere_is_busy_rather_than_waited_for_against_the_order(app, db):
+    """Locking a patron while holding a slot lock must not wait: that order could deadlock."""
+    db.session.rollback()
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with app.app_context():
+            reservations.lock_patrons(["late@example.org"])
+            holding.set()
+            release.wait(timeout=30)
+            _db.session.rollback()
+            _db.session.remove()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        with pytest.raises(Busy):
+            reservations.lock_patrons(["early@example.org", "late@example.org"], wait=False)
+        db.session.rollback()
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    reservations.lock_patrons(["late@example.org"], wait=False)  # free again
+    db.session.rollback()

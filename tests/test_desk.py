@@ -176,7 +176,7 @@ def test_a_walk_in_without_an_email_is_never_written_to(day, db):
                                 now=base).booking
     # The book's schedule changes and the walk-in's reading goes: cancelled, with its reason,
     # but no message queued to the placeholder address.
-    availability.save(day["event"], day["book"], [], now=base, confirmed=True)
+    availability.save(day["event"], day["book"], [], now=base, confirmed={booking.id})
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.CANCELLED
     assert db.session.scalars(sa.select(OutboxMessage.to_email)).all() == []

@@ -20,7 +20,7 @@ from booking.models import (
     Partner,
     ProgramSession,
 )
-from conftest import csrf_token_from
+from conftest import confirmation_fields, csrf_token_from
 
 PASSWORD = "demo password"
 
@@ -77,8 +77,8 @@ def test_a_volunteer_adds_a_window_a_patron_books_it_and_a_change_asks_before_ca
     booking = db.session.scalar(sa.select(Booking).where(Booking.patron_email == "rita@example.org"))
     assert booking.status == BookingStatus.CONFIRMED
 
-    confirmed = volunteer.post(url, data={**change, "confirmed": "yes",
-                                          "reason": "The book must leave early."})
+    confirmed = volunteer.post(url, data=confirmation_fields(
+        html, reason="The book must leave early."))
     assert confirmed.status_code == 303
     db.session.expire_all()
     booking = db.session.get(Booking, booking.id)

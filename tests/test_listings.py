@@ -75,7 +75,8 @@ def test_retiring_a_booked_book_once_confirmed_cancels_its_readings_with_a_reaso
     first, second = shelf["readings"]
     bookings = [booked(first, "a@example.org", now), booked(first, "b@example.org", now),
                 booked(second, "c@example.org", now)]
-    lost = listings.retire_book(shelf["coordinator"], shelf["book"], now=now, confirmed=True,
+    lost = listings.retire_book(shelf["coordinator"], shelf["book"], now=now,
+                                confirmed={b.id for b in bookings},
                                 reason="Our volunteer moved away.")
     assert sorted(b.id for b in lost) == sorted(b.id for b in bookings)
     assert statuses(db, bookings) == [BookingStatus.CANCELLED] * 3
@@ -127,3 +128,22 @@ def test_a_retired_book_gets_no_new_readings(db, shelf, now):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Slot).where(
         Slot.book_id == book.id, Slot.status != SlotStatus.CANCELLED,
         Slot.starts_at > now)) == 0
+
+
+def test_retiring_a_book_does_not_cancel_a_booking_made_after_the_list_was_shown(
+        db, shelf, now):
+    first, second = shelf["readings"]
+    shown = booked(first, "a@example.org", now)
+    with pytest.raises(ConfirmationNeeded) as asked:
+        listings.retire_book(shelf["coordinator"], shelf["book"], now=now)
+    unseen = booked(second, "c@example.org", now)
+    with pytest.raises(ConfirmationNeeded) as again:
+        listings.retire_book(shelf["coordinator"], shelf["book"], now=now,
+                             confirmed={b.id for b in asked.value.plan.lost})
+    assert {b.id for b in again.value.plan.lost} == {shown.id, unseen.id}
+    assert again.value.unseen == {unseen.id}
+    assert statuses(db, [shown, unseen]) == [BookingStatus.CONFIRMED] * 2
+    assert db.session.get(HumanBook, shelf["book"].id).listing_status == ListingStatus.APPROVED
+    assert {db.session.get(Slot, s.id).status for s in shelf["readings"]} == {SlotStatus.OPEN}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                             .where(AFTER_BOOKING)) == 0

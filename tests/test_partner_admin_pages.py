@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from booking.models import (
     ProgramSession,
     Slot,
 )
-from conftest import AFTER_BOOKING, csrf_token_from
+from conftest import AFTER_BOOKING, confirmation_fields, csrf_token_from
 from test_partner_pages import (  # noqa: F401  (fixtures)
     local_hour,
     login,
@@ -148,12 +149,101 @@ def test_fewer_seats_lists_the_bookings_then_cancels_them_once_confirmed(
     assert asked.status_code == 409 and "would cancel 1 booking" in html
     assert "Reader Name" not in html and "Other Reader" not in html  # counts, not readers
     assert db.session.scalar(sa.select(sa.func.count()).where(AFTER_BOOKING)) == 0
-    done = client.post(url, data={**fields, "confirmed": "yes", "reason": "Smaller room."})
+    assert f'name="confirm_booking" value="{later.id}"' in html
+    done = client.post(url, data=confirmation_fields(html, reason="Smaller room."))
     assert done.status_code == 303
     db.session.expire_all()
     assert db.session.get(Booking, later.id).status == BookingStatus.CANCELLED
     assert db.session.get(Booking, later.id).cancel_reason == "Smaller room."
     assert db.session.get(Slot, slot.id).capacity == 1
+
+
+def test_a_stale_confirmation_shows_the_new_list_again_and_changes_nothing(
+        client, login, world, db, now):
+    session = world["own_session"]
+    slot = programme.session_slot(session)
+    shown = reservations.book(slot.id, name="Reader Name", email="r1@example.org", now=now).booking
+    login(world["coordinator"])
+    url = f"/partner/sessions/{session.id}/retire"
+    token = csrf_token_from(client.get("/partner/").get_data(as_text=True))
+    asked = client.post(url, data={"csrf_token": token}).get_data(as_text=True)
+    assert f'name="confirm_booking" value="{shown.id}"' in asked
+    # Another reader books while the confirmation page is on screen.
+    unseen = reservations.book(slot.id, name="Late Reader", email="r2@example.org",
+                               now=now).booking
+    again = client.post(url, data=confirmation_fields(asked, reason="Presenter is ill."))
+    html = again.get_data(as_text=True)
+    assert again.status_code == 409
+    assert "changed since you looked" in html and "would now cancel 2 bookings" in html
+    assert f'name="confirm_booking" value="{unseen.id}"' in html
+    assert html.count('name="confirm_booking"') == 2 and "new since you looked" in html
+    db.session.expire_all()
+    assert db.session.get(ProgramSession, session.id).listing_status == ListingStatus.APPROVED
+    assert {db.session.get(Booking, b.id).status for b in (shown, unseen)} == {
+        BookingStatus.CONFIRMED}
+    assert count(db, OutboxMessage) == 2  # the two booking confirmations, nothing since
+    done = client.post(url, data=confirmation_fields(html, reason="Presenter is ill."))
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert {db.session.get(Booking, b.id).cancel_reason for b in (shown, unseen)} == {
+        "Presenter is ill."}
+
+
+@pytest.mark.parametrize("forged", ["abc", "²", "-1", "99999999999999999999", ""])
+def test_a_mangled_confirmation_shows_the_list_again_and_changes_nothing(
+        client, login, world, db, now, forged):
+    session = world["own_session"]
+    booking = reservations.book(programme.session_slot(session).id, name="Reader Name",
+                                email="r1@example.org", now=now).booking
+    login(world["coordinator"])
+    token = csrf_token_from(client.get("/partner/").get_data(as_text=True))
+    asked = client.post(f"/partner/sessions/{session.id}/retire",
+                        data={"csrf_token": token, "confirm_booking": forged})
+    assert asked.status_code == 409
+    assert f'name="confirm_booking" value="{booking.id}"' in asked.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+
+
+def test_moving_a_session_onto_a_readers_other_booking_lists_it_then_cancels_it(
+        client, login, world, db, now, make_slot):
+    event, session = world["event"], world["own_session"]
+    slot = programme.session_slot(session)
+    clash = reservations.book(slot.id, name="Busy Reader", email="busy@example.org",
+                              now=now).booking
+    stays = reservations.book(slot.id, name="Free Reader", email="free@example.org",
+                              now=now).booking
+    reading = make_slot(event, book=world["own_book"], capacity=2,
+                        starts_at=event.starts_at + timedelta(hours=1))
+    other = reservations.book(reading.id, name="Busy Reader", email="busy@example.org",
+                              now=now).booking
+    login(world["coordinator"])
+    url = f"/partner/sessions/{session.id}"
+    page = client.get(url).get_data(as_text=True)
+    fields = session_form(event, local_hour(event, 1), local_hour(event, 2),
+                          title="Family storytime", seats="10", csrf_token=csrf_token_from(page))
+    asked = client.post(url, data=fields)
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 409 and "would cancel 1 booking" in html
+    assert "Holds another booking at the new time" in html
+    assert f'name="confirm_booking" value="{clash.id}"' in html
+    assert 'name="reason"' not in html  # the reason is the clash, not one to type
+    db.session.expire_all()
+    assert db.session.get(Slot, slot.id).starts_at == event.starts_at + timedelta(hours=4)
+    assert db.session.scalar(sa.select(sa.func.count()).where(AFTER_BOOKING)) == 0
+    done = client.post(url, data=confirmation_fields(html))
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Slot, slot.id).starts_at == event.starts_at + timedelta(hours=1)
+    cancelled = db.session.get(Booking, clash.id)
+    assert (cancelled.status, cancelled.cancel_reason) == (BookingStatus.CANCELLED,
+                                                          programme.OVERLAP_REASON)
+    assert db.session.get(Booking, other.id).status == BookingStatus.CONFIRMED
+    assert db.session.get(Booking, stays.id).status == BookingStatus.CONFIRMED
+    sent = db.session.execute(sa.select(OutboxMessage.kind, OutboxMessage.to_email)
+                              .where(AFTER_BOOKING).order_by(OutboxMessage.id)).all()
+    assert sorted(sent) == [("booking_cancelled", "busy@example.org"),
+                            ("schedule_changed", "free@example.org")]
 
 
 def test_a_presenter_clash_is_refused_with_a_clear_message(

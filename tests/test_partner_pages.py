@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from booking import accounts, auth, reservations
 from booking.extensions import db as _db
-from conftest import csrf_token_from
+from conftest import confirmation_fields, csrf_token_from
 
 from booking.models import HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, User
 
@@ -274,8 +274,7 @@ def test_retiring_a_booked_book_shows_what_it_cancels_then_cancels_on_confirmati
     assert 'href="/partner/' in page  # "Keep things as they are" leads back to the dashboard
     db.session.expire_all()
     assert db.session.get(HumanBook, book.id).listing_status == ListingStatus.APPROVED
-    done = client.post(url, data={"csrf_token": token, "confirmed": "yes",
-                                  "reason": "The volunteer is ill."})
+    done = client.post(url, data=confirmation_fields(page, reason="The volunteer is ill."))
     assert done.status_code == 303
     db.session.expire_all()
     assert db.session.get(HumanBook, book.id).listing_status == ListingStatus.RETIRED
@@ -351,11 +350,36 @@ def test_removing_a_booked_window_asks_first_then_cancels(client, submit, login,
     assert "Reader Name" not in html  # coordinators see counts, not readers
     db.session.expire_all()
     assert db.session.get(Slot, slot.id).booked == 1
-    confirmed = client.post(url, data={"csrf_token": token, "remove": "0", "confirmed": "yes",
-                                       "reason": "Volunteer is ill."})
+    confirmed = client.post(url, data=confirmation_fields(html, reason="Volunteer is ill."))
     assert confirmed.status_code == 303
     db.session.expire_all()
     assert db.session.get(Slot, slot.id).booked == 0
+
+
+def test_removing_a_window_with_a_stale_confirmation_asks_again_and_changes_nothing(
+        client, submit, login, world, db, now):
+    event = world["event"]
+    login(world["volunteer"])
+    url = f"/me/events/{event.slug}/availability"
+    submit(url, window_form(event, local_hour(event, 1), local_hour(event, 2), break_minutes="0"))
+    first, second = db.session.scalars(sa.select(Slot).where(Slot.book_id == world["own_book"].id)
+                                       .order_by(Slot.starts_at)).all()
+    reservations.book(first.id, name="Reader Name", email="r@example.org", now=now)
+    token = csrf_token_from(client.get(url).get_data(as_text=True))
+    asked = client.post(url, data={"csrf_token": token, "remove": "0"}).get_data(as_text=True)
+    assert asked.count('name="confirm_booking"') == 1
+    reservations.book(second.id, name="Late Reader", email="late@example.org", now=now)
+    again = client.post(url, data=confirmation_fields(asked, reason="Volunteer is ill."))
+    html = again.get_data(as_text=True)
+    assert again.status_code == 409 and "changed since you looked" in html
+    assert html.count('name="confirm_booking"') == 2
+    assert html.count('name="reason"') == 1  # the typed reason is not posted twice
+    db.session.expire_all()
+    assert [db.session.get(Slot, s.id).booked for s in (first, second)] == [1, 1]
+    done = client.post(url, data=confirmation_fields(html, reason="Volunteer is ill."))
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert [db.session.get(Slot, s.id).booked for s in (first, second)] == [0, 0]
 
 
 @pytest.mark.parametrize(

@@ -159,16 +159,22 @@ def test_a_presenter_cannot_present_during_their_own_reading(db, place, now, mak
     assert db.session.get(ProgramSession, session.id).presenter_user_id is None
 
 
-def test_fewer_seats_than_booked_asks_first_then_cancels_the_latest_with_a_reason(db, place, now):
+def two_readers_then_one_seat(db, place, now):
+    """A 3-seat session with two readers, asked down to 1 seat: (session, slot, first, second)."""
     session = create(place, now, seats=3)
     slot = slot_of(db, session)
     first, second = book_seat(slot, "a@example.org", now), book_seat(slot, "b@example.org", now)
     with pytest.raises(ConfirmationNeeded) as asked:
         programme.update_session(place["coordinator"], session, fields(seats=1), now=now)
     assert [b.id for b in asked.value.plan.lost] == [second.id]
+    return session, slot, first, second
+
+
+def test_fewer_seats_than_booked_asks_first_then_cancels_the_latest_with_a_reason(db, place, now):
+    session, _, first, second = two_readers_then_one_seat(db, place, now)
     assert slot_of(db, session).capacity == 3  # nothing changed yet
     programme.update_session(place["coordinator"], session, fields(seats=1), now=now,
-                             confirmed=True, reason="Smaller room.")
+                             confirmed={second.id}, reason="Smaller room.")
     db.session.expire_all()
     assert db.session.get(Booking, first.id).status == BookingStatus.CONFIRMED
     cancelled = db.session.get(Booking, second.id)
@@ -223,13 +229,144 @@ def test_retiring_a_booked_session_asks_first_then_cancels_and_notifies(db, plac
     with pytest.raises(ConfirmationNeeded):
         programme.retire_session(place["coordinator"], session, now=now)
     assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
-    programme.retire_session(place["coordinator"], session, now=now, confirmed=True,
+    programme.retire_session(place["coordinator"], session, now=now, confirmed={booking.id},
                              reason="Presenter unavailable.")
     db.session.expire_all()
     assert db.session.get(ProgramSession, session.id).listing_status == ListingStatus.RETIRED
     assert slot_of(db, session).status == SlotStatus.CANCELLED
     assert db.session.get(Booking, booking.id).cancel_reason == "Presenter unavailable."
     assert db.session.scalar(sa.select(OutboxMessage.kind).where(AFTER_BOOKING)) == "booking_cancelled"
+
+
+def test_fewer_seats_does_not_cancel_a_booking_made_after_the_list_was_shown(db, place, now):
+    session, slot, first, second = two_readers_then_one_seat(db, place, now)
+    third = book_seat(slot, "c@example.org", now)  # while the confirmation page is open
+    with pytest.raises(ConfirmationNeeded) as again:
+        programme.update_session(place["coordinator"], session, fields(seats=1), now=now,
+                                 confirmed={second.id})
+    assert [b.id for b in again.value.plan.lost] == [third.id, second.id]
+    assert again.value.unseen == {third.id}
+    db.session.expire_all()
+    assert [db.session.get(Booking, b.id).status for b in (first, second, third)] == [
+        BookingStatus.CONFIRMED] * 3
+    assert slot_of(db, session).capacity == 3
+    assert db.session.scalar(sa.select(sa.func.count()).where(AFTER_BOOKING)) == 0
+
+
+def test_retiring_a_session_does_not_cancel_a_booking_made_after_the_list_was_shown(
+        db, place, now):
+    session = create(place, now)
+    shown = book_seat(slot_of(db, session), "a@example.org", now)
+    with pytest.raises(ConfirmationNeeded):
+        programme.retire_session(place["coordinator"], session, now=now)
+    unseen = book_seat(slot_of(db, session), "b@example.org", now)
+    with pytest.raises(ConfirmationNeeded) as again:
+        programme.retire_session(place["coordinator"], session, now=now, confirmed={shown.id})
+    assert [b.id for b in again.value.plan.lost] == [shown.id, unseen.id]
+    assert "changed since you looked" in again.value.message
+    db.session.expire_all()
+    assert db.session.get(ProgramSession, session.id).listing_status == ListingStatus.DRAFT
+    assert slot_of(db, session).status == SlotStatus.OPEN
+    assert db.session.get(Booking, unseen.id).status == BookingStatus.CONFIRMED
+
+
+# Moving a session: a reader cannot hold two overlapping bookings (rule 2) -----------------
+
+
+def reading_at(place, make_slot, start, end, capacity=3) -> Slot:
+    """A reading of the volunteer's book, at local times on the event's day."""
+    return make_slot(place["event"], book=place["book"], capacity=capacity,
+                     starts_at=local(*start).replace(tzinfo=CHICAGO).astimezone(timezone.utc),
+                     minutes=(end[0] - start[0]) * 60 + end[1] - start[1])
+
+
+def after_booking(db) -> list[tuple[str, str, str | None]]:
+    db.session.expire_all()
+    return sorted((m.kind, m.to_email, m.payload.get("reason")) for m in db.session.scalars(
+        sa.select(OutboxMessage).where(AFTER_BOOKING)))
+
+
+def test_moving_onto_a_readers_other_booking_asks_first_and_changes_nothing(
+        db, place, now, make_slot):
+    session = create(place, now)
+    slot = slot_of(db, session)
+    clash, fine = book_seat(slot, "a@example.org", now), book_seat(slot, "b@example.org", now)
+    book_seat(reading_at(place, make_slot, (13, 0), (13, 30)), "a@example.org", now)
+    book_seat(reading_at(place, make_slot, (12, 30), (13, 0)), "b@example.org", now)  # adjacent
+    with pytest.raises(ConfirmationNeeded) as asked:
+        programme.update_session(place["coordinator"], session,
+                                 fields(start=(13, 0), end=(14, 0)), now=now)
+    assert [b.id for b in asked.value.plan.lost] == [clash.id]
+    assert [b.id for b in asked.value.plan.clashing] == [clash.id]
+    moved = slot_of(db, session)
+    assert moved.starts_at == datetime(2031, 6, 14, 15, 0, tzinfo=timezone.utc)
+    assert {db.session.get(Booking, b.id).status for b in (clash, fine)} == {
+        BookingStatus.CONFIRMED}
+    assert after_booking(db) == []
+
+
+def test_a_confirmed_move_cancels_only_the_clashing_seat_and_promotes_the_waitlist(
+        db, place, now, make_slot):
+    session = create(place, now, seats=2)
+    slot = slot_of(db, session)
+    clash, stays = book_seat(slot, "a@example.org", now), book_seat(slot, "b@example.org", now)
+    waiting = book_seat(slot, "c@example.org", now)
+    other = book_seat(reading_at(place, make_slot, (13, 30), (14, 0)), "a@example.org", now)
+    programme.update_session(place["coordinator"], session, fields(seats=2, start=(13, 0),
+                                                                   end=(14, 0)),
+                             now=now, confirmed={clash.id}, reason="Not this reason.")
+    db.session.expire_all()
+    cancelled = db.session.get(Booking, clash.id)
+    assert cancelled.status == BookingStatus.CANCELLED
+    assert cancelled.cancel_reason == programme.OVERLAP_REASON
+    assert db.session.get(Booking, other.id).status == BookingStatus.CONFIRMED  # untouched
+    assert db.session.get(Booking, stays.id).status == BookingStatus.CONFIRMED
+    assert db.session.get(Booking, waiting.id).status == BookingStatus.CONFIRMED
+    assert slot_of(db, session).booked == 2
+    assert after_booking(db) == [
+        ("booking_cancelled", "a@example.org", programme.OVERLAP_REASON),
+        ("schedule_changed", "b@example.org", None),
+        ("schedule_changed", "c@example.org", None),
+        ("waitlist_promoted", "c@example.org", None),
+    ]
+
+
+def test_a_move_with_fewer_seats_counts_the_seat_a_clashing_reader_frees(
+        db, place, now, make_slot):
+    session = create(place, now, seats=2)
+    slot = slot_of(db, session)
+    clash, stays = book_seat(slot, "a@example.org", now), book_seat(slot, "b@example.org", now)
+    book_seat(reading_at(place, make_slot, (13, 0), (13, 30)), "a@example.org", now)
+    change = fields(seats=1, start=(13, 0), end=(14, 0))
+    with pytest.raises(ConfirmationNeeded) as asked:
+        programme.update_session(place["coordinator"], session, change, now=now)
+    assert [b.id for b in asked.value.plan.lost] == [clash.id]  # not b as well
+    programme.update_session(place["coordinator"], session, change, now=now,
+                             confirmed={clash.id})
+    db.session.expire_all()
+    assert db.session.get(Booking, stays.id).status == BookingStatus.CONFIRMED
+    moved = slot_of(db, session)
+    assert (moved.capacity, moved.booked) == (1, 1)
+
+
+def test_a_reader_who_books_the_new_time_after_the_list_was_shown_is_asked_about(
+        db, place, now, make_slot):
+    session = create(place, now)
+    slot = slot_of(db, session)
+    clash, late = book_seat(slot, "a@example.org", now), book_seat(slot, "b@example.org", now)
+    reading = reading_at(place, make_slot, (13, 0), (13, 30))
+    book_seat(reading, "a@example.org", now)
+    change = fields(start=(13, 0), end=(14, 0))
+    with pytest.raises(ConfirmationNeeded):
+        programme.update_session(place["coordinator"], session, change, now=now)
+    book_seat(reading, "b@example.org", now)  # b now clashes too
+    with pytest.raises(ConfirmationNeeded) as again:
+        programme.update_session(place["coordinator"], session, change, now=now,
+                                 confirmed={clash.id})
+    assert [b.id for b in again.value.plan.clashing] == [clash.id, late.id]
+    assert again.value.unseen == {late.id}
+    assert slot_of(db, session).starts_at == datetime(2031, 6, 14, 15, 0, tzinfo=timezone.utc)
+    assert after_booking(db) == []
 
 
 # Partner profile ---------------------------------------------------------------------------

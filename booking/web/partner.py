@@ -21,7 +21,7 @@ from .converters import MAX_ID
 from .errors import add_field_errors
 from .invitations import invitation_page
 from .reports import impact_page, report_csv, report_page
-from .schedule import availability_page, event_days
+from .schedule import availability_page, confirmation_page, confirmed_bookings, event_days
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
 
@@ -298,12 +298,13 @@ def edit_session(session_id: int):
     page_url = url_for("partner.edit_session", session_id=session.id)
     try:
         result = programme.update_session(
-            current_user, session, fields, now=utcnow(),
-            confirmed=request.form.get("confirmed") == "yes",
+            current_user, session, fields, now=utcnow(), confirmed=confirmed_bookings(),
             reason=_reason(programme.FEWER_SEATS_REASON),
         )
     except ConfirmationNeeded as exc:
-        return _confirm(exc, event, page_url, programme.FEWER_SEATS_REASON)
+        return confirmation_page(exc, event=event, page_url=page_url,
+                                 default_reason=programme.FEWER_SEATS_REASON,
+                                 resource_label="Session")
     except ValidationFailed as exc:
         add_field_errors(form, exc.errors, fallback="title")
         return _render_session_form(form, event, session, status=422)
@@ -331,21 +332,6 @@ def _reason(default: str) -> str:
     return (request.form.get("reason") or "").strip()[:300] or default
 
 
-def _confirm(exc: ConfirmationNeeded, event: Event | None, page_url: str, default_reason: str,
-             *, resource_label: str = "Session", back_url: str | None = None):
-    """Show the bookings a change would cancel and ask to confirm (names only for staff).
-
-    Without an `event` (a book's readings at several events) each row names its own event.
-    """
-    return render_template(
-        "schedule/confirm.html", event=event, plan=exc.plan, message=exc.message,
-        page_url=page_url, back_url=back_url, show_names=current_user.role == Role.STAFF,
-        default_reason=default_reason, resource_label=resource_label,
-        fields={k: v for k, v in request.form.items()
-                if k not in ("csrf_token", "confirmed", "reason")},
-    ), 409
-
-
 @bp.post(f"/sessions/<int(max={MAX_ID}):session_id>/submit")
 def submit_session(session_id: int):
     return _submit(_own_session(session_id), programme.submit_session)
@@ -364,13 +350,13 @@ def _retire(listing: HumanBook | ProgramSession, retire, default_reason: str, *,
     """Retire a book or session; first show the bookings it would cancel, if any."""
     if ConfirmForm().validate_on_submit():
         try:
-            retire(current_user, listing, now=utcnow(),
-                   confirmed=request.form.get("confirmed") == "yes",
+            retire(current_user, listing, now=utcnow(), confirmed=confirmed_bookings(),
                    reason=_reason(default_reason))
         except ConfirmationNeeded as exc:
-            return _confirm(exc, event, page_url, default_reason,
-                            resource_label="Session" if event else "Reading",
-                            back_url=url_for("partner.home"))
+            return confirmation_page(exc, event=event, page_url=page_url,
+                                     default_reason=default_reason,
+                                     resource_label="Session" if event else "Reading",
+                                     back_url=url_for("partner.home"))
         flash(f"“{listing.title}” is retired and no longer listed.", "success")
     return redirect(url_for("partner.home"), 303)
 

@@ -9,10 +9,11 @@ from flask import flash, redirect, render_template, request
 from flask_login import current_user
 
 from .. import availability
-from ..availability import ConfirmationNeeded, WindowSpec
+from ..availability import REMOVED_REASON, ConfirmationNeeded, WindowSpec
 from ..errors import DomainError, ValidationFailed
 from ..forms import ConfirmForm, WindowForm
 from ..models import Event, HumanBook, Role, utcnow
+from .converters import MAX_ID
 
 
 def event_days(event: Event) -> list[tuple[str, str]]:
@@ -29,6 +30,35 @@ def event_days(event: Event) -> list[tuple[str, str]]:
 def _with_query(url: str, **params) -> str:
     """`url` with more query parameters (it may already carry some, such as `partner`)."""
     return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def confirmed_bookings() -> set[int]:
+    """The ids of the bookings the confirmation page listed, as posted back with it.
+
+    Anything else (a forged or mangled value) is left out: at worst the person is shown the
+    list again, and nothing changes.
+    """
+    return {int(value) for value in request.form.getlist("confirm_booking")
+            if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID}
+
+
+def confirmation_page(exc: ConfirmationNeeded, *, event: Event | None, page_url: str,
+                      default_reason: str, resource_label: str = "Reading",
+                      back_url: str | None = None):
+    """Show the bookings a change would cancel and ask to confirm (names only for staff).
+
+    The form posts the entered fields back with the ids of the bookings listed, so that the
+    service cancels those and no others. Without an `event` (a book's readings at several
+    events) each row names its own event.
+    """
+    return render_template(
+        "schedule/confirm.html", event=event, plan=exc.plan, message=exc.message,
+        unseen=exc.unseen, page_url=page_url, back_url=back_url,
+        show_names=current_user.role == Role.STAFF, default_reason=default_reason,
+        resource_label=resource_label,
+        fields={k: v for k, v in request.form.items()
+                if k not in ("csrf_token", "confirm_booking", "reason")},
+    ), 409
 
 
 def _editing(windows: list[WindowSpec]) -> int | None:
@@ -89,17 +119,12 @@ def availability_page(book: HumanBook, event: Event, *, page_url: str, back_url:
         if specs is not None:
             try:
                 result = availability.save(
-                    event, book, specs, now=utcnow(),
-                    confirmed=request.form.get("confirmed") == "yes",
-                    reason=(request.form.get("reason") or "").strip()[:300]
-                    or "The reading was removed from the schedule.",
+                    event, book, specs, now=utcnow(), confirmed=confirmed_bookings(),
+                    reason=(request.form.get("reason") or "").strip()[:300] or REMOVED_REASON,
                 )
             except ConfirmationNeeded as exc:
-                return render_template(
-                    "schedule/confirm.html", book=book, event=event, plan=exc.plan,
-                    message=exc.message, page_url=page_url, show_names=current_user.role == Role.STAFF,
-                    fields={k: v for k, v in request.form.items() if k not in ("csrf_token", "confirmed")},
-                ), 409
+                return confirmation_page(exc, event=event, page_url=page_url,
+                                         default_reason=REMOVED_REASON)
             except ValidationFailed as exc:
                 problem, status = " ".join(exc.errors.get("windows", [exc.message])), 422
             except DomainError as exc:
