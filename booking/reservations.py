@@ -221,9 +221,8 @@ def book(
                 {"accept_agreement": ["Please read and accept the reader agreement."]}
             )
         if not is_walk_in_placeholder(email_key):
-            # The desk is not bound by the per-event limit; one person still cannot be in
-            # two readings at once.
-            _check_patron_rules(slot, event, email_key, limit=not walk_in)
+            # Rule 2 holds at the desk too: a walk-in who gives an e-mail is that patron.
+            _check_patron_rules(slot, event, email_key)
 
         held = 0 if walk_in else slot.held_for_walk_ins
         confirmed = _take_seats(slot.id, fields["seats"], held=held)
@@ -408,8 +407,8 @@ def _cancel_locked(booking: Booking, slot: Slot, *, now: datetime, reason: str) 
     return promoted
 
 
-def _check_patron_rules(slot: Slot, event: Event, email_key: str, *, limit: bool = True) -> None:
-    """Same slot twice, the per-event limit (unless `limit` is off), and overlapping times."""
+def _check_patron_rules(slot: Slot, event: Event, email_key: str) -> None:
+    """Same slot twice, the per-event limit, and overlapping times."""
     active = sa.and_(
         Booking.email_normalized == email_key, Booking.status.in_(ACTIVE_BOOKING_STATUSES)
     )
@@ -418,7 +417,7 @@ def _check_patron_rules(slot: Slot, event: Event, email_key: str, *, limit: bool
     held = db.session.scalar(
         sa.select(sa.func.count()).select_from(Booking).where(active, Booking.event_id == event.id)
     )
-    if limit and held >= event.max_bookings_per_patron:
+    if held >= event.max_bookings_per_patron:
         raise PatronLimitReached(event.max_bookings_per_patron)
     overlapping = sa.select(sa.exists().where(
         Booking.email_normalized == email_key, overlaps(slot.starts_at, slot.ends_at)))

@@ -8,7 +8,13 @@ import sqlalchemy as sa
 
 from booking import desk, reservations
 from booking.desk import BookState
-from booking.errors import AttendanceRefused, DeskBookingNotFound, SlotUnavailable, ValidationFailed
+from booking.errors import (
+    AttendanceRefused,
+    DeskBookingNotFound,
+    PatronLimitReached,
+    SlotUnavailable,
+    ValidationFailed,
+)
 from booking.models import (
     AuditEntry,
     AvailabilityWindow,
@@ -190,6 +196,23 @@ def test_a_walk_in_with_an_email_still_cannot_be_in_two_readings_at_once(day, ma
                       now=base)
     with pytest.raises(Exception, match="overlapping"):
         reservations.book(other.id, name="Ann", email="ANN@example.org", walk_in=True, now=base)
+
+
+def test_a_walk_in_with_an_email_is_held_to_the_per_patron_limit(make_event, make_slot, db,
+                                                                 now):
+    event = make_event(max_bookings_per_patron=1)
+    first, second = (make_slot(event, starts_at=event.starts_at + timedelta(hours=h))
+                     for h in (1, 2))
+    reservations.book(first.id, name="Pat", email="pat@example.org", now=now)
+
+    with pytest.raises(PatronLimitReached):
+        reservations.book(second.id, name="Pat", email="PAT@example.org", walk_in=True,
+                          now=second.starts_at)
+    walk_in = reservations.book(second.id, name="Pat", email="", walk_in=True,
+                                now=second.starts_at)
+
+    assert walk_in.status == BookingStatus.CONFIRMED  # without an e-mail, no one to count
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 2
 
 
 def test_bad_walk_ins_get_clear_messages_and_change_nothing(day, db):
