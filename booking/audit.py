@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from .extensions import db
-from .models import AuditEntry, Event, HumanBook, ProgramSession, Slot, User
+from .models import AuditEntry, Event, HumanBook, ProgramSession, Role, Slot, User
 
 #: Long texts (descriptions, agreements) are cut to this length in the log.
 VALUE_MAX = 120
@@ -30,6 +30,20 @@ def record(user: User, action: str, target, changes: dict, now: datetime) -> Aud
     )
     db.session.add(entry)
     return entry
+
+
+def record_if_staff(user: User | None, action: str, target, changes: dict,
+                    now: datetime) -> AuditEntry | None:
+    """Record a change when library staff made it (acting for a partner, say); a partner's
+    changes to its own listings are its own business, not the staff log's."""
+    if user is None or user.role != Role.STAFF:
+        return None
+    return record(user, action, target, changes, now)
+
+
+def snapshot(row, names) -> dict:
+    """The named attributes of a row, for `diff`."""
+    return {name: getattr(row, name) for name in names}
 
 
 def diff(before: dict, after: dict) -> dict:

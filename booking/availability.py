@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from . import notifications, reservations
+from . import audit, notifications, reservations
 from .errors import DomainError, ValidationFailed
 from .extensions import db
 from .models import (
@@ -205,12 +205,12 @@ def plan(event: Event, book: HumanBook, specs: list[WindowSpec], *, now: datetim
 
 def save(
     event: Event, book: HumanBook, specs: list[WindowSpec], *, now: datetime,
-    confirmed: Collection[int] = (), reason: str = REMOVED_REASON,
+    confirmed: Collection[int] = (), reason: str = REMOVED_REASON, user: User | None = None,
 ) -> Plan:
     """Replace the book's windows at the event and bring its slots in line, in one transaction.
 
     Raises ConfirmationNeeded (changing nothing) when bookings would be cancelled that are
-    not among the `confirmed` booking ids.
+    not among the `confirmed` booking ids. A change by library staff (`user`) is audited.
     """
     try:
         _lock(event, book)
@@ -222,6 +222,12 @@ def save(
         require_confirmation(result, confirmed)
         _check_volunteer_free(event, book, result)
         _apply(result, event, book, now=now, reason=reason)
+        if result.changes_anything:
+            audit.record_if_staff(user, "availability.save", event, {
+                "book": book.title, "windows": len(specs),
+                "readings_added": len(result.create) + len(result.reopen),
+                "readings_removed": len(result.remove), "readings_resized": len(result.resize),
+                "bookings_cancelled": len(result.lost)}, now)
         db.session.execute(
             sa.delete(AvailabilityWindow).where(
                 AvailabilityWindow.event_id == event.id, AvailabilityWindow.book_id == book.id

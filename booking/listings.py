@@ -41,6 +41,10 @@ class BookFields:
     volunteer_email: str = ""
 
 
+#: What the audit log records of a staff member's edit of a book (not the volunteer's contact).
+AUDITED_FIELDS = ("title", "blurb", "topics", "languages", "content_notes")
+
+
 def parse_tags(text: str) -> tuple[str, ...]:
     """'migration, family ,  resilience' -> ('migration', 'family', 'resilience')."""
     return tuple(dict.fromkeys(t.strip() for t in (text or "").split(",") if t.strip()))
@@ -77,6 +81,8 @@ def create_book(user: User, partner: Partner, fields: BookFields, *, now: dateti
                      created_at=now, updated_at=now)
     _assign(book, fields)
     db.session.add(book)
+    audit.record_if_staff(user, "book.create", book,
+                          audit.diff({}, audit.snapshot(book, AUDITED_FIELDS)), now)
     db.session.commit()
     return book
 
@@ -88,8 +94,12 @@ def update_book(user: User, book: HumanBook, fields: BookFields, *, now: datetim
     if book.listing_status == ListingStatus.RETIRED:
         raise DomainError("This book is retired. Ask library staff if it should return.")
     check_fields(fields)
+    before = audit.snapshot(book, AUDITED_FIELDS)
     _assign(book, fields)
     book.updated_at = now
+    changes = audit.diff(before, audit.snapshot(book, AUDITED_FIELDS))
+    if changes:
+        audit.record_if_staff(user, "book.update", book, changes, now)
     db.session.commit()
     return book
 
@@ -118,6 +128,9 @@ def retire_book(user: User, book: HumanBook, *, now: datetime, confirmed: Collec
         require_confirmation(Plan(remove=upcoming, lost=lost), confirmed)
         for slot in upcoming:
             withdraw_slot(slot, now=now, reason=reason)
+        audit.record_if_staff(user, "book.retire", book, {
+            "listing_status": [book.listing_status, ListingStatus.RETIRED],
+            "readings_cancelled": len(upcoming), "bookings_cancelled": len(lost)}, now)
         book.listing_status = ListingStatus.RETIRED
         book.updated_at = now
         db.session.commit()

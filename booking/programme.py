@@ -262,9 +262,14 @@ def update_session(
                 or fields.presenter_user_id != session.presenter_user_id:
             _check_presenter_free(fields.presenter_user_id, result.starts_at, result.ends_at,
                                   session.id)
+        before = _audited(session, result.slot)
         _assign(session, fields)
         session.updated_at = now
         _apply(session, result, now=now, reason=reason)
+        changes = audit.diff(before, _audited(session, result.slot or session_slot(session)))
+        if changes or result.lost:
+            audit.record_if_staff(user, "session.update", session,
+                                  {**changes, "bookings_cancelled": len(result.lost)}, now)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -299,6 +304,9 @@ def retire_session(user: User, session: ProgramSession, *, now: datetime,
                                              lost=lost), confirmed)
         if live:
             withdraw_slot(slot, now=now, reason=reason)
+        audit.record_if_staff(user, "session.retire", session, {
+            "listing_status": [session.listing_status, ListingStatus.RETIRED],
+            "bookings_cancelled": len(lost)}, now)
         session.listing_status = ListingStatus.RETIRED
         session.updated_at = now
         db.session.commit()
@@ -315,7 +323,10 @@ def review_session(user: User, session: ProgramSession, *, approve: bool,
         raise SessionNotAllowed("Only library staff approve sessions.")
     if session.listing_status != ListingStatus.SUBMITTED:
         raise DomainError("Only a submitted session can be reviewed.")
-    return _set_status(session, ListingStatus.APPROVED if approve else ListingStatus.DRAFT, now)
+    status = ListingStatus.APPROVED if approve else ListingStatus.DRAFT
+    audit.record(user, "listing.approve" if approve else "listing.send_back", session,
+                 {"listing_status": [session.listing_status, status]}, now)
+    return _set_status(session, status, now)
 
 
 def _apply(session: ProgramSession, result: SessionPlan, *, now: datetime, reason: str) -> None:
@@ -414,6 +425,17 @@ def _lock(session: ProgramSession) -> None:
         .with_for_update(of=Slot)
         .execution_options(populate_existing=True)
     ).all()
+
+
+def _audited(session: ProgramSession, slot: Slot | None) -> dict:
+    """What the audit log compares of a session: its text, presenter, time and seats."""
+    return {
+        **audit.snapshot(session, ("title", "description", "language", "audience",
+                                   "presenter_user_id")),
+        "starts_at": slot.starts_at if slot else None,
+        "ends_at": slot.ends_at if slot else None,
+        "seats": slot.capacity if slot else None,
+    }
 
 
 def _assign(session: ProgramSession, fields: SessionFields) -> None:

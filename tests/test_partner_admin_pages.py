@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from booking import programme, reservations
 from booking.models import (
+    AuditEntry,
     Booking,
     BookingStatus,
     ListingStatus,
@@ -103,6 +104,7 @@ def test_a_session_is_created_as_a_draft_and_public_after_staff_approve(
     staff.post(f"/staff/sessions/{session.id}/review",
                data={"decision": "approve", "csrf_token": csrf_token_from(page)})
     assert "Paper craft" in client.get(f"/events/{event.slug}").get_data(as_text=True)
+    assert "listing.approve" in staff.get("/staff/events/audit").get_data(as_text=True)
     slots = client.get(f"/api/v1/events/{event.slug}/slots").get_json()
     assert any(s["resource"] == {"type": "session", "id": session.id, "title": "Paper craft"}
                for s in slots)
@@ -426,3 +428,17 @@ def test_changing_a_window_that_changed_meanwhile_is_refused(client, submit, log
     response = submit(url, {**window_form(event, local_hour(event, 2), local_hour(event, 3)),
                             "replace": "0", "replace_start": "2001-01-01T10:00:00"})
     assert response.status_code == 409 and "has changed" in response.get_data(as_text=True)
+
+
+def test_staff_saving_a_books_availability_for_a_partner_is_in_the_audit_log(
+        client, submit, login, world, db):
+    event, book = world["event"], world["own_book"]
+    login(world["staff"])
+    url = f"/partner/books/{book.id}/events/{event.slug}/availability?partner={world['own'].id}"
+
+    response = submit(url, window_form(event, local_hour(event, 1), local_hour(event, 2)))
+
+    assert response.status_code == 303, response.get_data(as_text=True)
+    [entry] = db.session.scalars(sa.select(AuditEntry)).all()
+    assert (entry.action, entry.user_id, entry.event_id) == (
+        "availability.save", world["staff"].id, event.id)

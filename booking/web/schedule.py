@@ -120,6 +120,7 @@ def availability_page(book: HumanBook, event: Event, *, page_url: str, back_url:
             try:
                 result = availability.save(
                     event, book, specs, now=utcnow(), confirmed=confirmed_bookings(),
+                    user=current_user,
                     reason=(request.form.get("reason") or "").strip()[:300] or REMOVED_REASON,
                 )
             except ConfirmationNeeded as exc:
