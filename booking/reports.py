@@ -24,6 +24,9 @@ Definitions (all counts are of bookings unless they say seats):
 - feedback: survey responses; average rating (1–5); would recommend = share of responses
   saying yes; changed view = share answering "yes" or "a little" (each also given apart).
 - reflections: volunteers' reflections on books; average rating; would return = share yes.
+  Each book has its own volunteer, so reflections are counted per event and partner, never
+  per book, and their average and share are given only from REFLECTIONS_SHOWN_FROM of them:
+  a coordinator must not read one volunteer's answers off a row.
 
 Rates are None where their denominator is zero. Comments (staff only) carry no booking,
 slot or reader link, only the event and the book or session they are about.
@@ -48,6 +51,9 @@ from .models import (
 SEAT_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
 TABLES = ("events", "partners", "books", "comments")
 
+
+#: Fewer reflections than this in a row show their count only (see the module's notes).
+REFLECTIONS_SHOWN_FROM = 3
 
 @dataclass(frozen=True)
 class ReportFilter:
@@ -127,10 +133,14 @@ class Figures:
 
     @property
     def average_reflection_rating(self) -> float | None:
+        if self.reflections < REFLECTIONS_SHOWN_FROM:
+            return None
         return ratio(self.reflection_rating_total, self.reflections)
 
     @property
     def return_rate(self) -> float | None:
+        if self.reflections < REFLECTIONS_SHOWN_FROM:
+            return None
         return ratio(self.would_return, self.reflections)
 
 
@@ -243,13 +253,14 @@ def build_report(report_filter: ReportFilter, *, now: datetime,
         _add_feedback(ids, per_slot)
 
         def credit(figures: Figures, event_id: int, partner: tuple[int, str],
-                   resource: tuple, title: str) -> None:
-            partner_group = partners.setdefault(partner[0], Group(("partner", partner[0]),
-                                                                  partner[1]))
-            book_group = books.setdefault(resource, Group(resource, title,
-                                                          kind=resource[0].capitalize(),
-                                                          detail=partner[1]))
-            for group in (by_event[event_id], partner_group, book_group):
+                   resource: tuple | None, title: str = "") -> None:
+            """Add to the event, the partner, the book or session (unless None) and totals."""
+            groups = [by_event[event_id], partners.setdefault(
+                partner[0], Group(("partner", partner[0]), partner[1]))]
+            if resource is not None:
+                groups.append(books.setdefault(resource, Group(
+                    resource, title, kind=resource[0].capitalize(), detail=partner[1])))
+            for group in groups:
                 group.figures.add(figures)
             totals.add(figures)
 
@@ -261,8 +272,7 @@ def build_report(report_filter: ReportFilter, *, now: datetime,
         for row in _reflection_rows(ids, report_filter.partner_id):
             credit(Figures(reflections=row.count, reflection_rating_total=row.rating_total,
                            would_return=row.would_return),
-                   row.event_id, (row.partner_id, row.partner_name), ("book", row.book_id),
-                   row.title)
+                   row.event_id, (row.partner_id, row.partner_name), None)
         if with_comments:
             comments = _comments(ids, report_filter.partner_id)
     return Report(
@@ -366,16 +376,14 @@ def _add_feedback(ids: list[int], per_slot: dict[int, Figures]) -> None:
 
 def _reflection_rows(ids: list[int], partner_id: int | None):
     query = (
-        sa.select(Reflection.event_id, Reflection.book_id, HumanBook.title,
-                  HumanBook.partner_id, Partner.name.label("partner_name"),
+        sa.select(Reflection.event_id, HumanBook.partner_id, Partner.name.label("partner_name"),
                   sa.func.count().label("count"),
                   sa.func.coalesce(sa.func.sum(Reflection.rating), 0).label("rating_total"),
                   _count(Reflection.would_return.is_(True)).label("would_return"))
         .join(HumanBook, Reflection.book_id == HumanBook.id)
         .join(Partner, HumanBook.partner_id == Partner.id)
         .where(Reflection.event_id.in_(ids))
-        .group_by(Reflection.event_id, Reflection.book_id, HumanBook.title,
-                  HumanBook.partner_id, Partner.name)
+        .group_by(Reflection.event_id, HumanBook.partner_id, Partner.name)
     )
     if partner_id is not None:
         query = query.where(HumanBook.partner_id == partner_id)
@@ -467,10 +475,12 @@ def narrative(partner_name: str, figures: Figures, hosted: list[HostedEvent],
             f"{one_decimal(figures.average_rating)} out of 5 on average; "
             f"{percent(figures.recommend_rate)} would recommend it and "
             f"{percent(figures.changed_view_rate)} said it changed how they see the topic.")
-    if figures.reflections:
+    if figures.return_rate is not None:
         sentences.append(
             f"Volunteers wrote {plural(figures.reflections, 'reflection')}; "
             f"{percent(figures.return_rate)} would come back.")
+    elif figures.reflections:
+        sentences.append(f"Volunteers wrote {plural(figures.reflections, 'reflection')}.")
     return sentences
 
 
@@ -496,6 +506,9 @@ FIGURE_COLUMNS = (
     ("would recommend (%)", lambda f: _pct(f.recommend_rate)),
     ("changed view: yes (%)", lambda f: _pct(f.changed_yes_rate)),
     ("changed view: a little (%)", lambda f: _pct(f.changed_a_little_rate)),
+)
+#: Not in the books table: reflections are never counted per book.
+REFLECTION_COLUMNS = (
     ("volunteer reflections", lambda f: f.reflections),
     ("volunteer average rating (1-5)", lambda f: _round(f.average_reflection_rating)),
     ("volunteers who would return (%)", lambda f: _pct(f.return_rate)),
@@ -512,20 +525,22 @@ def _round(value: float | None) -> str:
 
 def table_rows(report: Report, table: str) -> tuple[list[str], list[list]]:
     """A table of the report as a header and rows, as the CSV export writes it."""
-    figure_headers = [header for header, _ in FIGURE_COLUMNS]
+    def figure_headers(columns=FIGURE_COLUMNS + REFLECTION_COLUMNS) -> list[str]:
+        return [header for header, _ in columns]
 
-    def figures(f: Figures) -> list:
-        return [read(f) for _, read in FIGURE_COLUMNS]
+    def figures(f: Figures, columns=FIGURE_COLUMNS + REFLECTION_COLUMNS) -> list:
+        return [read(f) for _, read in columns]
 
     if table == "events":
-        return (["event", "date", "hosts", *figure_headers],
+        return (["event", "date", "hosts", *figure_headers()],
                 [[g.label, g.kind, g.detail, *figures(g.figures)] for g in report.events])
     if table == "partners":
-        return (["partner", *figure_headers],
+        return (["partner", *figure_headers()],
                 [[g.label, *figures(g.figures)] for g in report.partners])
     if table == "books":
-        return (["type", "title", "partner", *figure_headers],
-                [[g.kind, g.label, g.detail, *figures(g.figures)] for g in report.books])
+        return (["type", "title", "partner", *figure_headers(FIGURE_COLUMNS)],
+                [[g.kind, g.label, g.detail, *figures(g.figures, FIGURE_COLUMNS)]
+                 for g in report.books])
     if table == "comments":
         return (["event", "book or session", "rating", "comment"],
                 [[c.event, c.resource, c.rating, c.text] for c in report.comments])

@@ -217,7 +217,10 @@ def test_figures_per_event_partner_and_book(dataset):
         reflections=2, reflection_rating_total=9, would_return=2)
     museum = group(report.partners, "Museum").figures
     assert (museum.readings, museum.capacity, museum.waitlisted, museum.cancelled,
-            museum.reflections, museum.return_rate) == (2, 3, 1, 1, 1, 0.0)
+            museum.reflections) == (2, 3, 1, 1, 1)
+    # One volunteer's reflection: counted, but its answers are not shown (nor two of them).
+    assert museum.return_rate is None and museum.average_reflection_rating is None
+    assert council.return_rate is None and spring.figures.return_rate is None
 
     assert [(g.kind, g.label) for g in report.books] == [
         ("Book", "Learned to read at 40"), ("Book", "Museum guard"), ("Book", "Refugee"),
@@ -225,7 +228,8 @@ def test_figures_per_event_partner_and_book(dataset):
     read40 = group(report.books, "Learned to read at 40")
     assert read40.detail == "Literacy Council"
     assert (read40.figures.seats, read40.figures.capacity, read40.figures.waitlisted,
-            read40.figures.average_rating, read40.figures.reflections) == (5, 5, 2, 4.5, 2)
+            read40.figures.average_rating) == (5, 5, 2, 4.5)
+    assert all(g.figures.reflections == 0 for g in report.books)  # never per book
 
 
 def test_filters_by_local_date_event_and_partner(dataset, make_event, make_slot):
@@ -352,6 +356,8 @@ def test_staff_download_every_table_as_csv_without_personal_data(app, client, da
     assert spring["attendance rate (%)"] == "75.0" and spring["average rating (1-5)"] == "4.00"
     assert [row[0] for row in tables["partners"][1:]] == ["Literacy Council", "Museum"]
     assert len(tables["books"]) == 5
+    assert "volunteer reflections" in tables["events"][0]
+    assert not [h for h in tables["books"][0] if "reflection" in h or "volunteer" in h]
     comments = tables["comments"]
     assert comments[0] == ["event", "book or session", "rating", "comment"]
     texts = [row[3] for row in comments[1:]]
