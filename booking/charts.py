@@ -35,10 +35,12 @@ def _attr(value: str) -> str:
 
 
 def bar_chart(chart_id: str, title: str, description: str, bars: list[Bar], *,
-              series: tuple[str, ...], scale: float) -> Markup:
+              series: tuple[str, ...], scale: float,
+              empty: str = "No readings in this range.") -> Markup:
     """A horizontal (stacked, when several series) bar chart as an <svg> element.
 
-    `scale` is the value a full-width bar stands for (100 for percentages).
+    `scale` is the value a full-width bar stands for (100 for percentages); `empty` is said
+    when there are no bars.
     """
     height = TOP + ROW_HEIGHT * max(len(bars), 1) + 8
     width = LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH
@@ -48,7 +50,7 @@ def bar_chart(chart_id: str, title: str, description: str, bars: list[Bar], *,
         f'aria-labelledby="{_attr(chart_id)}-title {_attr(chart_id)}-desc">',
         f'<title id="{_attr(chart_id)}-title">{escape(title)}</title>',
         f'<desc id="{_attr(chart_id)}-desc">{escape(description)} '
-        + escape("; ".join(f"{bar.label}: {bar.text}" for bar in bars) or "No data.")
+        + escape("; ".join(f"{bar.label}: {bar.text}" for bar in bars) or empty)
         + "</desc>",
     ]
     if len(series) > 1:  # a legend, as text and swatches
@@ -61,7 +63,7 @@ def bar_chart(chart_id: str, title: str, description: str, bars: list[Bar], *,
             x += 30 + 8 * len(name)
     if not bars:
         parts.append(f'<text x="0" y="{TOP + 16}" font-size="14" fill="{TEXT}">'
-                     'No readings in this range.</text>')
+                     f'{escape(empty)}</text>')
     for row, bar in enumerate(bars):
         y = TOP + row * ROW_HEIGHT
         label = bar.label if len(bar.label) <= 30 else bar.label[:29] + "…"
@@ -100,4 +102,6 @@ def attendance_chart(chart_id: str, groups, what: str) -> Markup:
             for group in marked]
     return bar_chart(chart_id, f"Attendance and no-shows by {what}",
                      f"Bookings marked attended and no-show at the desk, by {what}.", bars,
-                     series=("Attended", "No-show"), scale=scale)
+                     series=("Attended", "No-show"), scale=scale,
+                     empty="No booking in this range was marked attended or no-show yet."
+                     if any(g.figures.readings for g in groups) else "No readings in this range.")

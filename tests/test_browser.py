@@ -14,10 +14,11 @@ import threading
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from booking import reservations
-from booking.models import HostRole, Role
+from booking.models import Event, HostRole, Role, Slot, SlotStatus
 from test_partner_pages import PASSWORD, make_user  # noqa: F401  (fixture)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -124,8 +125,12 @@ def test_public_pages_fit_a_phone_screen_without_sideways_scrolling(browser, liv
 
 
 def test_the_desk_refreshes_by_itself_and_leaves_a_walk_in_being_typed_alone(
-        browser, live_url, day, db, make_user, now):
+        browser, live_url, day, db, make_user, make_book, make_slot, now):
     make_user("desk@example.org", Role.STAFF)
+    event = db.session.scalar(sa.select(Event).where(Event.slug == day["slug"]))
+    nurse = make_slot(event, book=make_book(title="Retired nurse"),
+                      starts_at=event.starts_at + timedelta(hours=3))
+    nurse_slot_id, nurse_card = nurse.id, f"#book-{nurse.book_id}"
     db.session.close()
     page = browser.new_page(viewport={"width": 1024, "height": 1366})
     page.clock.install()
@@ -137,14 +142,18 @@ def test_the_desk_refreshes_by_itself_and_leaves_a_walk_in_being_typed_alone(
     typing.fill("Half-typed walk-in")
     page.locator("body").click(position={"x": 5, "y": 5})  # focus leaves; the text stays
 
-    # Meanwhile a patron books online.
+    # Meanwhile a patron books online, and the nurse's only reading is taken off.
     reservations.book(day["slots"]["Refugee"][0], name="Zoe Newcomer", email="zoe@example.org",
                       now=now)
+    db.session.get(Slot, nurse_slot_id).status = SlotStatus.CANCELLED
+    db.session.commit()
     db.session.close()
     assert page.get_by_text("Zoe Newcomer").count() == 0
+    assert page.locator(nurse_card).count() == 1
 
     page.clock.run_for(21_000)
     page.get_by_text("Zoe Newcomer").wait_for(timeout=5_000)
+    page.locator(nurse_card).wait_for(state="detached", timeout=5_000)
     assert typing.input_value() == "Half-typed walk-in"
     page.close()
 

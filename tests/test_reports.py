@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from booking import mailer, reports
+from booking import charts, mailer, reports
 from booking.models import (
     Booking, BookingStatus, ChangedView, EventStatus, Feedback, HostRole, OutboxMessage,
     Reflection, Role, SlotStatus,
@@ -588,3 +588,15 @@ def test_the_retention_setting_is_checked(monkeypatch, tmp_path):
     monkeypatch.setenv("PERSONAL_DATA_RETENTION_DAYS", "six months")
     with pytest.raises(ConfigError, match="PERSONAL_DATA_RETENTION_DAYS"):
         base_config(str(tmp_path))
+
+
+def test_the_attendance_chart_says_why_it_is_empty():
+    unmarked = reports.Group(("event", 1), "Spring", reports.Figures(readings=2, bookings=3))
+    waiting = ET.fromstring(str(charts.attendance_chart("a", [unmarked], "event")))
+    nothing = ET.fromstring(str(charts.attendance_chart("b", [], "event")))
+
+    def said(svg):
+        return " ".join(svg.itertext())
+
+    assert "No booking in this range was marked attended or no-show yet." in said(waiting)
+    assert "No readings in this range." in said(nothing)

@@ -1,6 +1,7 @@
 // Progressive enhancement for the desk: every 20 seconds, fetch the state panel and swap in
 // each book's card, except a card someone is using (focus inside, or a form with typing in
-// it). Without JavaScript the page shows when it was made and a Refresh link.
+// it); drop the cards of books no longer on the desk. Without JavaScript the page shows when
+// it was made and a Refresh link.
 (function () {
   "use strict";
   var panel = document.getElementById("desk-state");
@@ -52,6 +53,10 @@
       var copy = document.importNode(card, true);
       reopen(copy, open);
       old.replaceWith(copy);
+    });
+    // A book with no readings left on the day (retired, its readings cancelled) goes too.
+    panel.querySelectorAll("[data-desk-card]").forEach(function (old) {
+      if (!fresh.getElementById(old.id) && !inUse(old)) { old.remove(); }
     });
   }
 
