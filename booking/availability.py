@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from . import audit, notifications, reservations
 from .errors import DomainError, ValidationFailed
-from .extensions import db
+from .extensions import db, transaction
 from .models import (
     ACTIVE_BOOKING_STATUSES,
     AvailabilityWindow,
@@ -212,7 +212,7 @@ def save(
     Raises ConfirmationNeeded (changing nothing) when bookings would be cancelled that are
     not among the `confirmed` booking ids. A change by library staff (`user`) is audited.
     """
-    try:
+    with transaction():
         _lock(event, book)
         if event.status == EventStatus.CANCELLED:
             raise DomainError("This event is cancelled; its schedule can no longer change.")
@@ -241,10 +241,6 @@ def save(
                 rest_after=spec.rest_after, rest_minutes=spec.rest_minutes,
                 created_at=now, updated_at=now,
             ))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return result
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from .extensions import db
+from .extensions import db, transaction
 from .feeds import Audience, FeedContent
 from .models import (
     Booking,
@@ -155,13 +155,9 @@ def issue_feed_token(user: User) -> str:
 
     The token is returned once, to be shown to its owner; it cannot be read back later.
     """
-    try:
+    with transaction():
         token = secrets.token_urlsafe(FEED_TOKEN_BYTES)
         user.feed_token_hash = hash_token(token)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return token
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from . import audit, events, notifications, reservations
 from .errors import ValidationFailed
-from .extensions import db
+from .extensions import db, transaction
 from .models import (
     AvailabilityWindow,
     Booking,
@@ -177,7 +177,7 @@ def set_walk_in_seats(event: Event, seats, *, user: User, now: datetime) -> list
         raise ValidationFailed({"walk_in_seats": [
             f"Hold back between 0 and {MAX_WALK_IN_SEATS} seats per reading."]})
     promoted: list[Booking] = []
-    with reservations.one_transaction():
+    with transaction():
         events.lock_event(event)  # the event, then its slots: the order staff changes take
         slots = db.session.scalars(
             sa.select(Slot).where(_event_readings(event), Slot.status == SlotStatus.OPEN)

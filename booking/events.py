@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from . import audit, availability, notifications, reservations
 from .errors import DomainError, NotFound, ValidationFailed
-from .extensions import db
+from .extensions import db, transaction
 from .models import (
     ACTIVE_BOOKING_STATUSES,
     AvailabilityWindow,
@@ -28,7 +28,6 @@ from .models import (
     EventStatus,
     HostRole,
     HumanBook,
-    ListingStatus,
     Partner,
     ProgramSession,
     Role,
@@ -238,24 +237,13 @@ def _snapshot(event: Event) -> dict:
         "max_bookings_per_patron", "max_seats_per_booking", "agreement_version", "status")}
 
 
-def _transaction(action):
-    """Run `action()` and commit; roll back and re-raise on any error."""
-    try:
-        result = action()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return result
-
-
 # Events ------------------------------------------------------------------------------------
 
 
 def create_event(user: User, fields: EventFields, now: datetime) -> Event:
     """A new draft event. Hosts are added afterwards with `set_hosts`."""
 
-    def action():
+    with transaction():
         _require_staff(user)
         values = check_fields(fields)
         event = Event(**values, status=EventStatus.DRAFT, agreement_version=1,
@@ -265,7 +253,6 @@ def create_event(user: User, fields: EventFields, now: datetime) -> Event:
         audit.record(user, "event.create", event, audit.diff({}, _snapshot(event)), now)
         return event
 
-    return _transaction(action)
 
 
 def update_event(user: User, event: Event, fields: EventFields, now: datetime) -> Event:
@@ -275,7 +262,7 @@ def update_event(user: User, event: Event, fields: EventFields, now: datetime) -
     without bookings that fall outside are cancelled.
     """
 
-    def action():
+    with transaction():
         _require_staff(user)
         lock_event(event)
         if event.status == EventStatus.CANCELLED:
@@ -301,13 +288,12 @@ def update_event(user: User, event: Event, fields: EventFields, now: datetime) -
             audit.record(user, "event.update", event, changes, now)
         return event
 
-    return _transaction(action)
 
 
 def publish_event(user: User, event: Event, now: datetime) -> Event:
     """Make a draft public and bookable."""
 
-    def action():
+    with transaction():
         _require_staff(user)
         lock_event(event)
         if event.status != EventStatus.DRAFT:
@@ -321,7 +307,6 @@ def publish_event(user: User, event: Event, now: datetime) -> Event:
         audit.record(user, "event.publish", event, {"status": ["draft", "published"]}, now)
         return event
 
-    return _transaction(action)
 
 
 def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
@@ -330,7 +315,7 @@ def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
     their bookings and attendance, so its reports still count them.
     """
 
-    def action():
+    with transaction():
         _require_staff(user)
         text = _check_reason(reason)
         lock_event(event)
@@ -355,7 +340,6 @@ def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
         }, now)
         return cancelled
 
-    return _transaction(action)
 
 
 def clone_event(user: User, event: Event, new_start_local: datetime,
@@ -367,7 +351,7 @@ def clone_event(user: User, event: Event, new_start_local: datetime,
     readings. A book whose windows cannot be copied is reported, not fatal: (copy, problems).
     """
 
-    def action():
+    with transaction():
         _require_staff(user)
         if not isinstance(new_start_local, datetime) or new_start_local.tzinfo is not None:
             raise ValidationFailed({"starts": ["Enter a local date and time."]})
@@ -402,9 +386,7 @@ def clone_event(user: User, event: Event, new_start_local: datetime,
             _copy_session(session, copy, event, offset, now)
         audit.record(user, "event.clone", copy, {"cloned_from": event.id,
                                                  "starts_at": [None, copy.starts_at]}, now)
-        return copy, offset
 
-    copy, offset = _transaction(action)
     problems = []
     for book, specs in _shifted_windows(event, offset):
         try:
@@ -460,7 +442,7 @@ def _shifted_windows(event: Event, offset: timedelta):
 def cancel_slot(user: User, slot: Slot, reason: str, now: datetime) -> int:
     """Cancel one reading (or session seat block) and its active bookings; returns how many."""
 
-    def action():
+    with transaction():
         _require_staff(user)
         text = _check_reason(reason)
         locked = reservations.locked_slot(slot.id)
@@ -475,7 +457,6 @@ def cancel_slot(user: User, slot: Slot, reason: str, now: datetime) -> int:
         }, now)
         return cancelled
 
-    return _transaction(action)
 
 
 def _check_reason(reason) -> str:
@@ -536,7 +517,7 @@ def set_hosts(user: User, event: Event, hosts: list[tuple[int, str]], now: datet
     A partner whose books or sessions hold bookings at the event cannot be removed.
     """
 
-    def action():
+    with transaction():
         _require_staff(user)
         lock_event(event)
         wanted = _check_hosts(hosts)
@@ -564,7 +545,6 @@ def set_hosts(user: User, event: Event, hosts: list[tuple[int, str]], now: datet
             audit.record(user, "hosts.set", event, {"hosts": [before, after]}, now)
         return event
 
-    return _transaction(action)
 
 
 def _check_hosts(hosts) -> dict[int, HostRole]:

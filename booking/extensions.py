@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -11,6 +12,9 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from .errors import Busy, is_lock_timeout
 
 # Named constraints so that migrations can alter them on every backend.
 NAMING_CONVENTION = {
@@ -26,6 +30,23 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+@contextmanager
+def transaction():
+    """Run a block as one transaction of the session: commit at its end; on any error roll
+    back and re-raise. Contention becomes Busy ("try again"): a lock waited on too long, or
+    a constraint another writer's commit made fail between our checks and our write (the
+    seat counter's CHECK, a unique slug or name).
+    """
+    try:
+        yield
+        db.session.commit()
+    except BaseException as exc:
+        db.session.rollback()
+        if is_lock_timeout(exc) or isinstance(exc, IntegrityError):
+            raise Busy() from exc
+        raise
+
 
 #: Milliseconds an SQLite connection waits for the write lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 15000

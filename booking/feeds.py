@@ -263,7 +263,6 @@ def booking_event(booking: Booking, *, host: str, event_url: str,
     """
     slot, event = booking.slot, booking.event
     zone = ZoneInfo(event.timezone)
-    resource = slot.book if slot.book is not None else slot.session
     cancelled = (booking.status == BookingStatus.CANCELLED
                  or slot.status == SlotStatus.CANCELLED or event.status == EventStatus.CANCELLED)
     what = "Reading" if slot.book_id is not None else "Session"

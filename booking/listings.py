@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from . import audit
 from .availability import Plan, active_bookings, require_confirmation, withdraw_slot
 from .errors import DomainError, ValidationFailed
-from .extensions import db
+from .extensions import db, transaction
 from .models import Booking, HumanBook, ListingStatus, Partner, Role, Slot, SlotStatus, User
 
 TITLE_MAX = 120
@@ -121,7 +121,7 @@ def retire_book(user: User, book: HumanBook, *, now: datetime, confirmed: Collec
     """
     if not can_manage(user, book):
         raise ListingNotAllowed("You can retire only your own organisation's books.")
-    try:
+    with transaction():
         upcoming = _lock_upcoming_readings(book, now)
         lost = [booking for slot in sorted(upcoming, key=lambda slot: slot.starts_at)
                 for booking in active_bookings(slot)]
@@ -133,10 +133,6 @@ def retire_book(user: User, book: HumanBook, *, now: datetime, confirmed: Collec
             "readings_cancelled": len(upcoming), "bookings_cancelled": len(lost)}, now)
         book.listing_status = ListingStatus.RETIRED
         book.updated_at = now
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return lost
 
 

@@ -28,7 +28,7 @@ from .availability import (
     withdraw_slot,
 )
 from .errors import DomainError, ValidationFailed
-from .extensions import db
+from .extensions import db, transaction
 from .models import (
     ACTIVE_BOOKING_STATUSES,
     Booking,
@@ -180,7 +180,7 @@ def create_session(user: User, partner: Partner, event: Event, fields: SessionFi
         raise SessionNotAllowed("You can add sessions only for your own organisation.")
     if event.id not in {e.id for e in partner_events(partner.id, now)}:
         raise DomainError(f"{partner.name} does not co-host an upcoming event “{event.title}”.")
-    try:
+    with transaction():
         starts_at, ends_at = check_fields(event, partner.id, fields, now=now)
         _check_future(starts_at, now)
         _check_presenter_free(fields.presenter_user_id, starts_at, ends_at, None)
@@ -198,10 +198,6 @@ def create_session(user: User, partner: Partner, event: Event, fields: SessionFi
         if by_staff:
             audit.record(user, "session.add", session,
                          {"title": [None, session.title], "seats": [None, fields.seats]}, now)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return session
 
 
@@ -252,7 +248,7 @@ def update_session(
         raise SessionNotAllowed("You can edit only your own organisation's sessions.")
     if session.listing_status == ListingStatus.RETIRED:
         raise DomainError("This session is retired. Ask library staff if it should return.")
-    try:
+    with transaction():
         _lock_readers(session)
         _lock(session)
         _check_event_open(session.event)
@@ -270,10 +266,6 @@ def update_session(
         if changes or result.lost:
             audit.record_if_staff(user, "session.update", session,
                                   {**changes, "bookings_cancelled": len(result.lost)}, now)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return result
 
 
@@ -292,7 +284,7 @@ def retire_session(user: User, session: ProgramSession, *, now: datetime,
     """Take a session off the programme; its bookings are cancelled once confirmed (by id)."""
     if not can_manage(user, session):
         raise SessionNotAllowed("You can retire only your own organisation's sessions.")
-    try:
+    with transaction():
         _lock(session)
         slot = session_slot(session)
         live = slot is not None and slot.status != SlotStatus.CANCELLED
@@ -309,10 +301,6 @@ def retire_session(user: User, session: ProgramSession, *, now: datetime,
             "bookings_cancelled": len(lost)}, now)
         session.listing_status = ListingStatus.RETIRED
         session.updated_at = now
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return lost
 
 

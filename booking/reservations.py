@@ -15,13 +15,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Collection
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy.exc import IntegrityError
 
 from .errors import (
     AlreadyBooked,
@@ -37,11 +35,10 @@ from .errors import (
     SlotNotFound,
     SlotUnavailable,
     ValidationFailed,
-    is_lock_timeout,
 )
 from . import notifications
 from .notifications import is_walk_in_placeholder, walk_in_placeholder_email
-from .extensions import db
+from .extensions import db, transaction
 from .models import (
     ACTIVE_BOOKING_STATUSES,
     Booking,
@@ -200,7 +197,7 @@ def book(
     if not fields["email"]:
         fields["email"] = walk_in_placeholder_email()
     email_key = normalize_email(fields["email"])
-    try:
+    with transaction():
         _lock_patron(email_key)
         slot = locked_slot(slot_id)
         event = slot.event
@@ -254,11 +251,6 @@ def book(
         booking.manage_token_hash = hash_token(token)
         db.session.add(booking)
         notifications.queue_booking_made(booking, now=now, manage_token=token)
-        db.session.commit()
-    except BaseException as exc:
-        db.session.rollback()
-        _raise_translated(exc)
-        raise
     return Reservation(booking=booking, token=token)
 
 
@@ -312,7 +304,7 @@ def attendance_problem(booking: Booking, slot: Slot, target: BookingStatus,
 
 def _set_attendance(booking_id, target: BookingStatus, *, now: datetime,
                     event_id: int | None) -> Booking:
-    with one_transaction():
+    with transaction():
         if isinstance(booking_id, bool) or not isinstance(booking_id, int):
             raise DeskBookingNotFound()
         booking = db.session.get(Booking, booking_id)
@@ -330,18 +322,6 @@ def _set_attendance(booking_id, target: BookingStatus, *, now: datetime,
     return booking
 
 
-@contextmanager
-def one_transaction():
-    """Commit what the block wrote; on any error roll back, translating contention."""
-    try:
-        yield
-        db.session.commit()
-    except BaseException as exc:
-        db.session.rollback()
-        _raise_translated(exc)
-        raise
-
-
 def find_booking(token: str) -> Booking:
     """The booking a manage token names."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
@@ -356,7 +336,7 @@ def find_booking(token: str) -> Booking:
 
 def cancel(token: str, *, now: datetime, reason: str = "Cancelled by the patron.") -> Booking:
     """Cancel the booking a manage token names, freeing its seats for the waitlist."""
-    try:
+    with transaction():
         booking = find_booking(token)
         slot = locked_slot(booking.slot_id)
         db.session.refresh(booking)
@@ -368,11 +348,6 @@ def cancel(token: str, *, now: datetime, reason: str = "Cancelled by the patron.
             raise NotCancellable("This reading has already started and can no longer be cancelled.")
         _cancel_locked(booking, slot, now=now, reason=reason)
         notifications.queue_booking_cancelled(booking, now=now, reason=reason, by_patron=True)
-        db.session.commit()
-    except BaseException as exc:
-        db.session.rollback()
-        _raise_translated(exc)
-        raise
     return booking
 
 
@@ -507,15 +482,6 @@ def locked_slot(slot_id) -> Slot:
     if slot is None:
         raise SlotNotFound()
     return slot
-
-
-def _raise_translated(exc: BaseException) -> None:
-    """Turn database contention into a domain error; let everything else through."""
-    if is_lock_timeout(exc):
-        raise Busy() from exc
-    if isinstance(exc, IntegrityError):
-        # The CHECK on booked seats fired: someone else took the seat between checks.
-        raise Busy() from exc
 
 
 def release(slot: Slot, bookings: list[Booking], *, now: datetime, reason: str) -> list[Booking]:
