@@ -7,13 +7,14 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from .extensions import db
-from .models import AuditEntry, Event, HumanBook, ProgramSession, Role, Slot, User
+from .models import AuditEntry, Event, HumanBook, Partner, ProgramSession, Role, Slot, User
 
 #: Long texts (descriptions, agreements) are cut to this length in the log.
 VALUE_MAX = 120
 PAGE_SIZE = 50
 
-TARGET_TYPES = {Event: "event", Slot: "slot", HumanBook: "book", ProgramSession: "session"}
+TARGET_TYPES = {Event: "event", Slot: "slot", HumanBook: "book", ProgramSession: "session",
+                Partner: "partner"}
 
 
 def record(user: User, action: str, target, changes: dict, now: datetime) -> AuditEntry:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, available_timezones
@@ -105,11 +106,20 @@ class CleanEvent:
     values: dict
 
 
-def slugify(title: str) -> str:
+def slugify(title: str, fallback: str = "event") -> str:
     """'Human Library: Spring Day!' -> 'human-library-spring-day' (ASCII, at most 60 chars)."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60].strip("-")
-    return slug or "event"
+    return slug or fallback
+
+
+def free_slug(base: str, taken: Callable[[str], bool]) -> str:
+    """`base`, else `base-2`, `base-3`…: the first one the predicate `taken` does not claim."""
+    slug, n = base, 1
+    while taken(slug):
+        n += 1
+        slug = f"{base[:SLUG_MAX - len(str(n)) - 1]}-{n}"
+    return slug
 
 
 def to_utc(local: datetime, zone: str) -> datetime:
@@ -194,7 +204,9 @@ def _check_slug(slug: str, title: str, event: Event | None, errors: dict) -> str
     if not slug:
         if event is not None:
             return event.slug
-        return _free_slug(slugify(title)) if title else ""
+        if not title:
+            return ""
+        return free_slug(slugify(title), lambda candidate: _slug_taken(candidate, None))
     if not SLUG_PATTERN.fullmatch(slug):
         errors["slug"] = ["Use lower-case letters, digits and single hyphens, "
                           "such as human-library-spring."]
@@ -210,14 +222,6 @@ def _slug_taken(slug: str, event: Event | None) -> bool:
     if event is not None:
         query = query.where(Event.id != event.id)
     return db.session.scalar(query.limit(1)) is not None
-
-
-def _free_slug(base: str) -> str:
-    slug, n = base, 1
-    while _slug_taken(slug, None):
-        n += 1
-        slug = f"{base[:SLUG_MAX - len(str(n)) - 1]}-{n}"
-    return slug
 
 
 def _require_staff(user: User) -> None:

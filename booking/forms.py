@@ -29,6 +29,7 @@ from wtforms.validators import (
 
 from .accounts import NAME_MAX as USER_NAME_MAX
 from .accounts import PASSWORD_MAX, PASSWORD_MIN
+from .partners import ProfileFields
 from .reservations import ACCESSIBILITY_MAX, EMAIL_MAX, NAME_MAX
 from .scheduling import YEARS, YEARS_MESSAGE
 
@@ -435,6 +436,13 @@ class ProfileForm(FlaskForm):
                     Email("Enter a valid e-mail address, like name@example.org.")],
         render_kw={"type": "email", "inputmode": "email"},
     )
+
+    def profile_fields(self) -> ProfileFields:
+        """What was entered, for `partners.check_profile` to judge."""
+        return ProfileFields(name=self.name.data or "", kind=self.kind.data or "",
+                             website=self.website.data or "",
+                             description=self.description.data or "",
+                             contact_email=self.contact_email.data or "")
 
 
 class LocalDateTimeField(_InYears, DateTimeLocalField):

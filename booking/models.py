@@ -493,12 +493,12 @@ class AuditEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    #: What was done, e.g. "event.create", "slot.cancel", "listing.approve".
+    #: What was done, e.g. "event.create", "slot.cancel", "listing.approve", "partner.create".
     action: Mapped[str] = mapped_column(sa.String(40))
-    #: The kind of thing changed: "event", "slot", "book", "session".
+    #: The kind of thing changed: "event", "slot", "book", "session", "partner".
     target_type: Mapped[str] = mapped_column(sa.String(20))
     target_id: Mapped[int] = mapped_column()
-    #: The event the change belongs to, for filtering (None for listings).
+    #: The event the change belongs to, for filtering (None for listings and partners).
     event_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("events.id"))
     #: {field: [before, after]} or a short summary such as {"bookings_cancelled": 3}.
     changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)

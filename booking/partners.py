@@ -1,13 +1,16 @@
 """Partner organisations: their public profile, and which one a person may act for."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
+from . import audit
 from .errors import DomainError, ValidationFailed
+from .events import free_slug, slugify
 from .extensions import db
 from .models import Partner, Role, User
 
@@ -86,3 +89,65 @@ def update_profile(user: User, partner: Partner, fields: ProfileFields) -> Partn
     partner.description, partner.contact_email = clean.description, clean.contact_email
     db.session.commit()
     return partner
+
+
+def create_partner(user: User, fields: ProfileFields, now: datetime) -> Partner:
+    """A new partner organisation, added by staff and audited; a name already in use is refused.
+
+    Names are compared ignoring case and repeated spaces, so the hosts list of an event never
+    offers two organisations that read alike.
+    """
+    if user is None or user.role != Role.STAFF:
+        raise PartnerNotAllowed("Only library staff add partner organisations.")
+    errors: dict[str, list[str]] = {}
+    try:
+        clean = check_profile(fields)
+    except ValidationFailed as exc:
+        errors = exc.errors
+    if "name" not in errors:
+        _refuse_taken_name(fields.name, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    partner = Partner(slug=free_slug(slugify(clean.name, "partner"), _slug_taken),
+                      name=clean.name, kind=clean.kind, website=clean.website,
+                      description=clean.description, contact_email=clean.contact_email,
+                      created_at=now)
+    try:
+        db.session.add(partner)
+        db.session.flush()
+        audit.record(user, "partner.create", partner,
+                     audit.diff({}, {**asdict(clean), "slug": partner.slug}), now)
+        db.session.commit()
+    except sa.exc.IntegrityError as exc:
+        # Another request added a partner with this slug between our check and our write.
+        db.session.rollback()
+        raise ValidationFailed({"name": [
+            "Another partner with a name like this was added at the same moment. "
+            "Reload the staff page to see it, or choose another name."]}) from exc
+    except BaseException:
+        db.session.rollback()
+        raise
+    return partner
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _refuse_taken_name(name: str, errors: dict[str, list[str]]) -> None:
+    """Add a message to `errors` when another partner already has this name.
+
+    Compared in Python: SQLite's lower() folds ASCII letters only.
+    """
+    key = _name_key(name)
+    if not key:
+        return
+    for existing in db.session.scalars(sa.select(Partner.name)):
+        if _name_key(existing) == key:
+            errors["name"] = [f"A partner called “{existing}” already exists. Choose another "
+                              "name, or open that partner from the staff page."]
+            return
+
+
+def _slug_taken(slug: str) -> bool:
+    return db.session.scalar(sa.select(Partner.id).where(Partner.slug == slug).limit(1)) is not None

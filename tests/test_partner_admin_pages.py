@@ -1,4 +1,5 @@
-"""Partner profile, sessions, invitations, staff acting for a partner, window edits: the pages."""
+"""Partner profile, sessions, invitations, staff adding and acting for a partner, window edits:
+the pages."""
 from __future__ import annotations
 
 import re
@@ -12,6 +13,8 @@ from booking.models import (
     AuditEntry,
     Booking,
     BookingStatus,
+    EventHost,
+    HostRole,
     ListingStatus,
     OutboxMessage,
     Partner,
@@ -279,7 +282,7 @@ def test_coordinator_cannot_edit_another_partners_session(client, login, world, 
 
 @pytest.mark.parametrize("path", ["/partner/profile", "/partner/sessions/{session}",
                                   "/partner/sessions/{session}/retire", "/partner/invitations/new",
-                                  "/staff/invitations/new"])
+                                  "/staff/invitations/new", "/staff/partners/new"])
 def test_a_forged_post_to_a_new_form_is_refused(client, login, world, db, path):
     login(world["staff"] if path.startswith("/staff") else world["coordinator"])
     response = client.post(path.format(session=world["own_session"].id),
@@ -291,6 +294,7 @@ def test_a_forged_post_to_a_new_form_is_refused(client, login, world, db, path):
     assert db.session.get(Partner, world["own"].id).name == "Literacy Council"
     assert db.session.get(ProgramSession, world["own_session"].id).title == "Family storytime"
     assert db.session.get(ProgramSession, world["own_session"].id).listing_status == ListingStatus.APPROVED
+    assert count(db, Partner) == 2
 
 
 # Invitations -------------------------------------------------------------------------------
@@ -355,6 +359,117 @@ def test_staff_invite_a_coordinator_who_then_lands_on_their_partner(
                                          "confirm": "a good password"})
     assert accepted.headers["Location"] == "/partner/"
     assert "Museum" in newcomer.get("/partner/").get_data(as_text=True)
+
+
+# Staff adding a partner --------------------------------------------------------------------
+
+
+NEW_PARTNER = {"name": "Veterans Hall", "kind": "veterans' group",
+               "website": "https://vets.example.org", "description": "Stories from service.",
+               "contact_email": "hello@vets.example.org"}
+
+
+def test_staff_find_the_new_partner_form_on_their_home_page(client, login, world):
+    login(world["staff"])
+    home = client.get("/staff/").get_data(as_text=True)
+    partners_section = home[home.index('id="partners"'):]
+    assert 'href="/staff/partners/new"' in partners_section
+    page = client.get("/staff/partners/new")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "<h1>New partner organisation</h1>" in html and 'name="csrf_token"' in html
+    for name, label in [("name", "Organisation name"), ("kind", "Kind of organisation"),
+                        ("website", "Website"), ("description", "Description"),
+                        ("contact_email", "Contact e-mail")]:
+        assert f'<label class="label" for="{name}">{label}</label>' in html
+    assert 'aria-describedby="website-hint"' in html
+    assert 'href="/staff/#partners">Staff</a>' in html  # breadcrumb and Cancel
+
+
+def test_staff_add_a_partner_and_are_offered_to_invite_its_coordinator(
+        client, submit, login, world, db):
+    login(world["staff"])
+    response = submit("/staff/partners/new", NEW_PARTNER)
+
+    assert response.status_code == 303 and response.headers["Location"] == "/staff/#partners"
+    partner = db.session.scalar(sa.select(Partner).where(Partner.name == "Veterans Hall"))
+    assert partner.slug == "veterans-hall" and partner.website == "https://vets.example.org"
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "partner.create"))
+    assert entry.target_id == partner.id and entry.event_id is None
+    home = client.get("/staff/").get_data(as_text=True)
+    invite_url = f"/staff/invitations/new?partner={partner.id}"
+    assert f"“Veterans Hall” is added. <a href=\"{invite_url}\">Invite its coordinator</a>" in home
+    assert f'href="/partner/?partner={partner.id}">Veterans Hall</a>' in home.replace("&amp;", "&")
+    invite = client.get(invite_url).get_data(as_text=True)
+    assert f'<option selected value="{partner.id}">Veterans Hall</option>' in invite
+    assert '<option selected value="coordinator">' in invite
+    audit_page = client.get("/staff/events/audit")
+    assert audit_page.status_code == 200
+    assert f"partner {partner.id}" in audit_page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("entered", "message"),
+    [({"name": ""}, "Enter the organisation"), ({"name": "x" * 201}, "at most 200"),
+     ({"name": "  museum "}, "A partner called “Museum” already exists."),
+     ({"website": "vets.example.org"}, "starting with https://"),
+     ({"contact_email": "hello-at-vets"}, "valid e-mail address"),
+     ({"description": "d" * 2001}, "At most 2000 characters.")],
+)
+def test_a_bad_new_partner_gets_a_clear_message_and_nothing_is_stored(
+        submit, login, world, db, entered, message):
+    login(world["staff"])
+    response = submit("/staff/partners/new", {**NEW_PARTNER, **entered})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in html
+    assert 'class="error-summary"' in html and 'aria-invalid="true"' in html
+    assert count(db, Partner) == 2 and count(db, AuditEntry) == 0
+
+
+def test_an_unknown_invitation_partner_preselects_nothing(client, login, world):
+    login(world["staff"])
+    for chosen in ("999999", "abc", "x" * 5000):
+        page = client.get(f"/staff/invitations/new?partner={chosen}")
+        assert page.status_code == 200
+        assert '<option selected value="">None (library staff)</option>' in page.get_data(
+            as_text=True)
+
+
+def test_a_coordinator_cannot_add_a_partner(client, login, world, db):
+    login(world["coordinator"])
+    token = csrf_token_from(client.get("/partner/profile").get_data(as_text=True))
+    response = client.post("/staff/partners/new", data={"csrf_token": token, **NEW_PARTNER})
+    assert response.status_code == 403 and count(db, Partner) == 2
+
+
+def test_a_partner_added_from_an_events_hosts_page_can_be_chosen_there(
+        client, submit, login, world, db):
+    login(world["staff"])
+    event = world["event"]
+    hosts_url = f"/staff/events/{event.slug}/hosts"
+    new_url = f"/staff/partners/new?event={event.slug}"
+    assert f'href="{new_url}"' in client.get(hosts_url).get_data(as_text=True)
+    form = client.get(new_url).get_data(as_text=True)
+    assert f'href="{hosts_url}">Partners of the event</a>' in form
+
+    response = submit(new_url, NEW_PARTNER)
+    assert response.status_code == 303 and response.headers["Location"] == hosts_url
+    partner = db.session.scalar(sa.select(Partner).where(Partner.name == "Veterans Hall"))
+    hosts_page = client.get(hosts_url).get_data(as_text=True)
+    assert f'<label class="label" for="partner_{partner.id}">Veterans Hall</label>' in hosts_page
+    chosen = {f"partner_{world['own'].id}": "host", f"partner_{world['other'].id}": "co-host",
+              f"partner_{partner.id}": "sponsor"}
+    assert submit(hosts_url, chosen).status_code == 303
+    db.session.expire_all()
+    roles = dict(db.session.execute(sa.select(EventHost.partner_id, EventHost.role)
+                                    .where(EventHost.event_id == event.id)).all())
+    assert roles[partner.id] == HostRole.SPONSOR
+
+
+def test_an_unknown_event_sends_the_new_partner_to_the_staff_page(submit, login, world):
+    login(world["staff"])
+    response = submit("/staff/partners/new?event=" + "no-such-event" * 50, NEW_PARTNER)
+    assert response.status_code == 303 and response.headers["Location"] == "/staff/#partners"
 
 
 # Staff acting for a partner ----------------------------------------------------------------

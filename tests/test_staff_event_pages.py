@@ -281,6 +281,7 @@ def test_every_staff_route_refuses_everyone_but_staff(app, world, make_slot):
     slot = make_slot(world["event"], book=world["own_book"])
     urls = staff_urls(app, world, slot)
     assert len(urls) >= 10
+    assert ("/staff/partners/new", ["GET", "POST"]) in urls  # adding a partner: staff only
     for who in (None, "volunteer", "coordinator", "staff"):
         client = app.test_client()
         if who:

@@ -113,11 +113,7 @@ def profile():
     status = 200
     if form.validate_on_submit():
         try:
-            partners.update_profile(current_user, partner, partners.ProfileFields(
-                name=form.name.data or "", kind=form.kind.data or "",
-                website=form.website.data or "", description=form.description.data or "",
-                contact_email=form.contact_email.data or "",
-            ))
+            partners.update_profile(current_user, partner, form.profile_fields())
         except ValidationFailed as exc:
             add_field_errors(form, exc.errors, fallback="name")
             status = 422

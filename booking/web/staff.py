@@ -1,15 +1,19 @@
-"""Library staff: review partner listings, act for a partner, invite coordinators and staff."""
+"""Library staff: review listings, add and act for partners, invite coordinators and staff."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from .. import listings, partners, programme
 from ..auth import roles_required
+from ..errors import ValidationFailed
 from ..extensions import db
-from ..forms import ConfirmForm, InviteForm
-from ..models import HumanBook, ProgramSession, Role, utcnow
+from ..forms import ConfirmForm, InviteForm, ProfileForm
+from ..models import Event, HumanBook, ProgramSession, Role, utcnow
 from .converters import MAX_ID
+from .errors import add_field_errors
 from .invitations import invitation_page
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -58,8 +62,40 @@ def review_session(session_id: int):
     return _review(ProgramSession, session_id, programme.review_session, "session")
 
 
+def _hosts_page_of(slug: str | None) -> str | None:
+    """The hosts page of the event `?event=<slug>` names, to come back to; None if none."""
+    if not slug:
+        return None
+    found = db.session.scalar(sa.select(Event.slug).where(Event.slug == slug[:200]))
+    return url_for("staff_events.hosts", slug=found) if found else None
+
+
+@bp.route("/partners/new", methods=["GET", "POST"])
+def new_partner():
+    """Add a partner organisation; from an event's hosts page (`?event=<slug>`), go back there."""
+    hosts_page = _hosts_page_of(request.args.get("event"))
+    back_url = hosts_page or url_for("staff.home", _anchor="partners")
+    form = ProfileForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            partner = partners.create_partner(current_user, form.profile_fields(), utcnow())
+        except ValidationFailed as exc:
+            add_field_errors(form, exc.errors, fallback="name")
+            status = 422
+        else:
+            flash(Markup("“{}” is added. <a href=\"{}\">Invite its coordinator</a>.").format(
+                partner.name, url_for("staff.invite", partner=partner.id)), "success")
+            return redirect(back_url, 303)
+    elif form.is_submitted():
+        status = 422
+    return render_template("staff/new_partner.html", form=form, back_url=back_url,
+                           back_label="Partners of the event" if hosts_page else "Staff"), status
+
+
 @bp.route("/invitations/new", methods=["GET", "POST"])
 def invite():
+    """Invite a coordinator or staff member; `?partner=<id>` preselects a coordinator's partner."""
     form = InviteForm()
     del form.human_book_id
     form.role.choices = [(Role.COORDINATOR.value, "Partner coordinator"),
@@ -67,6 +103,9 @@ def invite():
     form.partner_id.choices = [("", "None (library staff)")] + [
         (str(partner.id), partner.name) for partner in partners.all_partners()
     ]
+    chosen = request.args.get("partner", "")
+    if not form.is_submitted() and chosen and chosen in dict(form.partner_id.choices):
+        form.role.data, form.partner_id.data = Role.COORDINATOR.value, chosen
     return invitation_page(form, role=None, partner_id=None,
                            heading="Invite a coordinator or staff member",
                            back_url=url_for("staff.home"))
