@@ -84,7 +84,7 @@ def update_profile(user: User, partner: Partner, fields: ProfileFields) -> Partn
     """Change a partner's name, kind, website, description and contact address."""
     if not can_act_for(user, partner):
         raise PartnerNotAllowed("You can edit only your own organisation's profile.")
-    clean = check_profile(fields)
+    clean = _check_profile_and_name(fields, partner)
     partner.name, partner.kind, partner.website = clean.name, clean.kind, clean.website
     partner.description, partner.contact_email = clean.description, clean.contact_email
     db.session.commit()
@@ -99,15 +99,7 @@ def create_partner(user: User, fields: ProfileFields, now: datetime) -> Partner:
     """
     if user is None or user.role != Role.STAFF:
         raise PartnerNotAllowed("Only library staff add partner organisations.")
-    errors: dict[str, list[str]] = {}
-    try:
-        clean = check_profile(fields)
-    except ValidationFailed as exc:
-        errors = exc.errors
-    if "name" not in errors:
-        _refuse_taken_name(fields.name, errors)
-    if errors:
-        raise ValidationFailed(errors)
+    clean = _check_profile_and_name(fields)
     partner = Partner(slug=free_slug(slugify(clean.name, "partner"), _slug_taken),
                       name=clean.name, kind=clean.kind, website=clean.website,
                       description=clean.description, contact_email=clean.contact_email,
@@ -134,18 +126,36 @@ def _name_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def _refuse_taken_name(name: str, errors: dict[str, list[str]]) -> None:
-    """Add a message to `errors` when another partner already has this name.
+def _check_profile_and_name(fields: ProfileFields, partner: Partner | None = None) -> ProfileFields:
+    """`check_profile`, and a name no other partner than `partner` has: every problem at once."""
+    errors: dict[str, list[str]] = {}
+    try:
+        clean = check_profile(fields)
+    except ValidationFailed as exc:
+        errors = exc.errors
+    if "name" not in errors:
+        _refuse_taken_name(fields.name, errors, partner)
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def _refuse_taken_name(name: str, errors: dict[str, list[str]],
+                       partner: Partner | None = None) -> None:
+    """Add a message to `errors` when another partner (not `partner`) already has this name.
 
     Compared in Python: SQLite's lower() folds ASCII letters only.
     """
     key = _name_key(name)
     if not key:
         return
-    for existing in db.session.scalars(sa.select(Partner.name)):
+    others = sa.select(Partner.name)
+    if partner is not None:
+        others = others.where(Partner.id != partner.id)
+    for existing in db.session.scalars(others):
         if _name_key(existing) == key:
             errors["name"] = [f"A partner called “{existing}” already exists. Choose another "
-                              "name, or open that partner from the staff page."]
+                              "name."]
             return
 
 

@@ -63,8 +63,7 @@ def test_a_name_in_use_is_refused_whatever_its_case_and_spacing(db, people, now,
     with pytest.raises(ValidationFailed) as refused:
         partners.create_partner(people["staff"], partners.ProfileFields(name=name), now)
     assert refused.value.errors["name"] == [
-        "A partner called “Literacy Council” already exists. Choose another name, "
-        "or open that partner from the staff page."]
+        "A partner called “Literacy Council” already exists. Choose another name."]
     assert partner_names(db) == ["Literacy Council"]
     assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0
 
@@ -118,3 +117,16 @@ def test_a_partner_added_at_the_same_moment_is_a_clear_refusal(db, people, now, 
     assert "added at the same moment" in refused.value.errors["name"][0]
     assert partner_names(db) == ["Literacy Council"]
     assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0
+
+
+def test_renaming_to_another_partners_name_is_refused_but_keeping_ones_own_is_not(
+    db, people, make_partner
+):
+    make_partner("City Museum")
+    coordinator, council = people["coordinator"], people["council"]
+    with pytest.raises(ValidationFailed) as refused:
+        partners.update_profile(coordinator, council, partners.ProfileFields(name="city  MUSEUM"))
+    assert "already exists" in refused.value.errors["name"][0]
+    partners.update_profile(coordinator, council,
+                            partners.ProfileFields(name="literacy council", kind="charity"))
+    assert partner_names(db) == ["City Museum", "literacy council"]
