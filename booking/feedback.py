@@ -7,8 +7,8 @@ no-show bookings are never asked. Requests go out from `after` the reading's end
 than REQUEST_WINDOW after it, so a cron job that was down for a while does not survey people
 about a reading weeks old.
 
-Answers are anonymous in reports: reports read `Feedback` and `Reflection` by event, slot and
-book, never by patron or volunteer.
+Answers are anonymous in reports: reports read `Feedback` by event, slot and book, and
+`Reflection` by event and partner only (booking.reports says why), never by patron or volunteer.
 """
 from __future__ import annotations
 

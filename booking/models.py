@@ -547,7 +547,8 @@ class Feedback(db.Model):
 class Reflection(db.Model):
     """A volunteer's reflection on their readings at an event; one per book and event.
 
-    Anonymous in reports: shown by book title (public) at most, never by volunteer.
+    Anonymous in reports: counted per event and partner, and its texts shown to staff with the
+    event only; never by book (each book has one volunteer) nor by volunteer.
     """
 
     __tablename__ = "reflections"

@@ -29,7 +29,9 @@ Definitions (all counts are of bookings unless they say seats):
   a coordinator must not read one volunteer's answers off a row.
 
 Rates are None where their denominator is zero. Comments (staff only) carry no booking,
-slot or reader link, only the event and the book or session they are about.
+slot or reader link, only the event and the book or session they are about. Volunteers' notes
+(staff only: the free texts of reflections) carry the event and its date only, never the book,
+for the reason above.
 """
 from __future__ import annotations
 
@@ -49,7 +51,9 @@ from .models import (
 
 #: Statuses of bookings that hold seats in a reading.
 SEAT_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
-TABLES = ("events", "partners", "books", "comments")
+#: Tables a partner's report downloads; the others hold free texts and are for staff only.
+PARTNER_TABLES = ("events", "partners", "books")
+TABLES = PARTNER_TABLES + ("comments", "notes")
 
 
 #: Fewer reflections than this in a row show their count only (see the module's notes).
@@ -170,6 +174,17 @@ class Comment:
     text: str
 
 
+@dataclass(frozen=True)
+class VolunteerNote:
+    """What a volunteer wrote in a reflection, with only the event: never the book or who."""
+
+    event: str
+    #: The event's local start date (ISO).
+    date: str
+    went_well: str
+    was_hard: str
+
+
 @dataclass
 class Report:
     """Figures in total and grouped by event, partner and book or session."""
@@ -180,6 +195,7 @@ class Report:
     partners: list[Group]
     books: list[Group]
     comments: list[Comment]
+    notes: list[VolunteerNote]
 
 
 @dataclass(frozen=True)
@@ -235,7 +251,7 @@ def _resource_partner_id():
 
 def build_report(report_filter: ReportFilter, *, now: datetime,
                  with_comments: bool = False) -> Report:
-    """The report for `report_filter`; comments only when asked (staff)."""
+    """The report for `report_filter`; comments and volunteers' notes only when asked (staff)."""
     events = matching_events(report_filter)
     by_event = {event.id: Group(key=("event", event.id), label=event.title,
                                 kind=local_date(event.starts_at, event.timezone).isoformat(),
@@ -245,6 +261,7 @@ def build_report(report_filter: ReportFilter, *, now: datetime,
     partners: dict[int, Group] = {}
     books: dict[tuple, Group] = {}
     comments: list[Comment] = []
+    notes: list[VolunteerNote] = []
     if by_event:
         ids = list(by_event)
         _describe_hosts(by_event, ids)
@@ -275,11 +292,12 @@ def build_report(report_filter: ReportFilter, *, now: datetime,
                    row.event_id, (row.partner_id, row.partner_name), None)
         if with_comments:
             comments = _comments(ids, report_filter.partner_id)
+            notes = _notes(ids, report_filter.partner_id)
     return Report(
         filter=report_filter, totals=totals, events=list(by_event.values()),
         partners=sorted(partners.values(), key=lambda g: (g.label.lower(), g.key)),
         books=sorted(books.values(), key=lambda g: (g.kind, g.label.lower(), g.key)),
-        comments=comments,
+        comments=comments, notes=notes,
     )
 
 
@@ -405,6 +423,25 @@ def _comments(ids: list[int], partner_id: int | None) -> list[Comment]:
         query = query.where(_resource_partner_id() == partner_id)
     return [Comment(event, resource, rating, text.strip())
             for event, resource, rating, text in db.session.execute(query)]
+
+
+def _notes(ids: list[int], partner_id: int | None) -> list[VolunteerNote]:
+    """Reflections with any text; a partner filter keeps those on its books."""
+    query = (
+        sa.select(Event.title, Event.starts_at, Event.timezone, Reflection.went_well,
+                  Reflection.was_hard)
+        .join(Event, Reflection.event_id == Event.id)
+        .where(Reflection.event_id.in_(ids),
+               sa.or_(Reflection.went_well != "", Reflection.was_hard != ""))
+        .order_by(Event.starts_at, Event.id, Reflection.submitted_at, Reflection.id)
+    )
+    if partner_id is not None:
+        query = query.join(HumanBook, Reflection.book_id == HumanBook.id).where(
+            HumanBook.partner_id == partner_id)
+    notes = [VolunteerNote(title, local_date(starts_at, zone).isoformat(), went_well.strip(),
+                           was_hard.strip())
+             for title, starts_at, zone, went_well, was_hard in db.session.execute(query)]
+    return [note for note in notes if note.went_well or note.was_hard]
 
 
 def hosted_events(partner_id: int, report_filter: ReportFilter) -> list[HostedEvent]:
@@ -544,6 +581,9 @@ def table_rows(report: Report, table: str) -> tuple[list[str], list[list]]:
     if table == "comments":
         return (["event", "book or session", "rating", "comment"],
                 [[c.event, c.resource, c.rating, c.text] for c in report.comments])
+    if table == "notes":
+        return (["event", "date", "went well", "was hard"],
+                [[n.event, n.date, n.went_well, n.was_hard] for n in report.notes])
     raise ValueError(f"no table {table!r}")
 
 

@@ -414,6 +414,9 @@ def test_the_volunteer_page_links_to_the_reflection_form_which_saves_and_revises
     page = client.get(url)
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Learned to read at 40" in html
+    # It tells the volunteer who reads the texts, and that the book title is not shown with them.
+    assert "library staff read what you write with the event's name only" in html
+    assert "never with your name or your book's title" in html
     fields = {"csrf_token": csrf_token_from(html), "rating": "5", "went_well": "All of it",
               "was_hard": "", "would_return": "yes"}
     assert client.post(url, data=fields).status_code == 303

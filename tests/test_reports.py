@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from email.message import EmailMessage
+from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -41,6 +42,8 @@ class Data:
 
     def __init__(self):
         self.patrons: list[str] = []
+        #: The books' volunteers: names and e-mails, on the books and on their accounts.
+        self.volunteers: list[str] = []
 
 
 @pytest.fixture
@@ -95,9 +98,15 @@ def feedback(db):
     return feedback
 
 
+#: What the dataset's volunteers wrote, as (went well, was hard).
+NIGHT_CLASSES = ("Readers asked about night classes", "")
+FORMULA_NOTE = ("", '=HYPERLINK("http://evil.example","tired")')
+TWO_AT_ONCE = ("Good questions", "Two readers at once")
+
+
 @pytest.fixture
 def dataset(db, make_partner, make_event, make_book, make_session, make_slot, add_booking,
-            feedback):
+            feedback, make_user):
     """Three partners, two past events and one upcoming, books, a session, every kind of
     booking, survey answers and reflections; expected figures are worked out in the tests."""
     d = Data()
@@ -111,9 +120,18 @@ def dataset(db, make_partner, make_event, make_book, make_session, make_slot, ad
                      ends_at=local(2025, 4, 11, 16), hosts=[(d.council, HostRole.HOST)])
     d.c = make_event(title="Autumn Human Library", starts_at=local(2025, 11, 20),
                      ends_at=local(2025, 11, 20, 16), hosts=[(d.museum, HostRole.HOST)])
-    d.read40 = make_book(d.council, title="Learned to read at 40")
-    d.refugee = make_book(d.council, title="Refugee")
-    d.guard = make_book(d.museum, title="Museum guard")
+    books = {}
+    for attribute, partner, title, volunteer in (
+            ("read40", d.council, "Learned to read at 40", "Vasilisa Okonkwo"),
+            ("refugee", d.council, "Refugee", "Yusra Halvorsen"),
+            ("guard", d.museum, "Museum guard", "Bartholomew Quist")):
+        email = volunteer.lower().replace(" ", ".") + "@volunteers.example"
+        book = make_book(partner, title=title, volunteer_name=volunteer, volunteer_email=email)
+        account = make_user(email, Role.VOLUNTEER, book=book)
+        books[attribute] = book, account
+        setattr(d, attribute, book)
+        d.volunteers += [volunteer, email, account.name]
+    d.read40_volunteer = books["read40"][1]
     d.storytime = make_session(d.b, d.council, title="Family storytime")
     C, A, N, W, X = (BookingStatus.CONFIRMED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW,
                      BookingStatus.WAITLISTED, BookingStatus.CANCELLED)
@@ -147,11 +165,16 @@ def dataset(db, make_partner, make_event, make_book, make_session, make_slot, ad
     feedback(fa3, 3, False, ChangedView.NO)
     feedback(fb1, 4, True, ChangedView.YES, "+1 would come again")
     feedback(fb2, 2, False, ChangedView.A_LITTLE)
-    for event, book, rating, again in ((d.a, d.read40, 4, True), (d.a, d.guard, 2, False),
-                                       (d.b, d.read40, 5, True)):
-        db.session.add(Reflection(event_id=event.id, book_id=book.id, rating=rating,
-                                  would_return=again, went_well="Good questions",
-                                  submitted_at=NOW - timedelta(days=90)))
+    # Museum guard's was sent before Learned to read at 40's, though stored after it; April's
+    # before both, though its event came later.
+    for event, book, rating, again, (well, hard), days_ago in (
+            (d.a, "read40", 4, True, NIGHT_CLASSES, 90),
+            (d.a, "guard", 2, False, FORMULA_NOTE, 95),
+            (d.b, "read40", 5, True, TWO_AT_ONCE, 100)):
+        book, volunteer = books[book]
+        db.session.add(Reflection(event_id=event.id, book_id=book.id, user_id=volunteer.id,
+                                  rating=rating, would_return=again, went_well=well,
+                                  was_hard=hard, submitted_at=NOW - timedelta(days=days_ago)))
     db.session.commit()
     return d
 
@@ -365,8 +388,18 @@ def test_staff_download_every_table_as_csv_without_personal_data(app, client, da
     assert "'+1 would come again" in texts
     everything = json.dumps(tables)
     assert not [p for p in dataset.patrons if p in everything]
+    assert not [v for v in dataset.volunteers if v in everything]
     filtered = read_csv(client.get("/staff/reports/events.csv?event=%d" % dataset.b.id))
     assert [row[0] for row in filtered[1:]] == ["April Human Library"]
+
+
+def report_page(client, url: str = "/staff/reports/") -> str:
+    """A report page that answered and keeps to the accessible structure, as HTML."""
+    response = client.get(url)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, url
+    check_accessible_structure(html)
+    return html
 
 
 def svgs(html: str) -> list[ET.Element]:
@@ -376,10 +409,7 @@ def svgs(html: str) -> list[ET.Element]:
 def test_the_staff_report_page_shows_figures_charts_and_comments(app, client, dataset,
                                                                  make_user):
     sign_in(client, make_user("staff@example.org", Role.STAFF))
-    response = client.get("/staff/reports/")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200
-    check_accessible_structure(html)
+    html = report_page(client)
     for text in ("Spring Human Library", "Literacy Council", "Family storytime", "80%",
                  "Very moving conversation.", "/staff/reports/events.csv"):
         assert text in html, text
@@ -393,6 +423,129 @@ def test_the_staff_report_page_shows_figures_charts_and_comments(app, client, da
         assert chart.findall(f"{ns}text") and chart.findall(f"{ns}rect")
     assert "Learned to read at 40: 100% (5 of 5 seats)" in charts[0].find(f"{ns}desc").text
     assert "<script" not in html.split("</main>")[0]
+
+
+# Volunteers' notes ------------------------------------------------------------------------
+
+SPRING_NOTES = [reports.VolunteerNote("Spring Human Library", "2025-03-14", *FORMULA_NOTE),
+                reports.VolunteerNote("Spring Human Library", "2025-03-14", *NIGHT_CLASSES)]
+APRIL_NOTE = reports.VolunteerNote("April Human Library", "2025-04-11", *TWO_AT_ONCE)
+BOOK_TITLES = ("Learned to read at 40", "Refugee", "Museum guard")
+
+
+def test_volunteers_notes_come_by_event_then_submission_for_staff_only(db, dataset):
+    db.session.add(Reflection(event_id=dataset.c.id, book_id=dataset.guard.id, rating=3,
+                              would_return=True, went_well="", was_hard="", submitted_at=NOW))
+    db.session.commit()
+    assert build_report(ReportFilter(), now=NOW, with_comments=True).notes == [
+        *SPRING_NOTES, APRIL_NOTE]  # the reflection without text is no note
+    assert build_report(ReportFilter(), now=NOW).notes == []
+
+
+def test_volunteers_notes_follow_the_report_filter(dataset):
+    d = dataset
+
+    def notes(**chosen):
+        return build_report(ReportFilter(**chosen), now=NOW, with_comments=True).notes
+
+    assert notes(event_id=d.b.id) == [APRIL_NOTE]
+    assert notes(event_id=d.c.id) == []
+    assert notes(starts_on=date(2025, 4, 1)) == [APRIL_NOTE]
+    assert notes(ends_on=date(2025, 3, 31)) == SPRING_NOTES
+    assert notes(partner_id=d.museum.id) == SPRING_NOTES[:1]  # on the museum's book
+    assert notes(partner_id=d.council.id) == [SPRING_NOTES[1], APRIL_NOTE]
+    assert notes(partner_id=d.library.id) == []  # hosts Spring, but has no books
+    assert notes(partner_id=d.council.id, event_id=d.a.id) == SPRING_NOTES[1:]
+
+
+def notes_section(html: str) -> str:
+    match = re.search(r'<section aria-labelledby="notes-heading".*?</section>', html, re.S)
+    assert match, "no volunteers' notes on the page"
+    return match.group(0)
+
+
+def note_rows(section: str) -> list[tuple[str, ...]]:
+    cells = r"<td>(.*?)</td>" * 4
+    return [tuple(unescape(cell) for cell in row)
+            for row in re.findall(rf"<tr>{cells}</tr>", section, re.S)]
+
+
+def test_the_staff_report_page_lists_volunteers_notes_with_the_event_only(app, client, dataset,
+                                                                          make_user):
+    sign_in(client, make_user("staff@example.org", Role.STAFF))
+    html = report_page(client)
+    section = notes_section(html)
+    assert '<h2 id="notes-heading">Volunteers&#39; notes</h2>' in section
+    assert '<caption class="visually-hidden">Volunteers&#39; notes</caption>' in section
+    assert re.findall(r'<th scope="col">(.*?)</th>', section) == [
+        "Event", "Date", "Went well", "Was hard"]
+    assert note_rows(section) == [
+        (n.event, n.date, n.went_well, n.was_hard) for n in [*SPRING_NOTES, APRIL_NOTE]]
+    assert 'href="/staff/reports/notes.csv"' in section
+    assert not [title for title in BOOK_TITLES if title in section]
+    assert not [v for v in dataset.volunteers if v in html]
+    assert not [p for p in dataset.patrons if p in html]
+
+
+def test_the_staff_report_page_filters_volunteers_notes(app, client, dataset, make_user):
+    sign_in(client, make_user("staff@example.org", Role.STAFF))
+    section = notes_section(report_page(client, f"/staff/reports/?partner={dataset.museum.id}"))
+    assert note_rows(section) == [("Spring Human Library", "2025-03-14", *FORMULA_NOTE)]
+    assert f'href="/staff/reports/notes.csv?partner={dataset.museum.id}"' in section
+    april = report_page(client, "/staff/reports/?starts_on=2025-04-01&ends_on=2025-04-30")
+    assert note_rows(notes_section(april)) == [
+        ("April Human Library", "2025-04-11", *TWO_AT_ONCE)]
+    upcoming = notes_section(report_page(client, f"/staff/reports/?event={dataset.c.id}"))
+    assert note_rows(upcoming) == [] and "No volunteers&#39; notes in this range." in upcoming
+
+
+def test_staff_download_volunteers_notes_as_csv_with_formulas_quoted(app, client, dataset,
+                                                                    make_user):
+    sign_in(client, make_user("staff@example.org", Role.STAFF))
+    notes = read_csv(client.get("/staff/reports/notes.csv"))
+    assert notes == [
+        ["event", "date", "went well", "was hard"],
+        ["Spring Human Library", "2025-03-14", "", "'" + FORMULA_NOTE[1]],
+        ["Spring Human Library", "2025-03-14", *NIGHT_CLASSES],
+        ["April Human Library", "2025-04-11", *TWO_AT_ONCE],
+    ]
+    council = read_csv(client.get(f"/staff/reports/notes.csv?partner={dataset.council.id}"
+                                  f"&event={dataset.b.id}"))
+    assert council[1:] == [["April Human Library", "2025-04-11", *TWO_AT_ONCE]]
+    bad = client.get("/staff/reports/notes.csv?starts_on=2025-13-01")
+    assert bad.status_code == 400 and "Enter a date such as" in bad.get_data(as_text=True)
+
+
+def test_partners_and_volunteers_never_see_volunteers_notes(app, client, dataset, make_user):
+    texts = [text for note in (NIGHT_CLASSES, FORMULA_NOTE, TWO_AT_ONCE) for text in note
+             if text]
+    make_user("staff@example.org", Role.STAFF)
+    sign_in(client, make_user("coord@example.org", Role.COORDINATOR, dataset.council))
+    for url in ("/partner/reports", "/partner/impact"):
+        page = client.get(url)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and "notes-heading" not in html, url
+        assert not [text for text in texts if text in unescape(html)], url
+    assert client.get("/partner/reports/notes.csv").status_code == 404
+    assert client.get("/staff/reports/notes.csv").status_code == 403
+
+    volunteer = app.test_client()
+    sign_in(volunteer, dataset.read40_volunteer)
+    assert volunteer.get("/staff/reports/notes.csv").status_code == 403
+    assert volunteer.get("/staff/reports/").status_code == 403
+
+
+def test_staff_acting_for_a_partner_get_no_notes_there(app, client, dataset, make_user):
+    sign_in(client, make_user("staff@example.org", Role.STAFF))
+    partner = f"?partner={dataset.museum.id}"
+    for url in ("/partner/reports", "/partner/impact",
+                f"/staff/reports/partners/{dataset.museum.id}/impact"):
+        page = client.get(url + partner)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200, url
+        assert "notes-heading" not in html and "HYPERLINK" not in html, url
+    assert client.get(f"/partner/reports/notes.csv{partner}").status_code == 404
+    assert client.get(f"/partner/reports/comments.csv{partner}").status_code == 404
 
 
 @pytest.mark.parametrize(("query", "message"), [
@@ -512,6 +665,7 @@ def test_the_purge_keeps_every_report_figure_and_removes_patrons(app, client, db
     client.dataset = dataset
     before = every_report(client)
     assert any(dataset.patrons[0] in value for value in string_values(db))
+    assert before[0][0].notes == [*SPRING_NOTES, APRIL_NOTE]  # volunteers' texts: kept
 
     dry = purge_personal_data(now=NOW, days=0, dry_run=True)
     assert (dry.bookings, dry.messages) == (13, 14)

@@ -17,6 +17,7 @@ from ..errors import ValidationFailed
 from ..extensions import db
 from ..forms import BookForm, ConfirmForm, InviteForm, ProfileForm, SessionForm
 from ..models import Event, HumanBook, ListingStatus, Partner, ProgramSession, Role, utcnow
+from ..reports import PARTNER_TABLES
 from .converters import MAX_ID
 from .errors import add_field_errors
 from .invitations import invitation_page
@@ -374,7 +375,7 @@ def reports():
     return report_page(_report_partner())
 
 
-@bp.get("/reports/<any(events, partners, books):table>.csv")
+@bp.get(f"/reports/<any({', '.join(PARTNER_TABLES)}):table>.csv")
 def report_csv_download(table: str):
     return report_csv(table, _report_partner())
 

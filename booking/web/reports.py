@@ -21,7 +21,7 @@ bp = Blueprint("staff_reports", __name__, url_prefix="/staff/reports")
 #: Query parameters a report's links carry over (filters).
 FILTER_ARGS = ("starts_on", "ends_on", "event", "partner")
 TABLE_TITLES = {"events": "By event", "partners": "By partner", "books": "By book or session",
-                "comments": "Readers' comments"}
+                "comments": "Readers' comments", "notes": "Volunteers' notes"}
 
 
 @bp.before_request
@@ -35,7 +35,7 @@ def index():
     return report_page(None)
 
 
-@bp.get("/<any(events, partners, books, comments):table>.csv")
+@bp.get(f"/<any({', '.join(reports.TABLES)}):table>.csv")
 def table_csv(table: str):
     return report_csv(table, None)
 
@@ -74,7 +74,7 @@ def _form_problem(form: ReportFilterForm) -> str:
 
 
 def report_page(partner: Partner | None):
-    """The report for staff (every partner, comments) or for one partner."""
+    """The report for staff (every partner, comments, notes) or for one partner."""
     staff = partner is None
     form, report_filter = read_filter(partner)
     args = filter_args()
