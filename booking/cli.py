@@ -84,7 +84,8 @@ def register(app: Flask) -> None:
                    f"({days} days ago): "
                    f"{result.bookings} booking{'s' if result.bookings != 1 else ''} {verb}, "
                    f"{result.messages} e-mail record{'s' if result.messages != 1 else ''} cleared, "
-                   f"{result.files} e-mail file{'s' if result.files != 1 else ''} deleted"
+                   f"{result.files} e-mail file{'s' if result.files != 1 else ''} "
+                   f"{'would be deleted' if dry_run else 'deleted'}"
                    f"{' (dry run: nothing changed)' if dry_run else ''}.")
 
     @app.cli.command("create-user")

@@ -166,7 +166,8 @@ def desk_events(now: datetime) -> list[Event]:
 def set_walk_in_seats(event: Event, seats, *, user: User, now: datetime) -> list[Booking]:
     """Hold back `seats` seats of every reading of the event for walk-ins (0: none).
 
-    Fewer held seats free seats for online booking: the waitlist moves up into them at once,
+    Fewer held seats free seats for online booking: the waitlist of each reading not yet
+    begun moves up into them at once,
     oldest first, before any newcomer can take them. The event, then its open slots, are locked
     first (the order staff changes take), so no booking slips in between. Returns the
     bookings promoted; each has its notification queued. The change is in the audit log.
@@ -180,7 +181,8 @@ def set_walk_in_seats(event: Event, seats, *, user: User, now: datetime) -> list
     with transaction():
         events.lock_event(event)  # the event, then its slots: the order staff changes take
         slots = db.session.scalars(
-            sa.select(Slot).where(_event_readings(event), Slot.status == SlotStatus.OPEN)
+            sa.select(Slot).where(_event_readings(event), Slot.status == SlotStatus.OPEN,
+                                  Slot.starts_at > now)  # no seat in a reading begun or over
             .order_by(Slot.id)
             .with_for_update(of=Slot).execution_options(populate_existing=True)
         ).all()

@@ -1,6 +1,7 @@
 """Extensions, created unbound and bound to the app in the factory."""
 from __future__ import annotations
 
+import logging
 import sqlite3
 from contextlib import contextmanager
 
@@ -43,6 +44,11 @@ def transaction():
         db.session.commit()
     except BaseException as exc:
         db.session.rollback()
+        if isinstance(exc, IntegrityError):
+            # Logged, so that a constraint that fails for another reason (a bug) is seen. The
+            # first line names the constraint; the database's DETAIL line (values) is left out.
+            logging.getLogger(__name__).warning(
+                "A transaction was refused as busy: %s", str(exc.orig).splitlines()[0])
         if is_lock_timeout(exc) or isinstance(exc, IntegrityError):
             raise Busy() from exc
         raise

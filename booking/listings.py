@@ -109,6 +109,8 @@ def submit_book(user: User, book: HumanBook, *, now: datetime) -> HumanBook:
         raise ListingNotAllowed("You can submit only your own organisation's books.")
     if book.listing_status != ListingStatus.DRAFT:
         raise DomainError(f"Only a draft can be sent for approval; this one is {book.listing_status.value}.")
+    audit.record_if_staff(user, "listing.submit", book,
+                          {"listing_status": [book.listing_status, ListingStatus.SUBMITTED]}, now)
     return _set_status(book, ListingStatus.SUBMITTED, now)
 
 

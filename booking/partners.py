@@ -12,7 +12,7 @@ from . import audit
 from .errors import DomainError, ValidationFailed
 from .events import free_slug, slugify
 from .extensions import db
-from .models import Partner, Role, User
+from .models import Partner, Role, User, utcnow
 
 NAME_MAX = 200
 KIND_MAX = 80
@@ -34,6 +34,10 @@ class ProfileFields:
     website: str = ""
     description: str = ""
     contact_email: str = ""
+
+
+#: A partner's profile fields, as `ProfileFields` names them and the audit log records them.
+PROFILE_FIELDS = ("name", "kind", "website", "description", "contact_email")
 
 
 def can_act_for(user: User, partner: Partner) -> bool:
@@ -80,13 +84,19 @@ def check_profile(fields: ProfileFields) -> ProfileFields:
     return ProfileFields(name, kind, website, description, email)
 
 
-def update_profile(user: User, partner: Partner, fields: ProfileFields) -> Partner:
-    """Change a partner's name, kind, website, description and contact address."""
+def update_profile(user: User, partner: Partner, fields: ProfileFields, *,
+                   now: datetime | None = None) -> Partner:
+    """Change a partner's name, kind, website, description and contact address (audited when
+    staff do it for the partner)."""
     if not can_act_for(user, partner):
         raise PartnerNotAllowed("You can edit only your own organisation's profile.")
     clean = _check_profile_and_name(fields, partner)
+    before = audit.snapshot(partner, PROFILE_FIELDS)
     partner.name, partner.kind, partner.website = clean.name, clean.kind, clean.website
     partner.description, partner.contact_email = clean.description, clean.contact_email
+    changes = audit.diff(before, audit.snapshot(partner, PROFILE_FIELDS))
+    if changes:
+        audit.record_if_staff(user, "partner.update", partner, changes, now or utcnow())
     db.session.commit()
     return partner
 
@@ -133,7 +143,9 @@ def _check_profile_and_name(fields: ProfileFields, partner: Partner | None = Non
         clean = check_profile(fields)
     except ValidationFailed as exc:
         errors = exc.errors
-    if "name" not in errors:
+    # A name it already has is its own, even if another partner's reads alike (older data).
+    renamed = partner is None or _name_key(fields.name) != _name_key(partner.name)
+    if "name" not in errors and renamed:
         _refuse_taken_name(fields.name, errors, partner)
     if errors:
         raise ValidationFailed(errors)

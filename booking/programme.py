@@ -276,6 +276,9 @@ def submit_session(user: User, session: ProgramSession, *, now: datetime) -> Pro
     if session.listing_status != ListingStatus.DRAFT:
         raise DomainError("Only a draft can be sent for approval; "
                           f"this one is {session.listing_status.value}.")
+    audit.record_if_staff(user, "listing.submit", session,
+                          {"listing_status": [session.listing_status, ListingStatus.SUBMITTED]},
+                          now)
     return _set_status(session, ListingStatus.SUBMITTED, now)
 
 

@@ -221,6 +221,11 @@ def book(
             # Rule 2 holds at the desk too: a walk-in who gives an e-mail is that patron.
             _check_patron_rules(slot, event, email_key)
 
+        if not walk_in:
+            # Rule 3 before anyone new: a seat left free with people waiting (data from before
+            # a rule changed, say) goes to the first of them.
+            for waiting in promote_waitlist(slot, now=now):
+                notifications.queue_promoted(waiting, now=now)
         held = 0 if walk_in else slot.held_for_walk_ins
         confirmed = _take_seats(slot.id, fields["seats"], held=held)
         if walk_in and not confirmed:  # cannot happen under the slot lock; never waitlist

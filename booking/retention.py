@@ -83,21 +83,25 @@ def purge_personal_data(*, now: datetime, days: int, dry_run: bool = False) -> P
     except BaseException:
         db.session.rollback()
         raise
-    files = 0 if dry_run else _delete_written_copies()
+    files = _written_copies(messages, delete=not dry_run)
     return PurgeResult(bookings=len(booking_ids), messages=len(messages), files=files,
                        cutoff=cutoff, dry_run=dry_run)
 
 
-def _delete_written_copies() -> int:
-    """Delete the .eml copies of every cleared message, this run's and any an earlier run left
-    (after the commit: a file deleted for a purge that then failed could not come back)."""
+def _written_copies(this_run: list[int], *, delete: bool) -> int:
+    """The .eml copies of this run's messages and of any an earlier run cleared: deleted (after
+    the commit: a file deleted for a purge that then failed could not come back), or, on a dry
+    run, counted."""
     outbox = mailer.file_outbox(current_app)
     if not outbox.directory.is_dir():
         return 0
-    cleared = db.session.scalars(sa.select(OutboxMessage.id).where(
-        OutboxMessage.to_email == f"removed@{PURGED_DOMAIN}")).all()
+    cleared = set(db.session.scalars(sa.select(OutboxMessage.id).where(
+        OutboxMessage.to_email == f"removed@{PURGED_DOMAIN}")).all()) | set(this_run)
     db.session.rollback()
-    return sum(outbox.delete(mailer.file_name(message_id)) for message_id in cleared)
+    names = [mailer.file_name(message_id) for message_id in sorted(cleared)]
+    if delete:
+        return sum(outbox.delete(name) for name in names)
+    return sum((outbox.directory / f"{name}.eml").exists() for name in names)
 
 
 def _messages_of(booking_ids: list[int]) -> list[int]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from booking import availability, listings, programme, reservations
+from booking import availability, listings, partners, programme, reservations
 from booking.availability import WindowSpec
 from booking.models import AuditEntry, ListingStatus
 from test_programme import create, fields, local, place  # noqa: F401 (fixture)
@@ -86,3 +86,23 @@ def test_staff_saving_a_books_availability_is_audited_on_the_event(db, place, no
     assert (entry.action, entry.target_type, entry.event_id) == (
         "availability.save", "event", event.id)
     assert entry.changes["book"] == "Refugee" and entry.changes["readings_added"] == 2
+
+
+def test_staff_submitting_listings_and_editing_a_partners_profile_are_audited(db, place, now):
+    staff, partner = place["staff"], place["partner"]
+    book = listings.create_book(place["coordinator"], partner, book_fields("Nurse"), now=now)
+    session = create(place, now)
+
+    listings.submit_book(staff, book, now=now)
+    programme.submit_session(staff, session, now=now)
+    partners.update_profile(staff, partner, partners.ProfileFields(
+        name=partner.name, website="https://lit.example.org"), now=now)
+    partners.update_profile(place["coordinator"], partner, partners.ProfileFields(
+        name=partner.name, website="https://lit.example.org/about"), now=now)
+
+    assert entries(db) == [("listing.submit", "book", staff.id),
+                           ("listing.submit", "session", staff.id),
+                           ("partner.update", "partner", staff.id)]
+    update = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "partner.update")).one()
+    assert update.changes == {"website": ["", "https://lit.example.org"]}

@@ -158,6 +158,27 @@ def test_the_desk_refreshes_by_itself_and_leaves_a_walk_in_being_typed_alone(
     page.close()
 
 
+def test_the_desk_keeps_its_cards_when_the_sign_in_has_run_out(
+        browser, live_url, day, db, make_user):
+    make_user("desk2@example.org", Role.STAFF)
+    db.session.close()
+    context = browser.new_context()
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, live_url, "desk2@example.org")
+    page.goto(f"{live_url}/desk/{day['slug']}")
+    cards = page.locator("[data-desk-card]")
+    assert cards.count() == 2
+
+    context.clear_cookies()  # signed out: the state URL now answers with the sign-in page
+    with page.expect_response(lambda response: "/login" in response.url):
+        page.clock.run_for(21_000)
+    page.evaluate("() => new Promise(resolve => setTimeout(resolve, 0))")
+
+    assert cards.count() == 2
+    context.close()
+
+
 def test_the_copy_button_copies_the_feed_address(browser, live_url, day, db, make_user):
     make_user("feeds@example.org", Role.STAFF)
     db.session.close()

@@ -315,3 +315,19 @@ def test_a_patron_locked_elsewhere_is_busy_rather_than_waited_for_against_the_or
         holder.join(timeout=30)
     reservations.lock_patrons(["late@example.org"], wait=False)  # free again
     db.session.rollback()
+
+
+def test_a_constraint_failing_in_a_transaction_is_busy_logged_and_rolled_back(
+        app, db, make_partner, caplog):
+    from booking.extensions import transaction
+    from booking.models import Partner
+
+    make_partner("Museum", slug="museum")
+    with pytest.raises(Busy):
+        with transaction():
+            db.session.add(Partner(name="Museum again", slug="museum",
+                                   contact_email="secret@example.org"))
+            db.session.flush()
+
+    assert "refused as busy" in caplog.text and "secret@example.org" not in caplog.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Partner)) == 1

@@ -321,6 +321,22 @@ def test_holding_fewer_seats_moves_the_waitlist_up_before_any_newcomer(
         "event.walk_in_seats", staff.id, {"walk_in_seats_per_reading": [2, 0]})
 
 
+def test_freeing_held_seats_moves_no_one_up_into_a_reading_begun_or_over(
+    make_event, make_slot, db, now, staff
+):
+    event = make_event(walk_in_seats_per_reading=1)
+    slot = make_slot(event, capacity=2)
+    reservations.book(slot.id, name="First", email="first@example.org", now=now)
+    waiting = reservations.book(slot.id, name="Late", email="late@example.org", now=now)
+
+    for moment in (slot.starts_at + MIN, slot.ends_at + 10 * MIN):
+        assert desk.set_walk_in_seats(event, 0, user=staff, now=moment) == []
+        desk.set_walk_in_seats(event, 1, user=staff, now=moment)
+
+    db.session.expire_all()
+    assert db.session.get(Booking, waiting.booking.id).status == BookingStatus.WAITLISTED
+
+
 def test_sessions_hold_no_seats_back_since_walk_ins_join_readings_only(
     make_event, make_slot, make_session, db, now
 ):

@@ -130,3 +130,15 @@ def test_renaming_to_another_partners_name_is_refused_but_keeping_ones_own_is_no
     partners.update_profile(coordinator, council,
                             partners.ProfileFields(name="literacy council", kind="charity"))
     assert partner_names(db) == ["City Museum", "literacy council"]
+
+
+def test_a_partner_whose_name_already_reads_like_anothers_can_still_save_its_profile(
+    db, people, make_partner
+):
+    twin = make_partner("literacy  COUNCIL")  # older data, from before the check
+
+    partners.update_profile(people["staff"], twin, partners.ProfileFields(
+        name="literacy  COUNCIL", description="Adults learn to read."))
+
+    db.session.expire_all()
+    assert db.session.get(Partner, twin.id).description == "Adults learn to read."

@@ -696,8 +696,10 @@ def test_the_purge_deletes_the_written_copies_of_the_messages_it_clears(app, db,
         sa.select(OutboxMessage.id).join(Booking, OutboxMessage.booking_id == Booking.id)
         .where(Booking.event_id == dataset.c.id)))
 
-    assert purge_personal_data(now=NOW, days=0, dry_run=True).files == 0
+    dry = purge_personal_data(now=NOW, days=0, dry_run=True)
+    assert {path.name for path in outbox.directory.glob("*.eml")} == written
     result = purge_personal_data(now=NOW, days=0)
+    assert dry.files == result.files
 
     left = {path.name for path in outbox.directory.glob("*.eml")}
     assert not [p for path in outbox.directory.glob("*.eml") for p in dataset.patrons

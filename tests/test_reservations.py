@@ -18,7 +18,15 @@ from booking.errors import (
     SlotUnavailable,
     ValidationFailed,
 )
-from booking.models import Booking, BookingStatus, EventKind, EventStatus, Slot, SlotStatus
+from booking.models import (
+    Booking,
+    BookingStatus,
+    EventKind,
+    EventStatus,
+    OutboxMessage,
+    Slot,
+    SlotStatus,
+)
 
 
 def book(slot_id, email="ada@example.org", *, now, **fields):
@@ -314,3 +322,21 @@ def test_control_characters_are_refused_rather_than_stored(db, slot, now, field)
         book(slot.id, now=now, **{field: "Ada\x00Reader"})
     assert "control characters" in refused.value.errors[field][0]
     assert state(db, slot.id) == (0, 0)
+
+
+def test_a_seat_left_free_with_people_waiting_goes_to_them_before_a_newcomer(
+        db, make_slot, now):
+    slot = make_slot(capacity=1)
+    reservations.book(slot.id, name="Ann", email="ann@example.org", now=now)
+    waiting = reservations.book(slot.id, name="Bo", email="bo@example.org", now=now)
+    # A seat appears without the queue moving (as when sessions stopped holding walk-in seats).
+    db.session.execute(sa.update(Slot).where(Slot.id == slot.id).values(capacity=2))
+    db.session.commit()
+
+    newcomer = reservations.book(slot.id, name="Cy", email="cy@example.org", now=now)
+
+    db.session.expire_all()
+    assert db.session.get(Booking, waiting.booking.id).status == BookingStatus.CONFIRMED
+    assert newcomer.status == BookingStatus.WAITLISTED
+    assert db.session.scalars(sa.select(OutboxMessage.to_email).where(
+        OutboxMessage.kind == "waitlist_promoted")).all() == ["bo@example.org"]

@@ -114,7 +114,7 @@ def profile():
     status = 200
     if form.validate_on_submit():
         try:
-            partners.update_profile(current_user, partner, form.profile_fields())
+            partners.update_profile(current_user, partner, form.profile_fields(), now=utcnow())
         except ValidationFailed as exc:
             add_field_errors(form, exc.errors, fallback="name")
             status = 422

@@ -43,8 +43,10 @@
   function swap(html) {
     var fresh = new DOMParser().parseFromString(html, "text/html");
     var stamp = fresh.querySelector("[data-desk-generated]");
+    // Not the desk's state (the sign-in page, say, once the session ran out): change nothing.
+    if (!stamp) { return; }
     var oldStamp = panel.querySelector("[data-desk-generated]");
-    if (stamp && oldStamp) { oldStamp.replaceWith(document.importNode(stamp, true)); }
+    if (oldStamp) { oldStamp.replaceWith(document.importNode(stamp, true)); }
     fresh.querySelectorAll("[data-desk-card]").forEach(function (card) {
       var old = document.getElementById(card.id);
       if (!old) { panel.appendChild(document.importNode(card, true)); return; }
@@ -63,7 +65,9 @@
   function refresh() {
     if (document.hidden) { return; }
     fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (response) {
+        return response.ok && !response.redirected ? response.text() : null;
+      })
       .then(function (html) { if (html) { swap(html); } })
       .catch(function () { /* offline for a moment: keep what is shown, try again later */ });
   }
