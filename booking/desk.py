@@ -180,12 +180,9 @@ def set_walk_in_seats(event: Event, seats, *, user: User, now: datetime) -> list
     promoted: list[Booking] = []
     with transaction():
         events.lock_event(event)  # the event, then its slots: the order staff changes take
-        slots = db.session.scalars(
-            sa.select(Slot).where(_event_readings(event), Slot.status == SlotStatus.OPEN,
-                                  Slot.starts_at > now)  # no seat in a reading begun or over
-            .order_by(Slot.id)
-            .with_for_update(of=Slot).execution_options(populate_existing=True)
-        ).all()
+        # No one moves up into a reading begun or over.
+        slots = events.lock_slots(event, _event_readings(event),
+                                  Slot.status == SlotStatus.OPEN, Slot.starts_at > now)
         before = event.walk_in_seats_per_reading
         if before == seats:
             return []

@@ -234,11 +234,15 @@ def _touched(event: Event, now: datetime) -> None:
     event.updated_at = now
 
 
+#: What the audit log compares of an event.
+AUDITED_FIELDS = (
+    "title", "slug", "description", "kind", "venue", "accessibility_notes", "timezone",
+    "starts_at", "ends_at", "registration_opens_at", "registration_closes_at",
+    "max_bookings_per_patron", "max_seats_per_booking", "agreement_version", "status")
+
+
 def _snapshot(event: Event) -> dict:
-    return {name: getattr(event, name) for name in (
-        "title", "slug", "description", "kind", "venue", "accessibility_notes", "timezone",
-        "starts_at", "ends_at", "registration_opens_at", "registration_closes_at",
-        "max_bookings_per_patron", "max_seats_per_booking", "agreement_version", "status")}
+    return audit.snapshot(event, AUDITED_FIELDS)
 
 
 # Events ------------------------------------------------------------------------------------
@@ -327,11 +331,7 @@ def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
             raise DomainError("This event is already cancelled.")
         if event.status == EventStatus.FINISHED or event.ends_at <= now:
             raise DomainError("This event is over, so it can no longer be cancelled.")
-        slots = db.session.scalars(
-            sa.select(Slot).where(Slot.event_id == event.id, Slot.starts_at > now)
-            .order_by(Slot.id)
-            .with_for_update(of=Slot).execution_options(populate_existing=True)
-        ).all()
+        slots = lock_slots(event, Slot.starts_at > now)
         cancelled = 0
         for slot in slots:
             if slot.status != SlotStatus.CANCELLED:
@@ -495,11 +495,17 @@ def _tell_patrons_of_changes(event: Event, changes: dict, now: datetime) -> None
 
 
 def _slots_outside(event: Event, starts_at: datetime, ends_at: datetime) -> list[Slot]:
+    """Live slots outside a new start and end, locked, in time order."""
+    slots = lock_slots(event, Slot.status != SlotStatus.CANCELLED,
+                       sa.or_(Slot.starts_at < starts_at, Slot.ends_at > ends_at))
+    return sorted(slots, key=lambda slot: (slot.starts_at, slot.id))
+
+
+def lock_slots(event: Event, *where) -> list[Slot]:
+    """The event's slots matching `where`, row-locked in id order (the order every change to
+    several slots takes), with fresh values. Lock the event first (`lock_event`)."""
     return list(db.session.scalars(
-        sa.select(Slot).where(
-            Slot.event_id == event.id, Slot.status != SlotStatus.CANCELLED,
-            sa.or_(Slot.starts_at < starts_at, Slot.ends_at > ends_at),
-        ).order_by(Slot.starts_at, Slot.id)
+        sa.select(Slot).where(Slot.event_id == event.id, *where).order_by(Slot.id)
         .with_for_update(of=Slot).execution_options(populate_existing=True)
     ))
 
