@@ -75,6 +75,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_events.bp)
     app.register_blueprint(reports.bp)
     csrf.exempt(api.bp)
+    if app.config.get("DEV_OUTBOX"):
+        from .web import dev
+
+        app.register_blueprint(dev.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -19,7 +19,7 @@ from . import audit, notifications, reservations
 from .errors import DomainError, ValidationFailed
 from .extensions import db, transaction
 from .models import (
-    ACTIVE_BOOKING_STATUSES,
+    HOLDING_STATUSES,
     AvailabilityWindow,
     Booking,
     BookingStatus,
@@ -336,29 +336,34 @@ def lock_volunteers(user_ids) -> list[int]:
 
 
 def active_bookings(slot: Slot) -> list[Booking]:
+    """Bookings holding a place in the slot, holds included: what withdrawing it releases."""
     return list(db.session.scalars(
         sa.select(Booking)
-        .where(Booking.slot_id == slot.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES))
+        .where(Booking.slot_id == slot.id, Booking.status.in_(HOLDING_STATUSES))
         .order_by(Booking.id)
     ))
 
 
 def surplus_bookings(slot: Slot, capacity: int, *,
                      leaving: Collection[Booking] = ()) -> list[Booking]:
-    """Confirmed bookings beyond a smaller capacity: the most recent ones go first.
+    """Bookings holding seats beyond a smaller capacity: unconfirmed holds first, then the
+    most recent confirmed ones.
 
     Bookings `leaving` the slot anyway (cancelled for another reason) free their seats first.
     """
     gone = {booking.id for booking in leaving}
-    confirmed = [booking for booking in db.session.scalars(
+    holding = [booking for booking in db.session.scalars(
         sa.select(Booking)
-        .where(Booking.slot_id == slot.id, Booking.status == BookingStatus.CONFIRMED)
-        .order_by(Booking.created_at.desc(), Booking.id.desc())
+        .where(Booking.slot_id == slot.id, sa.or_(
+            Booking.status == BookingStatus.CONFIRMED,
+            sa.and_(Booking.status == BookingStatus.PENDING,
+                    Booking.waitlist_position.is_(None))))
+        .order_by(Booking.status != BookingStatus.PENDING, Booking.created_at.desc(),
+                  Booking.id.desc())
     ) if booking.id not in gone]
-    seats = slot.booked - sum(booking.seats for booking in leaving
-                              if booking.status == BookingStatus.CONFIRMED)
+    seats = slot.booked - sum(booking.seats for booking in leaving if booking.holds_seats)
     surplus = []
-    for booking in confirmed:
+    for booking in holding:
         if seats <= capacity:
             break
         surplus.append(booking)

@@ -10,7 +10,6 @@ from sqlalchemy.orm import selectinload
 from .extensions import db
 from .models import (
     Booking,
-    BookingStatus,
     Event,
     EventHost,
     EventKind,
@@ -21,6 +20,7 @@ from .models import (
     ProgramSession,
     Slot,
     SlotStatus,
+    waiting_in_line,
 )
 
 #: Event statuses whose pages the public may see.
@@ -127,7 +127,7 @@ def event_slots(event: Event) -> list[SlotView]:
     """Public slots of the event (not cancelled, approved resources), in time order."""
     waiting = (
         sa.select(Booking.slot_id, sa.func.count().label("n"))
-        .where(Booking.status == BookingStatus.WAITLISTED, Booking.event_id == event.id)
+        .where(waiting_in_line(), Booking.event_id == event.id)
         .group_by(Booking.slot_id)
         .subquery()
     )
@@ -164,7 +164,7 @@ def waitlist_length(slot_id: int) -> int:
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Booking)
-        .where(Booking.slot_id == slot_id, Booking.status == BookingStatus.WAITLISTED)
+        .where(Booking.slot_id == slot_id, waiting_in_line())
     )
 
 
@@ -216,15 +216,16 @@ def _approved(model):
 
 
 def waitlist_rank(booking: Booking) -> int | None:
-    """A waitlisted booking's place in line (1 = next to be confirmed), else None."""
-    if booking.status != BookingStatus.WAITLISTED or booking.waitlist_position is None:
+    """A waiting booking's place in line (1 = next to be confirmed), else None; holds
+    waiting in the line count, as they take their turn."""
+    if not booking.on_waitlist or booking.waitlist_position is None:
         return None
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Booking)
         .where(
             Booking.slot_id == booking.slot_id,
-            Booking.status == BookingStatus.WAITLISTED,
+            waiting_in_line(),
             Booking.waitlist_position <= booking.waitlist_position,
         )
     )

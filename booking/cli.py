@@ -65,6 +65,15 @@ def register(app: Flask) -> None:
         click.echo(f"{queued} feedback request{'s' if queued != 1 else ''} queued.")
         _report_drain(None)
 
+    @app.cli.command("expire-holds")
+    def expire_holds_command() -> None:
+        """Release the holds not confirmed in time and move the waitlists up (for cron)."""
+        from .reservations import expire_holds
+
+        lapsed = expire_holds(utcnow())
+        click.echo(f"{lapsed} hold{'s' if lapsed != 1 else ''} lapsed.")
+        _report_drain(None)
+
     @app.cli.command("purge-personal-data")
     @click.option("--days", type=click.IntRange(0, 3650), default=None,
                   help="Anonymise patrons of events that ended more than this many days ago "
@@ -85,7 +94,9 @@ def register(app: Flask) -> None:
                    f"{result.bookings} booking{'s' if result.bookings != 1 else ''} {verb}, "
                    f"{result.messages} e-mail record{'s' if result.messages != 1 else ''} cleared, "
                    f"{result.files} e-mail file{'s' if result.files != 1 else ''} "
-                   f"{'would be deleted' if dry_run else 'deleted'}"
+                   f"{'would be deleted' if dry_run else 'deleted'}, "
+                   f"{result.browsers} remembered browser{'s' if result.browsers != 1 else ''} "
+                   f"{'would be forgotten' if dry_run else 'forgotten'}"
                    f"{' (dry run: nothing changed)' if dry_run else ''}.")
 
     @app.cli.command("create-user")

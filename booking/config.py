@@ -31,6 +31,7 @@ def base_config(instance_path: str) -> dict:
         #: Failed sign-ins allowed per client address, and per account, against guessing.
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
         **mail_config(),
+        **booking_confirmation_config(),
         #: Days a cancelled event or reading stays in calendar feeds (STATUS:CANCELLED).
         "FEED_CANCELLED_GRACE_DAYS": _whole_number(
             "FEED_CANCELLED_GRACE_DAYS", 30, 0, 3650, "a number of days such as 30"),
@@ -39,6 +40,39 @@ def base_config(instance_path: str) -> dict:
             "PERSONAL_DATA_RETENTION_DAYS", 180, 0, 3650, "a number of days such as 180"),
         #: Zone of the one VTIMEZONE an empty feed carries (a calendar needs a component).
         "FEED_DEFAULT_TIMEZONE": os.environ.get("FEED_DEFAULT_TIMEZONE", "UTC"),
+    }
+
+
+#: How a booking made online is confirmed (see `booking_confirmation_config`).
+BOOKING_CONFIRMATIONS = ("email", "instant")
+
+
+def booking_confirmation_config() -> dict:
+    """Holds, confirmed by e-mail (the default), or today's instant bookings, knowingly."""
+    mode = os.environ.get("BOOKING_CONFIRMATION", "email").strip().lower() or "email"
+    if mode not in BOOKING_CONFIRMATIONS:
+        raise ConfigError(f"BOOKING_CONFIRMATION must be email or instant, not {mode!r}.")
+    return {
+        #: "email": a booking from a browser that has not proven its address is a hold,
+        #: confirmed by an e-mailed link (rule 8); "instant": confirmed at once, and the
+        #: answer tells about the address's other bookings.
+        "BOOKING_CONFIRMATION": mode,
+        #: Minutes a hold keeps its seats before it lapses unconfirmed.
+        "HOLD_MINUTES": _whole_number("HOLD_MINUTES", 20, 2, 1440, "a number of minutes such as 20"),
+        #: Unconfirmed holds one client address may keep per event.
+        "HOLDS_PER_CLIENT_PER_EVENT": _whole_number(
+            "HOLDS_PER_CLIENT_PER_EVENT", 10, 1, 10000, "a number such as 10"),
+        #: Days a browser that confirmed an address keeps booking in one step for it.
+        "REMEMBER_PATRON_DAYS": _whole_number(
+            "REMEMBER_PATRON_DAYS", 180, 1, 3650, "a number of days such as 180"),
+        #: E-mails asked for anonymously (holds, resets, patron cancellations) per address/hour.
+        "MAIL_ANONYMOUS_PER_RECIPIENT_PER_HOUR": _whole_number(
+            "MAIL_ANONYMOUS_PER_RECIPIENT_PER_HOUR", 5, 1, 1000, "a number such as 5"),
+        #: Password-reset e-mails per account and hour.
+        "MAIL_RESETS_PER_ACCOUNT_PER_HOUR": _whole_number(
+            "MAIL_RESETS_PER_ACCOUNT_PER_HOUR", 3, 1, 100, "a number such as 3"),
+        #: Development only: read the written .eml messages at /dev/outbox.
+        "DEV_OUTBOX": _flag("DEV_OUTBOX", False),
     }
 
 
@@ -78,7 +112,12 @@ def _flag(name: str, default: bool) -> bool:
 
 
 def check(config: dict, *, debug: bool) -> None:
-    """Refuse to start without a secret key outside debugging and testing."""
+    """Refuse to start without a secret key outside debugging and testing, or with the
+    development mail viewer beside a real mail server."""
+    if config.get("DEV_OUTBOX") and config.get("MAIL_SERVER"):
+        raise ConfigError(
+            "DEV_OUTBOX shows every e-mail at /dev/outbox and is for development only; it "
+            "cannot be on when MAIL_SERVER is set. Unset DEV_OUTBOX (or MAIL_SERVER).")
     if not config.get("SECRET_KEY"):
         if debug or config.get("TESTING"):
             config["SECRET_KEY"] = "dev-only-not-secret"

@@ -75,6 +75,30 @@ class PatronLimitReached(DomainError):
         self.limit = limit
 
 
+class HoldLapsed(DomainError):
+    """A hold's confirmation link used after the hold lapsed or was released."""
+
+    status = 410
+
+    def __init__(self):
+        super().__init__(
+            "This hold was not confirmed in time (or was released), so its seat has gone back "
+            "to other readers. You are welcome to book again."
+        )
+
+
+class TooManyHolds(DomainError):
+    """One client keeps too many unconfirmed holds at an event (a cap against seat grabbing)."""
+
+    status = 429
+
+    def __init__(self):
+        super().__init__(
+            "Too many bookings from your network are waiting for their e-mail confirmation "
+            "at this event. Confirm them with the links we sent, or try again later."
+        )
+
+
 class NotCancellable(DomainError):
     """The booking is already cancelled, or its reading is over."""
 

@@ -21,6 +21,7 @@ from .errors import DomainError, NotFound, ValidationFailed
 from .extensions import db, transaction
 from .models import (
     ACTIVE_BOOKING_STATUSES,
+    HOLDING_STATUSES,
     AvailabilityWindow,
     Booking,
     Event,
@@ -585,7 +586,7 @@ def _bookings_of_partner(event: Event, partner_id: int) -> int:
         .join(Slot, Booking.slot_id == Slot.id)
         .outerjoin(HumanBook, Slot.book_id == HumanBook.id)
         .outerjoin(ProgramSession, Slot.session_id == ProgramSession.id)
-        .where(Booking.event_id == event.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+        .where(Booking.event_id == event.id, Booking.status.in_(HOLDING_STATUSES),
                sa.or_(HumanBook.partner_id == partner_id,
                       ProgramSession.presenter_partner_id == partner_id))
     )
@@ -599,10 +600,11 @@ def _bookings_of_partner(event: Event, partner_id: int) -> int:
 
 def active_booking_count(event: Event, slot: Slot | None = None, *,
                          starting_after: datetime | None = None) -> int:
-    """Active bookings of one slot or of the whole event; with `starting_after`, only those
-    of readings that start later (what cancelling the event would cancel)."""
+    """Active bookings (holds included) of one slot or of the whole event; with
+    `starting_after`, only those of readings that start later (what cancelling the event
+    would cancel)."""
     query = sa.select(sa.func.count(Booking.id)).where(
-        Booking.event_id == event.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES))
+        Booking.event_id == event.id, Booking.status.in_(HOLDING_STATUSES))
     if slot is not None:
         query = query.where(Booking.slot_id == slot.id)
     if starting_after is not None:

@@ -271,6 +271,8 @@ def booking_event(booking: Booking, *, host: str, event_url: str,
         f"Seats: {booking.seats}." if booking.seats > 1 else "",
         "You are on the waitlist; we will e-mail you if a seat frees up."
         if booking.status == BookingStatus.WAITLISTED else "",
+        "Not confirmed yet: confirm it with the link we e-mailed, or it is released."
+        if booking.status == BookingStatus.PENDING else "",
         f"Place: {event.venue}" if event.venue else "",
         f"Accessibility: {event.accessibility_notes}" if event.accessibility_notes else "",
         f"Event page: {event_url}",
@@ -288,7 +290,8 @@ def booking_event(booking: Booking, *, host: str, event_url: str,
         sequence=booking_sequence(booking),
         changed=booking_changed_at(booking),
         cancelled=cancelled,
-        status="TENTATIVE" if booking.status == BookingStatus.WAITLISTED else "CONFIRMED",
+        status="TENTATIVE" if booking.status in (BookingStatus.WAITLISTED, BookingStatus.PENDING)
+        else "CONFIRMED",
     )
 
 

@@ -53,6 +53,7 @@ class Kind:
 
 #: Each kind is rendered from templates/emails/<kind>.txt and .html.
 KINDS = {
+    "booking_held": Kind("Please confirm your booking: {title} on {day}"),
     "booking_confirmed": Kind("Booked: {title} on {day}", "REQUEST"),
     "booking_waitlisted": Kind("On the waitlist: {title} on {day}", "REQUEST"),
     "waitlist_promoted": Kind("A seat freed up, you are in: {title} on {day}", "REQUEST"),
@@ -66,7 +67,7 @@ KINDS = {
 #: Kinds sent about a reading that is over; every other booking message is about one to come.
 AFTER_READING_KINDS = {"feedback_request"}
 #: Payload entries that are credentials: they ride in the outbox only until the message is sent.
-PRIVATE_LINKS = ("manage_url", "survey_url", "link")
+PRIVATE_LINKS = ("manage_url", "survey_url", "link", "confirm_url")
 
 
 class Skipped(Exception):
@@ -136,6 +137,10 @@ def _check_still_relevant(message: OutboxMessage, booking: Booking, now: datetim
         return
     if booking.slot.ends_at <= now:
         raise Skipped("not sent: the reading is over")
+    if message.kind == "booking_held" and (
+        booking.status != BookingStatus.PENDING or booking.hold_expires_at <= now
+    ):
+        raise Skipped("not sent: the hold was confirmed, released or has lapsed")
     if message.kind == "reminder" and (
         booking.status != BookingStatus.CONFIRMED or booking.slot.starts_at <= now
     ):
@@ -158,6 +163,8 @@ def _booking_context(booking: Booking, payload: dict) -> dict:
         "ends": format_time(slot.ends_at, event.timezone),
         "event_url": notifications.public_url("public.event", slug=event.slug),
         "manage_url": payload.get("manage_url"),
+        "expires": (format_time(booking.hold_expires_at, event.timezone)
+                    if booking.hold_expires_at else None),
     }
 
 

@@ -92,6 +92,10 @@ class SlotStatus(enum.StrEnum):
 
 
 class BookingStatus(enum.StrEnum):
+    #: A hold: made without proof of the e-mail address; confirmed by the e-mailed link, or
+    #: cancelled by itself at `hold_expires_at`. It holds seats (waitlist_position None) or
+    #: a place in the waitlist (waitlist_position set), but does not count against rule 2.
+    PENDING = "pending"
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
@@ -101,6 +105,8 @@ class BookingStatus(enum.StrEnum):
 
 #: Statuses that hold a place (a seat, or a place in the queue) and count against limits.
 ACTIVE_BOOKING_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)
+#: Statuses that hold a place, holds included: what a slot going away or shrinking releases.
+HOLDING_STATUSES = (BookingStatus.PENDING, *ACTIVE_BOOKING_STATUSES)
 
 
 class Role(enum.StrEnum):
@@ -346,6 +352,8 @@ class Booking(db.Model):
         sa.Index("ix_bookings_email_normalized_status", "email_normalized", "status"),
         sa.Index("ix_bookings_slot_id_status_waitlist_position", "slot_id", "status",
                  "waitlist_position"),
+        sa.Index("ix_bookings_status_hold_expires_at", "status", "hold_expires_at"),
+        sa.Index("ix_bookings_event_id_hold_client", "event_id", "hold_client"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -380,11 +388,40 @@ class Booking(db.Model):
     waitlisted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     #: When the survey invitation after the reading was queued; claimed once, like reminders.
     feedback_requested_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: A hold (made without proof of the address) lapses at this instant unless confirmed;
+    #: None once confirmed or when no hold was needed. Kept on a lapsed (cancelled) hold, so
+    #: reports can tell a hold that never became a booking from a cancellation.
+    hold_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: Keyed hash of the client address that made a hold, for the cap on open holds per
+    #: client and event; cleared when the hold is confirmed or lapses.
+    hold_client: Mapped[Optional[str]] = mapped_column(sa.String(64))
 
     slot: Mapped[Slot] = relationship()
     event: Mapped[Event] = relationship()
 
     __calendar_fields__ = ("status", "seats")
+
+    @property
+    def holds_seats(self) -> bool:
+        """Whether the booking's seats are counted in its slot's `booked`."""
+        if self.status == BookingStatus.PENDING:
+            return self.waitlist_position is None
+        return self.status in (BookingStatus.CONFIRMED, BookingStatus.ATTENDED,
+                               BookingStatus.NO_SHOW)
+
+    @property
+    def on_waitlist(self) -> bool:
+        """Waiting for a seat: waitlisted, or a hold that holds a place in the waitlist."""
+        return self.status == BookingStatus.WAITLISTED or (
+            self.status == BookingStatus.PENDING and self.waitlist_position is not None)
+
+
+def waiting_in_line():
+    """The condition for a place in a waitlist: waitlisted, or a hold that waits for a seat."""
+    return sa.or_(
+        Booking.status == BookingStatus.WAITLISTED,
+        sa.and_(Booking.status == BookingStatus.PENDING, Booking.waitlist_position.is_not(None)),
+    )
 
 
 class User(UserMixin, db.Model):
@@ -460,7 +497,10 @@ class OutboxMessage(db.Model):
     """A notification waiting to be sent; written in the same transaction as its cause."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_sent_at_next_attempt_at", "sent_at", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_sent_at_next_attempt_at", "sent_at", "next_attempt_at"),
+        sa.Index("ix_outbox_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: What happened, e.g. "booking_cancelled", "invitation", "password_reset".
@@ -474,8 +514,30 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: Caused by a request nobody signed in to or proved an address for (a hold, a reset):
+    #: such messages are capped per recipient and hour, so no address can be mail-bombed.
+    anonymous: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     booking: Mapped[Optional[Booking]] = relationship()
+
+
+class RememberedPatron(db.Model):
+    """A browser that proved an e-mail address by a confirmation link, and books in one step.
+
+    The browser keeps a signed cookie with the secret token; only its hash is stored here.
+    Forgetting the browser (or the purge) deletes the row, which revokes the cookie.
+    """
+
+    __tablename__ = "remembered_patrons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The proven address, normalised as bookings store it.
+    email_normalized: Mapped[str] = mapped_column(sa.String(254), index=True)
+    #: SHA-256 of the token in the browser's cookie.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Last booking made with it: the purge forgets browsers unused for the retention period.
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class AuditEntry(db.Model):

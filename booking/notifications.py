@@ -44,14 +44,28 @@ def is_walk_in_placeholder(email: str) -> bool:
 
 
 def queue(kind: str, *, to: str, now: datetime, booking: Booking | None = None,
-          **payload) -> OutboxMessage | None:
+          anonymous: bool = False, **payload) -> OutboxMessage | None:
     """Add a message to the outbox; it is sent once the surrounding transaction commits.
 
     A booking's calendar SEQUENCE is recorded now, so that a cancellation sent late still
     carries a higher SEQUENCE than the invitation queued before it. A walk-in who gave no
-    e-mail has nowhere to be written to: nothing is queued (None).
+    e-mail has nowhere to be written to, and a hold never confirmed has an address nobody
+    proved: nothing is queued for them (None) but the hold's own confirmation link.
+
+    `anonymous`: whoever caused it proved nothing (a hold, a reset asked for by anyone).
+    Such messages are capped per recipient and hour (MAIL_ANONYMOUS_PER_RECIPIENT_PER_HOUR),
+    so that nobody can mail-bomb an address through us; over the cap, nothing is queued
+    (None) and the caller carries on: its answer must not show it (rule 8).
     """
     if is_walk_in_placeholder(to):
+        return None
+    if booking is not None and booking.hold_expires_at is not None and kind != "booking_held":
+        return None  # a hold never confirmed: its address was never proven, tell it nothing
+    if anonymous and sent_recently(to, now) >= current_app.config[
+            "MAIL_ANONYMOUS_PER_RECIPIENT_PER_HOUR"]:
+        current_app.logger.warning(
+            "Not queued: a %s e-mail to an address that had its hourly share of e-mails "
+            "asked for anonymously", kind)
         return None
     if booking is not None:
         db.session.flush()  # the booking's id, and fresh sequences
@@ -63,30 +77,58 @@ def queue(kind: str, *, to: str, now: datetime, booking: Booking | None = None,
         payload=payload,
         created_at=now,
         next_attempt_at=now,
+        anonymous=anonymous,
     )
     db.session.add(message)
     db.session.info.setdefault(QUEUED_KEY, []).append(message)
     return message
 
 
-def queue_booking_made(booking: Booking, *, now: datetime, manage_token: str) -> OutboxMessage | None:
+def sent_recently(to: str, now: datetime, *, kind: str | None = None) -> int:
+    """Messages queued in the past hour to this address (in any casing): the anonymous ones,
+    or those of `kind`. The hour's rows are few, found by the index on `created_at`."""
+    query = sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.created_at > now - timedelta(hours=1),
+        sa.func.lower(OutboxMessage.to_email) == to.strip().lower())
+    query = query.where(OutboxMessage.kind == kind if kind else OutboxMessage.anonymous)
+    return db.session.scalar(query)
+
+
+def queue_booking_made(booking: Booking, *, now: datetime, manage_token: str,
+                       anonymous: bool = False) -> OutboxMessage | None:
     """Confirmation (or waitlist notice) with the private manage link.
 
     The raw token is known only here; the link rides in the payload until the message is
     sent, and the sender then removes it, so the database never keeps it for long.
     """
     kind = "booking_waitlisted" if booking.status == BookingStatus.WAITLISTED else "booking_confirmed"
-    return queue(kind, to=booking.patron_email, now=now, booking=booking,
+    return queue(kind, to=booking.patron_email, now=now, booking=booking, anonymous=anonymous,
                  manage_url=public_url("manage.booking", token=manage_token))
 
 
+def queue_hold(booking: Booking, *, now: datetime, manage_token: str,
+               confirm_code: str) -> OutboxMessage | None:
+    """The link that confirms a hold (proving the address), and the manage link to release it.
+
+    Anyone may type any address, so this message is anonymous (capped per recipient).
+    """
+    return queue("booking_held", to=booking.patron_email, now=now, booking=booking,
+                 anonymous=True,
+                 manage_url=public_url("manage.booking", token=manage_token),
+                 confirm_url=public_url("manage.confirm_hold", token=manage_token,
+                                        code=confirm_code))
+
+
 def queue_booking_cancelled(booking: Booking, *, now: datetime, reason: str,
-                            by_patron: bool = False) -> OutboxMessage | None:
+                            by_patron: bool = False, anonymous: bool = False
+                            ) -> OutboxMessage | None:
     return queue("booking_cancelled", to=booking.patron_email, now=now, booking=booking,
-                 reason=reason, by_patron=by_patron)
+                 anonymous=anonymous, reason=reason, by_patron=by_patron)
 
 
 def queue_promoted(booking: Booking, *, now: datetime) -> OutboxMessage | None:
+    """A seat freed up for a waitlisted patron (a hold that moved up is told nothing: its
+    confirmation link, once used, confirms the seat)."""
     return queue("waitlist_promoted", to=booking.patron_email, now=now, booking=booking)
 
 
@@ -108,7 +150,13 @@ def queue_invitation(to: str, link: str, inviter_name: str, role: str,
 
 
 def queue_password_reset(to: str, link: str, now: datetime) -> OutboxMessage | None:
-    return queue("password_reset", to=to, now=now, link=link)
+    """A reset link, asked for by anyone who typed the address: anonymous, and at most
+    MAIL_RESETS_PER_ACCOUNT_PER_HOUR per account (the address is the account's)."""
+    if sent_recently(to, now, kind="password_reset") >= current_app.config[
+            "MAIL_RESETS_PER_ACCOUNT_PER_HOUR"]:
+        current_app.logger.warning("Not queued: a password reset beyond the account's hourly cap")
+        return None
+    return queue("password_reset", to=to, now=now, link=link, anonymous=True)
 
 
 def queue_reminders(now: datetime, *, within: timedelta) -> int:

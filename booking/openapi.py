@@ -151,9 +151,24 @@ SCHEMAS = {
         "required": ["id", "status", "manage_url", "ics_url"],
         "properties": {
             "id": {"type": "integer"},
-            "status": {"type": "string", "enum": ["confirmed", "waitlisted"]},
-            "manage_url": {"type": "string", "format": "uri"},
+            "status": {
+                "type": "string",
+                "enum": ["pending", "confirmed", "waitlisted"],
+                "description": "pending: a hold (the server's default, BOOKING_CONFIRMATION="
+                "email). Its seats, or its place in the waitlist, are kept until hold_expires_at; "
+                "the patron confirms it with the link e-mailed to the address, and only then "
+                "are the rules about the address's other bookings applied (overlaps, the "
+                "per-patron limit), so this answer never depends on them. An unconfirmed hold "
+                "is released by itself. confirmed / waitlisted: the server books at once "
+                "(BOOKING_CONFIRMATION=instant).",
+            },
+            "manage_url": {"type": "string", "format": "uri",
+                           "description": "Private page to see or cancel (or release) it"},
             "ics_url": {"type": "string", "format": "uri"},
+            "hold_expires_at": {
+                "type": "string", "format": "date-time",
+                "description": "Only when status is pending: when the hold lapses unconfirmed",
+            },
         },
     },
 }
@@ -206,6 +221,10 @@ def openapi_document(server_url: str) -> dict:
                 "post": {
                     "operationId": "createBooking",
                     "summary": "Book seats in a slot (or join its waitlist when full)",
+                    "description": "With e-mail confirmation (the default) the booking is a "
+                    "hold (status pending) confirmed by a link sent to the address; the answer is "
+                    "the same whatever the address already holds. Bookings through the pages "
+                    "and this API share one throttle per client.",
                     "parameters": [
                         {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
                     ],
@@ -214,13 +233,15 @@ def openapi_document(server_url: str) -> dict:
                         "content": {"application/json": {"schema": _ref("BookingRequest")}},
                     },
                     "responses": {
-                        "201": _ok("Booked or waitlisted", _ref("BookingCreated")),
+                        "201": _ok("Held (pending), booked or waitlisted", _ref("BookingCreated")),
                         "400": _error("Malformed JSON or not a JSON object"),
                         "404": _error("Unknown slot"),
-                        "409": _error("Cannot be booked: closed, past, overlapping, limit reached"),
+                        "409": _error("Cannot be booked: closed or past (with instant "
+                                      "confirmation also: overlapping, limit reached)"),
                         "413": _error("Request body too large"),
                         "422": _error("Invalid fields", "ValidationErrors"),
-                        "429": _error("Too many requests"),
+                        "429": _error("Too many requests, or too many unconfirmed holds "
+                                      "from this client at this event"),
                         "503": _error("Too busy right now; nothing was changed, try again"),
                     },
                 }

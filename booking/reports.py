@@ -5,7 +5,8 @@ flag, timestamps, outbox message kinds, survey answers), so a report reads the s
 after it. A report costs the same few queries whatever the number of events, readings or
 bookings: rows are grouped per reading in the database and rolled up here.
 
-Definitions (all counts are of bookings unless they say seats):
+Definitions (all counts are of bookings unless they say seats; a hold never confirmed by its
+e-mailed link, whether still waiting, released or lapsed, is not a booking and counts nowhere):
 
 - readings: slots (readings of a book, seat blocks of a session) not cancelled.
 - readings held: those readings that had ended by `now`.
@@ -361,7 +362,8 @@ def _slot_figures(ids: list[int], slots: dict[int, sa.Row], now: datetime) -> di
                            Booking.status != BookingStatus.CANCELLED)).label("walk_ins"),
             _count(Booking.status == BookingStatus.CANCELLED).label("cancelled"),
         )
-        .where(Booking.event_id.in_(ids))
+        # A hold never confirmed (waiting, released or lapsed) was never a booking.
+        .where(Booking.event_id.in_(ids), Booking.hold_expires_at.is_(None))
         .group_by(Booking.slot_id)
     )
     _add_per_slot(per_slot, rows)

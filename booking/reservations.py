@@ -9,6 +9,13 @@ Online bookings may not take the seats an event holds back for walk-ins (the las
 `walk_in_seats_per_reading` of each reading); walk-ins at the desk may take any free seat.
 Attended and no-show bookings keep their seats counted: a no-show can be undone when the
 patron turns up late, and undoing must never find the seat gone.
+
+A booking made without proof of the e-mail address is a *hold* (rule 8): it takes its seats
+(or its place in the waitlist) at once, but the rules about the address's other bookings
+(rule 2) are applied only when the e-mailed link confirms it, so the answer to a booking
+attempt never depends on what the address already holds. Holds not confirmed in time lapse
+by themselves (`expire_holds`, and on the spot whenever their slot is booked), freeing their
+seats for the waitlist.
 """
 from __future__ import annotations
 
@@ -23,6 +30,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from .errors import (
     AlreadyBooked,
+    HoldLapsed,
+    TooManyHolds,
     AttendanceRefused,
     BookingNotFound,
     DeskBookingNotFound,
@@ -41,6 +50,8 @@ from .notifications import is_walk_in_placeholder, walk_in_placeholder_email
 from .extensions import db, transaction
 from .models import (
     ACTIVE_BOOKING_STATUSES,
+    HOLDING_STATUSES,
+    waiting_in_line,
     Booking,
     BookingStatus,
     Event,
@@ -55,6 +66,20 @@ ACCESSIBILITY_MAX = 500
 TOKEN_BYTES = 32
 #: Check-in and no-show open this long before a reading starts.
 CHECK_IN_OPENS = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Terms of a booking made without proof of the address: held until `expires_at`.
+
+    `client` is a keyed hash of the client's network address; one client may keep at most
+    `client_limit` unconfirmed holds per event, so nobody takes an event's seats with
+    invented addresses.
+    """
+
+    expires_at: datetime
+    client: str
+    client_limit: int
 
 
 @dataclass(frozen=True)
@@ -129,8 +154,8 @@ def has_control_characters(text: str) -> bool:
 
 
 def cancellable(booking: Booking, now: datetime) -> bool:
-    """Whether the patron can still cancel (or leave the waitlist) online."""
-    return booking.status in ACTIVE_BOOKING_STATUSES and booking.slot.starts_at > now
+    """Whether the patron can still cancel (or leave the waitlist, or release a hold) online."""
+    return booking.status in HOLDING_STATUSES and booking.slot.starts_at > now
 
 
 def max_seats(slot: Slot) -> int:
@@ -187,11 +212,18 @@ def book(
     accessibility_needs: str = "",
     walk_in: bool = False,
     check_in: bool = False,
+    hold: Hold | None = None,
+    anonymous: bool = False,
 ) -> Reservation:
     """Reserve seats in a slot, or a place on its waitlist when its online seats are gone.
 
     A walk-in (booked at the desk) needs no e-mail, may be booked until the reading ends,
     may take held-back seats, is never waitlisted, and may be checked in at once.
+
+    With `hold`, the address is not proven: the booking is a hold (PENDING) and nothing
+    about the address's other bookings is checked or answered until it is confirmed.
+    `anonymous`: the request that asked for it proved nothing (the e-mail it sends is capped
+    per recipient).
     """
     fields = clean_patron(name, email, seats, accessibility_needs, email_optional=walk_in)
     if not fields["email"]:
@@ -217,7 +249,11 @@ def book(
             raise ValidationFailed(
                 {"accept_agreement": ["Please read and accept the reader agreement."]}
             )
-        if not is_walk_in_placeholder(email_key):
+        lapse_holds(slot, now=now)
+        if hold is not None:
+            if hold.client and open_holds(event.id, hold.client) >= hold.client_limit:
+                raise TooManyHolds()
+        elif not is_walk_in_placeholder(email_key):
             # Rule 2 holds at the desk too: a walk-in who gives an e-mail is that patron.
             _check_patron_rules(slot, event, email_key)
 
@@ -230,7 +266,9 @@ def book(
         confirmed = _take_seats(slot.id, fields["seats"], held=held)
         if walk_in and not confirmed:  # cannot happen under the slot lock; never waitlist
             raise ValidationFailed({"seats": ["Those seats were just taken. Reload the desk."]})
-        if not confirmed:
+        if hold is not None:
+            status = BookingStatus.PENDING
+        elif not confirmed:
             status = BookingStatus.WAITLISTED
         elif walk_in and check_in:
             status = BookingStatus.ATTENDED
@@ -249,14 +287,132 @@ def book(
             agreement_version=event.agreement_version if event.requires_agreement else None,
             accessibility_needs=fields["accessibility_needs"],
             walk_in=walk_in,
+            hold_expires_at=hold.expires_at if hold is not None else None,
+            hold_client=hold.client if hold is not None else None,
             created_at=now,
             updated_at=now,
         )
         token = secrets.token_urlsafe(TOKEN_BYTES)
         booking.manage_token_hash = hash_token(token)
         db.session.add(booking)
-        notifications.queue_booking_made(booking, now=now, manage_token=token)
+        if hold is not None:
+            notifications.queue_hold(booking, now=now, manage_token=token,
+                                     confirm_code=hold_code(booking.manage_token_hash))
+        else:
+            notifications.queue_booking_made(booking, now=now, manage_token=token,
+                                             anonymous=anonymous)
     return Reservation(booking=booking, token=token)
+
+
+def hold_code(manage_token_hash: str) -> str:
+    """The code in a hold's confirmation link: only the e-mail carries it.
+
+    Whoever made the hold got the manage link (the token) but not this code, which is
+    derived from the token's hash with the app's secret, so it proves the address.
+    """
+    return _hold_signer().get_signature(manage_token_hash).decode("ascii")
+
+
+def is_hold_code(manage_token_hash: str, code) -> bool:
+    """Whether `code` is the hold-confirmation code for this booking (compared in constant time)."""
+    return isinstance(code, str) and len(code) < 100 and _hold_signer().verify_signature(
+        manage_token_hash, code.encode("ascii", "replace"))
+
+
+def _hold_signer():
+    from flask import current_app
+    from itsdangerous import Signer
+
+    return Signer(current_app.config["SECRET_KEY"], salt="booking.hold-confirm")
+
+
+def confirm_hold(token: str, code: str, *, now: datetime) -> Booking:
+    """Confirm a hold by its e-mailed link: the address is proven, so rule 2 applies now.
+
+    Confirmed seats or a place in the waitlist, as the hold had; a hold already confirmed is
+    answered as it stands (a second click changes nothing). A conflict with the patron's
+    other bookings (rule 2) raises, changing nothing: the hold stays until it lapses, so the
+    patron may cancel the other booking and try again. A lapsed hold raises HoldLapsed.
+    """
+    lapsed = False
+    with transaction():
+        booking = find_booking(token)
+        if not is_hold_code(booking.manage_token_hash, code):
+            raise BookingNotFound()
+        _lock_patron(booking.email_normalized)
+        slot = locked_slot(booking.slot_id)
+        db.session.refresh(booking)
+        if booking.status == BookingStatus.CANCELLED:
+            raise HoldLapsed()
+        if booking.status != BookingStatus.PENDING:
+            return booking
+        if booking.hold_expires_at <= now or slot.starts_at <= now:
+            lapsed = bool(lapse_holds(slot, now=now, only=booking))
+        else:
+            problem = booking_problem(slot.event, slot, now)
+            if problem:
+                raise problem
+            _check_patron_rules(slot, slot.event, booking.email_normalized)
+            booking.status = (BookingStatus.CONFIRMED if booking.waitlist_position is None
+                              else BookingStatus.WAITLISTED)
+            booking.hold_expires_at = None
+            booking.hold_client = None
+            booking.updated_at = now
+            notifications.queue_booking_made(booking, now=now, manage_token=token)
+    if lapsed:
+        raise HoldLapsed()
+    return booking
+
+
+def open_holds(event_id: int, client: str) -> int:
+    """Unconfirmed holds one client keeps at an event."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Booking)
+        .where(Booking.event_id == event_id, Booking.hold_client == client,
+               Booking.status == BookingStatus.PENDING)
+    )
+
+
+#: Why a hold that was never confirmed is cancelled.
+HOLD_LAPSED_REASON = "Not confirmed in time: the hold lapsed."
+
+
+def lapse_holds(slot: Slot, *, now: datetime, only: Booking | None = None) -> list[Booking]:
+    """Cancel the slot's holds whose time is up (or the one hold `only`), then move the
+    waitlist up. The caller holds the slot's lock. No e-mail: the address was never proven."""
+    query = sa.select(Booking).where(
+        Booking.slot_id == slot.id, Booking.status == BookingStatus.PENDING)
+    if only is not None:
+        query = query.where(Booking.id == only.id)
+    else:
+        query = query.where(Booking.hold_expires_at <= now)
+    lapsed = db.session.scalars(query.order_by(Booking.id)).all()
+    if not lapsed:
+        return []
+    for booking in release(slot, lapsed, now=now, reason=HOLD_LAPSED_REASON):
+        booking.hold_client = None
+    if slot.starts_at > now:
+        for moved_up in promote_waitlist(slot, now=now):
+            notifications.queue_promoted(moved_up, now=now)
+    return lapsed
+
+
+def expire_holds(now: datetime) -> int:
+    """Let every hold whose time is up lapse, one slot per transaction; how many lapsed.
+
+    Run every minute or so (`flask expire-holds`); booking a slot also lapses its own holds.
+    """
+    slot_ids = db.session.scalars(
+        sa.select(Booking.slot_id).distinct()
+        .where(Booking.status == BookingStatus.PENDING, Booking.hold_expires_at <= now)
+        .order_by(Booking.slot_id)
+    ).all()
+    db.session.rollback()  # end the read; each slot is its own transaction
+    count = 0
+    for slot_id in slot_ids:
+        with transaction():
+            count += len(lapse_holds(locked_slot(slot_id), now=now))
+    return count
 
 
 def _check_walk_in_seats(slot: Slot, seats: int) -> None:
@@ -296,6 +452,10 @@ def attendance_problem(booking: Booking, slot: Slot, target: BookingStatus,
         return AttendanceRefused("This booking was cancelled, so there is nothing to mark.")
     if booking.status == BookingStatus.WAITLISTED:
         return AttendanceRefused("This patron is on the waitlist and has no seat in the reading.")
+    if booking.status == BookingStatus.PENDING:
+        return AttendanceRefused(
+            "This booking was never confirmed from its e-mail, so it holds no seat yet. "
+            "Seat the reader as a walk-in instead.")
     if target == BookingStatus.CONFIRMED:
         return None
     if booking.status not in (BookingStatus.CONFIRMED, target):
@@ -351,17 +511,24 @@ def cancel(token: str, *, now: datetime, reason: str = "Cancelled by the patron.
             raise NotCancellable("This reading has already taken place.")
         if slot.starts_at <= now:
             raise NotCancellable("This reading has already started and can no longer be cancelled.")
+        was_hold = booking.status == BookingStatus.PENDING
         _cancel_locked(booking, slot, now=now, reason=reason)
-        notifications.queue_booking_cancelled(booking, now=now, reason=reason, by_patron=True)
+        if not was_hold:  # a hold's address was never proven: nothing to tell it
+            notifications.queue_booking_cancelled(booking, now=now, reason=reason,
+                                                  by_patron=True, anonymous=True)
     return booking
 
 
 def promote_waitlist(slot: Slot, *, now: datetime) -> list[Booking]:
-    """Confirm waitlisted bookings, oldest first, while seats are free. Caller holds the lock."""
+    """Confirm waitlisted bookings, oldest first, while seats are free. Caller holds the lock.
+
+    A hold waiting in the line takes its turn too: it gets the seats but stays a hold until
+    its link confirms it (it is returned like the others; nothing is sent to it).
+    """
     promoted = []
     waiting = db.session.scalars(
         sa.select(Booking)
-        .where(Booking.slot_id == slot.id, Booking.status == BookingStatus.WAITLISTED)
+        .where(Booking.slot_id == slot.id, waiting_in_line())
         .order_by(Booking.waitlist_position, Booking.id)
     ).all()
     for booking in waiting:
@@ -369,7 +536,8 @@ def promote_waitlist(slot: Slot, *, now: datetime) -> list[Booking]:
         if booking.seats <= online_free and _take_seats(slot.id, booking.seats,
                                                         held=slot.held_for_walk_ins):
             db.session.refresh(slot, ["booked"])
-            booking.status = BookingStatus.CONFIRMED
+            if booking.status == BookingStatus.WAITLISTED:
+                booking.status = BookingStatus.CONFIRMED
             booking.waitlist_position = None
             booking.sequence += 1
             booking.updated_at = now
@@ -490,7 +658,8 @@ def locked_slot(slot_id) -> Slot:
 
 
 def release(slot: Slot, bookings: list[Booking], *, now: datetime, reason: str) -> list[Booking]:
-    """Cancel active bookings of a locked slot and free their seats, without promoting anyone.
+    """Cancel active bookings (and holds) of a locked slot and free their seats, without
+    promoting anyone.
 
     The caller promotes (a patron cancelling) or not (a slot going away or shrinking), commits,
     and notifies the patrons returned.
@@ -498,9 +667,9 @@ def release(slot: Slot, bookings: list[Booking], *, now: datetime, reason: str) 
     released = []
     freed = 0
     for booking in bookings:
-        if booking.slot_id != slot.id or booking.status not in ACTIVE_BOOKING_STATUSES:
+        if booking.slot_id != slot.id or booking.status not in HOLDING_STATUSES:
             continue
-        if booking.status == BookingStatus.CONFIRMED:
+        if booking.holds_seats:
             freed += booking.seats
         booking.status = BookingStatus.CANCELLED
         booking.waitlist_position = None

@@ -1,9 +1,11 @@
 """Personal data retention: anonymise patrons some days after their event has ended.
 
 What goes: the patron's name, e-mail (and its normalised form), accessibility needs, the
-manage-link hash (replaced by a random one, so an old link finds nothing), the address
-and payload (links, reasons) of the outbox messages about the booking, and the copies of
-those messages written under instance/outbox/ when no mail server is configured.
+manage-link hash (replaced by a random one, so an old link finds nothing), the hashed client
+address of a hold, the address and payload (links, reasons) of the outbox messages about the
+booking, and the copies of those messages written under instance/outbox/ when no mail server
+is configured. Browsers remembered for an address (to book in one step) are forgotten once
+unused for as long.
 
 What stays, so that every report reads the same: the booking's status, seats, walk-in flag,
 slot, event, timestamps and cancel reason (staff-chosen wording such as "The reading was
@@ -23,7 +25,7 @@ from flask import current_app
 
 from . import mailer
 from .extensions import db
-from .models import Booking, Event, OutboxMessage
+from .models import Booking, Event, OutboxMessage, RememberedPatron
 
 #: Where anonymised bookings' addresses point: reserved (RFC 2606), never delivered.
 PURGED_DOMAIN = "purged.invalid"
@@ -35,6 +37,8 @@ class PurgeResult:
     bookings: int
     messages: int
     files: int
+    #: Remembered browsers forgotten (unused since the cutoff).
+    browsers: int
     cutoff: datetime
     dry_run: bool
 
@@ -58,12 +62,16 @@ def purge_personal_data(*, now: datetime, days: int, dry_run: bool = False) -> P
     try:
         booking_ids = list(db.session.scalars(due.order_by(Booking.id)))
         messages = _messages_of(booking_ids)
+        unused = sa.select(RememberedPatron.id).where(RememberedPatron.last_used_at < cutoff)
+        browsers = len(db.session.scalars(unused).all())
         if not dry_run:
+            db.session.execute(sa.delete(RememberedPatron).where(RememberedPatron.id.in_(unused)))
             for chunk in _chunks(booking_ids):
                 db.session.execute(
                     sa.update(Booking).where(Booking.id.in_(chunk)).values(
                         patron_name=PURGED_NAME, patron_email=_purged_email_sql(),
                         email_normalized=_purged_email_sql(), accessibility_needs="",
+                        hold_client=None,
                         # Not a SHA-256 hex digest, so no manage link can match it again.
                         manage_token_hash=sa.literal("purged-")
                         + sa.cast(Booking.id, sa.String),
@@ -85,7 +93,7 @@ def purge_personal_data(*, now: datetime, days: int, dry_run: bool = False) -> P
         raise
     files = _written_copies(messages, delete=not dry_run)
     return PurgeResult(bookings=len(booking_ids), messages=len(messages), files=files,
-                       cutoff=cutoff, dry_run=dry_run)
+                       browsers=browsers, cutoff=cutoff, dry_run=dry_run)
 
 
 def _written_copies(this_run: list[int], *, delete: bool) -> int:

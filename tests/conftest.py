@@ -78,6 +78,9 @@ def app_config(database_url) -> dict:
         "MAIL_SEND_ON_COMMIT": False,
         "MAIL_SERVER": "",
         "MAIL_DEFAULT_SENDER": "Riverside Library <events@library.test>",
+        # Most tests book and expect a booking at once; holds confirmed by e-mail (the
+        # production default) are tested by tests/test_holds.py, which asks for them.
+        "BOOKING_CONFIRMATION": "instant",
     }
 
 

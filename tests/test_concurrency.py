@@ -15,6 +15,7 @@ from booking.extensions import db as _db
 from booking.models import (
     Booking,
     BookingStatus,
+    OutboxMessage,
     Event,
     HostRole,
     HumanBook,
@@ -123,6 +124,59 @@ def test_one_patron_racing_at_overlapping_slots_gets_at_most_one(
     active = db.session.scalar(sa.select(sa.func.count()).select_from(Booking)
                                .where(Booking.status != BookingStatus.CANCELLED))
     assert active == 1
+
+
+def _hold(now, client="racer"):
+    return reservations.Hold(expires_at=now + timedelta(minutes=20), client=client,
+                             client_limit=THREADS)
+
+
+def test_holds_and_bookings_racing_for_a_slot_never_overbook_it(app, db, make_slot, now):
+    slot_id = make_slot(capacity=5).id
+    attempts = [
+        (lambda n=n: reservations.book(slot_id, name=f"H{n}", email=f"h{n}@example.org",
+                                       now=now, hold=_hold(now) if n % 2 else None))
+        for n in range(THREADS)
+    ]
+    race(app, attempts)
+    db.session.expire_all()
+    bookings = db.session.scalars(sa.select(Booking).where(Booking.slot_id == slot_id)).all()
+    seated = [b for b in bookings if b.holds_seats]
+    assert sum(b.seats for b in seated) == 5 == db.session.get(Slot, slot_id).booked
+    in_line = sorted(b.waitlist_position for b in bookings if b.on_waitlist)
+    assert in_line == list(range(1, THREADS - 5 + 1))
+
+
+def test_a_hold_confirmed_as_it_lapses_ends_one_way_only(app, db, make_slot, now):
+    """Confirming just before the deadline races the sweep just after it: the hold ends
+    either confirmed or lapsed, never both, and the seat is counted once."""
+    slot_id = make_slot(capacity=1).id
+    for round_ in range(6):
+        db.session.execute(sa.update(Slot).where(Slot.id == slot_id).values(booked=0))
+        db.session.execute(sa.delete(OutboxMessage))
+        db.session.execute(sa.delete(Booking))
+        db.session.commit()
+        made = reservations.book(slot_id, name="Ada", email=f"ada{round_}@example.org",
+                                 now=now, hold=_hold(now))
+        token, code = made.token, reservations.hold_code(made.booking.manage_token_hash)
+        deadline = made.booking.hold_expires_at
+        waiting = reservations.book(slot_id, name="Bea", email=f"bea{round_}@example.org",
+                                    now=now).booking.id
+        outcomes = race(app, [
+            lambda: reservations.confirm_hold(token, code, now=deadline - timedelta(seconds=1)),
+            lambda: reservations.expire_holds(deadline + timedelta(seconds=1)),
+        ])
+        db.session.expire_all()
+        hold = db.session.scalar(sa.select(Booking).where(
+            Booking.email_normalized == f"ada{round_}@example.org"))
+        other = db.session.get(Booking, waiting)
+        if hold.status == BookingStatus.CONFIRMED:
+            assert outcomes[1] == 0 and other.status == BookingStatus.WAITLISTED
+        else:
+            assert hold.status == BookingStatus.CANCELLED
+            assert type(outcomes[0]).__name__ == "HoldLapsed"
+            assert other.status == BookingStatus.CONFIRMED
+        assert db.session.get(Slot, slot_id).booked == 1
 
 
 def test_cancellations_racing_bookings_keep_the_counter_true(app, db, make_slot, now):

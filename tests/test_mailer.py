@@ -41,6 +41,10 @@ def parts(message) -> dict[str, object]:
     return {part.get_content_type(): part for part in message.walk() if not part.is_multipart()}
 
 
+def found_text(message) -> str:
+    return parts(message)["text/plain"].get_content()
+
+
 def calendar_of(message) -> Calendar:
     return Calendar.from_ical(parts(message)["text/calendar"].get_content())
 
@@ -79,10 +83,19 @@ def test_every_kind_of_message_has_a_subject_and_text_and_html(db, reservation, 
                                       link="http://library.test/some-link", role="coordinator",
                                       inviter_name="Sam Staff")
         db.session.commit()
+    elif kind == "booking_held":
+        hold = reservations.Hold(expires_at=now + timedelta(minutes=20), client="c",
+                                 client_limit=5)
+        reservations.book(reservation.booking.slot_id, name="Ada Reader",
+                          email="ada.again@example.org", now=now, hold=hold)
+        message = messages(db, "booking_held")[0]
     else:
         message = booking_kinds(db, reservation, now)[kind]
 
     composed = mailer.compose(message, now=now)
+    if kind == "booking_held":  # the link that proves the address, the seat held until when
+        assert message.payload["confirm_url"] in found_text(composed)
+        assert "/confirm/" in message.payload["confirm_url"]
 
     found = parts(composed)
     text = found["text/plain"].get_content()

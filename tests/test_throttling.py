@@ -37,6 +37,22 @@ def test_booking_through_the_api_is_throttled(client, make_slot):
     assert codes == [201, 201, 201, 429]
 
 
+def test_booking_pages_and_the_api_share_one_throttle(client, make_slot):
+    slot = make_slot(capacity=10)
+
+    def page(n):
+        token = csrf_token_from(client.get(f"/slots/{slot.id}/book").get_data(as_text=True))
+        return client.post(f"/slots/{slot.id}/book", data={
+            "csrf_token": token, "name": "A", "email": f"p{n}@example.org", "seats": 1}
+        ).status_code
+
+    def api(n):
+        return client.post(f"/api/v1/slots/{slot.id}/bookings",
+                           json={"name": "A", "email": f"a{n}@example.org"}).status_code
+
+    assert [page(1), api(2), page(3), api(4), page(5)] == [303, 201, 303, 429, 429]
+
+
 def test_posting_survey_answers_is_throttled(client, db):
     link = f"/feedback/{auth.feedback_token(1)}"  # no such booking: still counted
     token = csrf_token_from(client.get("/login").get_data(as_text=True))

@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from flask import current_app
@@ -115,8 +116,36 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        with sqlite_foreign_keys_deferred_to_the_end(connection):
+            with context.begin_transaction():
+                context.run_migrations()
+                check_sqlite_foreign_keys(connection)
+
+
+@contextmanager
+def sqlite_foreign_keys_deferred_to_the_end(connection):
+    """SQLite: foreign keys off while batch operations copy tables, checked before commit.
+
+    Batch mode rebuilds a table (new table, copy, drop, rename); with foreign keys on, the
+    drop fails when another table refers to its rows. SQLite's own recipe for that is to turn
+    them off outside the transaction and run `foreign_key_check` before committing.
+    """
+    raw = connection.connection.driver_connection
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw.execute("PRAGMA foreign_keys = OFF")  # no transaction yet: the driver is in autocommit
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys = ON")
+
+
+def check_sqlite_foreign_keys(connection):
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left rows whose foreign keys break: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -7,17 +7,13 @@ from flask import Blueprint, abort, current_app, jsonify, request, url_for
 
 from .. import catalogue, reservations
 from ..errors import ValidationFailed
-from ..extensions import limiter
-from ..models import Event, HumanBook, ProgramSession, utcnow
+from ..models import BookingStatus, Event, HumanBook, ProgramSession, utcnow
 from ..openapi import openapi_document
+from . import holds
 from .converters import MAX_ID
+from .throttles import booking_throttle
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-
-def _booking_limit():
-    return current_app.config["BOOKING_RATE_LIMIT"]
 
 
 def _iso(value, zone: str) -> str:
@@ -119,7 +115,7 @@ def event_slots(slug: str):
 
 
 @bp.post(f"/slots/<int(max={MAX_ID}):slot_id>/bookings")
-@limiter.limit(_booking_limit)
+@booking_throttle
 def create_booking(slot_id: int):
     payload = _json_object()
     if catalogue.public_slot(slot_id) is None:
@@ -127,6 +123,10 @@ def create_booking(slot_id: int):
     accept = payload.get("accept_agreement", False)
     if not isinstance(accept, bool):
         raise ValidationFailed({"accept_agreement": ["accept_agreement must be true or false."]})
+    now = utcnow()
+    # The API proves no address (it keeps no cookie): with e-mail confirmation every booking
+    # is a hold, and the answer never depends on the address's other bookings (rule 8).
+    hold, anonymous = holds.booking_terms(None, now)
     reservation = reservations.book(
         slot_id,
         name=payload.get("name"),
@@ -134,24 +134,25 @@ def create_booking(slot_id: int):
         seats=payload.get("seats", 1),
         accept_agreement=accept,
         accessibility_needs=payload.get("accessibility_needs", ""),
-        now=utcnow(),
+        now=now,
+        hold=hold,
+        anonymous=anonymous,
     )
     token = reservation.token
-    return (
-        jsonify(
-            {
-                "id": reservation.booking.id,
-                "status": reservation.status.value,
-                "manage_url": url_for("manage.booking", token=token, _external=True),
-                "ics_url": url_for("feeds.booking_ics", token=token, _external=True),
-            }
-        ),
-        201,
-    )
+    answer = {
+        "id": reservation.booking.id,
+        "status": reservation.status.value,
+        "manage_url": url_for("manage.booking", token=token, _external=True),
+        "ics_url": url_for("feeds.booking_ics", token=token, _external=True),
+    }
+    if reservation.status == BookingStatus.PENDING:
+        answer["hold_expires_at"] = _iso(reservation.booking.hold_expires_at,
+                                         reservation.booking.event.timezone)
+    return jsonify(answer), 201
 
 
 @bp.post("/bookings/<token:token>/cancel")
-@limiter.limit(_booking_limit)
+@booking_throttle
 def cancel_booking(token: str):
     reservations.cancel(token, now=utcnow())
     return jsonify({"status": "cancelled"})

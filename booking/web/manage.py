@@ -1,18 +1,17 @@
-"""Patron self-service through the secret link: see, and cancel, one booking."""
+"""Patron self-service through the secret link: see, and cancel, one booking; confirm a hold
+through the link e-mailed to its address."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 
 from .. import catalogue, reservations
-from ..extensions import limiter
+from ..errors import BookingNotFound, DomainError, HoldLapsed
 from ..forms import ConfirmForm
-from ..models import utcnow
+from ..models import BookingStatus, utcnow
+from . import holds
+from .throttles import booking_throttle
 
 bp = Blueprint("manage", __name__, url_prefix="/bookings")
-
-
-def _booking_limit():
-    return current_app.config["BOOKING_RATE_LIMIT"]
 
 
 @bp.get("/<token:token>/confirmation")
@@ -23,6 +22,7 @@ def confirmation(token: str):
         booking=booking,
         token=token,
         waitlist_rank=catalogue.waitlist_rank(booking),
+        dev_outbox=current_app.config.get("DEV_OUTBOX"),
     )
 
 
@@ -39,13 +39,15 @@ def booking(token: str):
 
 
 @bp.route("/<token:token>/cancel", methods=["GET", "POST"])
-@limiter.limit(_booking_limit, methods=["POST"])
+@booking_throttle
 def cancel(token: str):
     booking = reservations.find_booking(token)
     form = ConfirmForm()
     if form.validate_on_submit():
+        was_hold = booking.status == BookingStatus.PENDING
         reservations.cancel(token, now=utcnow())
-        flash("Your booking is cancelled. Thank you for letting us know.", "success")
+        flash("The seat you held is released." if was_hold else
+              "Your booking is cancelled. Thank you for letting us know.", "success")
         return redirect(url_for("manage.booking", token=token), 303)
     if not reservations.cancellable(booking, utcnow()):
         return redirect(url_for("manage.booking", token=token), 303)
@@ -56,3 +58,35 @@ def cancel(token: str):
         form=form,
         waitlist_rank=catalogue.waitlist_rank(booking),
     )
+
+
+@bp.route("/<token:token>/confirm/<code>", methods=["GET", "POST"])
+@booking_throttle
+def confirm_hold(token: str, code: str):
+    """The link in a hold's e-mail. Opening it changes nothing (mail scanners open links);
+    the button confirms, proving the address, and remembers this browser for it."""
+    booking = reservations.find_booking(token)
+    if not reservations.is_hold_code(booking.manage_token_hash, code):
+        raise BookingNotFound()
+    form = ConfirmForm()
+    problem = None
+    status = 200
+    if form.validate_on_submit():
+        now = utcnow()
+        try:
+            booking = reservations.confirm_hold(token, code, now=now)
+        except HoldLapsed as exc:
+            problem, status = exc.message, exc.status
+        except DomainError as exc:
+            # Rule 2 (or the reading closed): nothing changed, the hold stays until it lapses.
+            problem, status = exc.message, exc.status
+        else:
+            response = redirect(url_for("manage.confirmation", token=token), 303)
+            holds.remember_browser(response, booking.patron_email, now)
+            return response
+    if booking.status != BookingStatus.PENDING and problem is None:
+        return redirect(url_for("manage.confirmation", token=token), 303)
+    return render_template(
+        "manage/confirm_hold.html", booking=booking, token=token, form=form, problem=problem,
+        waitlist_rank=catalogue.waitlist_rank(booking),
+    ), status

@@ -1,21 +1,18 @@
 """Public pages: events, the Human Library catalogue, and the booking form."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from .. import catalogue, reservations
 from ..errors import DomainError, ValidationFailed
-from ..extensions import limiter
-from ..forms import BookingForm, EventFilterForm
+from ..forms import BookingForm, ConfirmForm, EventFilterForm
 from ..models import utcnow
+from . import holds
 from .converters import MAX_ID
 from .errors import add_field_errors
+from .throttles import booking_throttle
 
 bp = Blueprint("public", __name__)
-
-
-def _booking_limit():
-    return current_app.config["BOOKING_RATE_LIMIT"]
 
 
 @bp.get("/")
@@ -64,7 +61,7 @@ def event(slug: str):
 
 
 @bp.route(f"/slots/<int(max={MAX_ID}):slot_id>/book", methods=["GET", "POST"])
-@limiter.limit(_booking_limit, methods=["POST"])
+@booking_throttle
 def book(slot_id: int):
     slot = catalogue.public_slot(slot_id)
     if slot is None:
@@ -81,8 +78,12 @@ def book(slot_id: int):
         )
     status = 200
     message = None
+    remembered = holds.remembered_email(now)
+    if remembered and not form.is_submitted():
+        form.email.data = remembered
     if form.validate_on_submit():
         try:
+            hold, anonymous = holds.booking_terms(form.email.data, now)
             reservation = reservations.book(
                 slot.id,
                 name=form.name.data,
@@ -91,6 +92,8 @@ def book(slot_id: int):
                 accept_agreement=form.accept_agreement.data,
                 accessibility_needs=form.accessibility_needs.data or "",
                 now=now,
+                hold=hold,
+                anonymous=anonymous,
             )
         except ValidationFailed as exc:
             if loose := add_field_errors(form, exc.errors):
@@ -111,6 +114,23 @@ def book(slot_id: int):
             problem=message,
             seat_limit=seat_limit,
             waitlist=catalogue.waitlist_length(slot.id),
+            remembered=remembered,
+            forget_form=ConfirmForm(prefix="forget") if remembered else None,
         ),
         status,
     )
+
+
+@bp.post("/patron/forget")
+def forget_browser():
+    """Stop this browser booking in one step for the address it proved."""
+    form = ConfirmForm(prefix="forget")
+    slot_id = request.form.get("slot", type=int)
+    back = (url_for("public.book", slot_id=slot_id) if slot_id and 0 < slot_id <= MAX_ID
+            else url_for("public.home"))
+    response = redirect(back, 303)
+    if form.validate_on_submit():
+        holds.forget_browser(response)
+        flash("This browser no longer books for your address: your next booking will be "
+              "confirmed by e-mail.", "success")
+    return response
