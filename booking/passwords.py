@@ -24,11 +24,13 @@ SCORED_LENGTH = 72
 
 
 def hash_method() -> str:
+    """The method new hashes use: HASH_METHOD, or the cheap one under TESTING."""
     testing = has_app_context() and current_app.config.get("TESTING")
     return TESTING_HASH_METHOD if testing else HASH_METHOD
 
 
 def hash_password(password: str) -> str:
+    """A salted hash of `password` to store."""
     return generate_password_hash(password, method=hash_method())
 
 

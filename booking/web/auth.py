@@ -41,6 +41,7 @@ TOO_MANY_SIGN_INS = ("Too many failed sign-ins. Wait a few minutes and try again
 
 
 def login_limit():
+    """Failed sign-ins allowed per account from one client address."""
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
@@ -73,7 +74,7 @@ def _account() -> str:
 
 
 def failed_attempt(response) -> bool:
-    # Only failed attempts count against the limit; signing in successfully is free.
+    """Only failed attempts count against a limit; succeeding (a 303) is free."""
     return response.status_code != 303
 
 
