@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     settings.check(app.config, debug=app.debug)
+    settings.secure_cookies(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     app.json.sort_keys = False  # keep fields in the order the API documents them
 
@@ -46,13 +47,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see that page."
     limiter.init_app(app)
 
-    from . import models
+    from . import accounts, auth
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        if not user_id.isdigit():
-            return None
-        return db.session.get(models.User, int(user_id))
+    def load_user(sign_in_id: str):
+        # Sessions and remember cookies from before session versions carry a bare id: refused.
+        return auth.signed_in_user(sign_in_id, accounts.user_by_id)
 
 
 def register_blueprints(app: Flask) -> None:

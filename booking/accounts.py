@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
-from . import auth, notifications
+from . import auth, notifications, passwords
 from .errors import DomainError, ValidationFailed
 from .extensions import db
 from .models import HumanBook, Partner, Role, User, utcnow
@@ -30,18 +30,28 @@ def user_by_id(user_id) -> User | None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with this e-mail and password, or None (same answer for both mistakes)."""
+    """The active user with this e-mail and password, or None (same answer for both mistakes).
+
+    A password is checked even when there is no such account, so the time taken does not
+    tell which addresses have one.
+    """
     user = find_user(email) if isinstance(email, str) else None
-    if user is None or not user.active or not user.check_password(password or ""):
+    right = passwords.matches(user.password_hash if user else None,
+                              password if isinstance(password, str) else "")
+    if user is None or not right or not user.active:
         return None
     return user
 
 
-def check_password_rules(password: str) -> None:
+def check_password_rules(password: str, *hints: str) -> None:
+    """Refuse a new password that is too short, too long, or too easy to guess; `hints` are
+    the person's own e-mail and name, which a password should not lean on."""
     if not isinstance(password, str) or len(password) < PASSWORD_MIN:
         raise ValidationFailed({"password": [f"Use at least {PASSWORD_MIN} characters."]})
     if len(password) > PASSWORD_MAX:
         raise ValidationFailed({"password": [f"Use at most {PASSWORD_MAX} characters."]})
+    if problem := passwords.guessable(password, hints):
+        raise ValidationFailed({"password": [problem]})
 
 
 def invite(
@@ -96,7 +106,7 @@ def accept_invitation(token: str, *, name: str, password: str) -> User:
         errors["name"] = [f"Name must be at most {NAME_MAX} characters."]
     if errors:
         raise ValidationFailed(errors)
-    check_password_rules(password)
+    check_password_rules(password, invitation.email, name)
     user = User(
         email=invitation.email, name=name.strip(), role=invitation.role,
         partner_id=invitation.partner_id, human_book_id=invitation.human_book_id,
@@ -153,7 +163,7 @@ def create_account(email: str, *, role: Role, password: str, name: str = "",
         if partner is None:
             errors["partner"] = [f"There is no partner with the slug {partner_slug!r}."]
     try:
-        check_password_rules(password)
+        check_password_rules(password, address, name if isinstance(name, str) else "")
     except ValidationFailed as exc:
         errors.update(exc.errors)
     if errors:
@@ -167,8 +177,44 @@ def create_account(email: str, *, role: Role, password: str, name: str = "",
 
 
 def reset_password(token: str, password: str) -> User:
+    """Set the new password a reset link allows; every session of the account ends."""
     user = auth.read_reset(token, user_by_id)
-    check_password_rules(password)
+    check_password_rules(password, user.email, user.name)
     user.set_password(password)
+    _end_sessions(user)
     db.session.commit()
     return user
+
+
+def change_password(user: User, *, current: str, new: str) -> User:
+    """A signed-in person's new password, given their current one; every session ends (the
+    caller signs this browser in again)."""
+    if not user.check_password(current if isinstance(current, str) else ""):
+        raise ValidationFailed({"current_password": ["That is not your current password."]})
+    check_password_rules(new, user.email, user.name)
+    user.set_password(new)
+    _end_sessions(user)
+    db.session.commit()
+    return user
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every session and remember cookie of the account, on every device."""
+    _end_sessions(user)
+    db.session.commit()
+
+
+def deactivate(email: str) -> User:
+    """Stop an account from signing in, and end its sessions; its records stay."""
+    user = find_user(email) if isinstance(email, str) else None
+    if user is None:
+        raise ValidationFailed({"email": ["There is no account with this e-mail address."]})
+    user.active = False
+    _end_sessions(user)
+    db.session.commit()
+    return user
+
+
+def _end_sessions(user: User) -> None:
+    # Sessions and remember cookies carry the version they were signed in with (auth.sign_in_id).
+    user.session_version = (user.session_version or 0) + 1

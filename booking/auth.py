@@ -2,7 +2,9 @@
 surveys)."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 
 from flask import abort, current_app, redirect, request, url_for
@@ -105,6 +107,35 @@ def read_reset(token: str, load_user) -> User:
 def _password_fingerprint(user: User) -> str:
     # The tail of the salted hash changes whenever the password does, so a used link dies.
     return (user.password_hash or "none")[-16:]
+
+
+def sign_in_id(user: User) -> str:
+    """What Flask-Login keeps of one sign-in, in the session and the remember cookie.
+
+    It names the account and its session version, with a nonce and the time it was signed,
+    so each sign-in gives a new remember cookie, which stops working when the version moves
+    on or after REMEMBER_COOKIE_DURATION.
+    """
+    return _serializer("sign-in").dumps(
+        {"uid": user.id, "v": user.session_version, "n": secrets.token_urlsafe(8)})
+
+
+def signed_in_user(sign_in_id: str, load_user) -> User | None:
+    """The active user a session or remember cookie names, if its sign-in is still current."""
+    if not isinstance(sign_in_id, str) or len(sign_in_id) > TOKEN_MAX_LENGTH:
+        return None
+    lifetime = current_app.config["REMEMBER_COOKIE_DURATION"]
+    if isinstance(lifetime, timedelta):
+        lifetime = lifetime.total_seconds()
+    try:
+        payload = _serializer("sign-in").loads(sign_in_id, max_age=int(lifetime))
+    except BadSignature:  # SignatureExpired included
+        return None
+    user = load_user(payload.get("uid")) if isinstance(payload, dict) else None
+    if user is None or not user.active or payload.get("v") != user.session_version:
+        return None
+    user.sign_in_id = sign_in_id
+    return user
 
 
 def feedback_token(booking_id: int) -> str:

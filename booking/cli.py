@@ -123,6 +123,20 @@ def register(app: Flask) -> None:
         click.echo(f"Created the {user.role.value} account {user.email}.")
 
 
+    @app.cli.command("deactivate-user")
+    @click.argument("email")
+    def deactivate_user_command(email: str) -> None:
+        """Stop an account from signing in and end its sessions on every device."""
+        from .accounts import deactivate
+
+        try:
+            user = deactivate(email)
+        except ValidationFailed as exc:
+            raise click.ClickException(" ".join(exc.errors["email"]))
+        click.echo(f"Deactivated the {user.role.value} account {user.email}; "
+                   "it is signed out everywhere.")
+
+
 def _report_drain(limit: int | None) -> None:
     from .mailer import drain
 

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from limits import parse_many
 
 
 class ConfigError(RuntimeError):
@@ -21,15 +25,20 @@ def base_config(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
         or default_database_url(instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "WTF_CSRF_TIME_LIMIT": None,
+        **session_config(),
         # Where links in e-mails and feeds point when there is no request.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         #: Throttle for booking and cancelling, per client address.
         "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "30 per minute"),
-        #: Failed sign-ins allowed per client address, and per account, against guessing.
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        #: Failed sign-ins allowed per account from one client address (then 429 there only).
+        "LOGIN_RATE_LIMIT": _rate_limit("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        #: Failed sign-ins allowed per client address, whatever the accounts, against spraying.
+        "LOGIN_ADDRESS_RATE_LIMIT": _rate_limit("LOGIN_ADDRESS_RATE_LIMIT", "50 per 15 minutes"),
+        #: Failed sign-ins allowed per account from devices it never signed in on; a device it
+        #: signed in on is not counted, so strangers cannot lock the owner out.
+        "LOGIN_ACCOUNT_RATE_LIMIT": _rate_limit("LOGIN_ACCOUNT_RATE_LIMIT", "100 per hour"),
         **mail_config(),
         **booking_confirmation_config(),
         #: Days a cancelled event or reading stays in calendar feeds (STATUS:CANCELLED).
@@ -76,6 +85,39 @@ def booking_confirmation_config() -> dict:
     }
 
 
+def session_config() -> dict:
+    """Sessions, the remember cookie and CSRF tokens. The cookies' Secure flag is settled by
+    `secure_cookies` once PUBLIC_BASE_URL is known."""
+    return {
+        #: None: Secure exactly when PUBLIC_BASE_URL is https (see `secure_cookies`).
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", None),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # A session cookie taken to another address or browser is emptied (Flask-Login).
+        "SESSION_PROTECTION": "strong",
+        #: A session cookie not written for this long is refused (it is a browser-session cookie).
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_whole_number(
+            "SESSION_LIFETIME_HOURS", 12, 1, 24 * 31, "a number of hours such as 12")),
+        #: "Keep me signed in" lasts this long from signing in, in the browser and on the server.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_whole_number(
+            "REMEMBER_COOKIE_DAYS", 30, 1, 365, "a number of days such as 30")),
+        #: Seconds a form's CSRF token is accepted after the page was shown.
+        "WTF_CSRF_TIME_LIMIT": 60 * _whole_number(
+            "CSRF_TIME_LIMIT_MINUTES", 60, 5, 24 * 60, "a number of minutes such as 60"),
+    }
+
+
+def secure_cookies(config: dict) -> None:
+    """Mark the session and remember cookies Secure when the site is served over https, unless
+    SESSION_COOKIE_SECURE says otherwise; both cookies always agree."""
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        scheme = urlsplit(config.get("PUBLIC_BASE_URL") or "").scheme
+        config["SESSION_COOKIE_SECURE"] = scheme.lower() == "https"
+    config["REMEMBER_COOKIE_SECURE"] = bool(config["SESSION_COOKIE_SECURE"])
+
+
 def mail_config() -> dict:
     """E-mail settings. Without MAIL_SERVER, messages are written as .eml files under instance/."""
     return {
@@ -100,7 +142,18 @@ def _whole_number(name: str, default: int, low: int, high: int, what: str) -> in
     return int(value)
 
 
-def _flag(name: str, default: bool) -> bool:
+def _rate_limit(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate such as {default!r}, not {value!r}.") from None
+    return value
+
+
+def _flag(name: str, default: bool | None) -> bool | None:
     value = os.environ.get(name)
     if value is None or not value.strip():
         return default

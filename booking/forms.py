@@ -263,6 +263,15 @@ class ResetPasswordForm(FlaskForm):
     password, confirm = _new_password_fields()
 
 
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=PASSWORD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password, confirm = _new_password_fields()
+
+
 class AcceptInvitationForm(FlaskForm):
     name = StringField(
         "Your name",

@@ -8,8 +8,8 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from flask_login import UserMixin
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import passwords
 from .extensions import db
 
 
@@ -439,6 +439,9 @@ class User(UserMixin, db.Model):
     #: The human book a volunteer is.
     human_book_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("human_books.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    #: Carried by every session and remember cookie; bumping it ends them all (signing out,
+    #: a new password, deactivation).
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     #: SHA-256 of the secret token in the person's private calendar feed URL (None: no feed).
     feed_token_hash: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -446,16 +449,24 @@ class User(UserMixin, db.Model):
     partner: Mapped[Optional[Partner]] = relationship()
     human_book: Mapped[Optional[HumanBook]] = relationship()
 
+    #: Not stored: the signed sign-in id (`auth.sign_in_id`) this instance was signed in or
+    #: loaded with, which Flask-Login keeps in the session and the remember cookie.
+    sign_in_id = None
+
     @property
     def is_active(self) -> bool:
         """Flask-Login: a deactivated account cannot sign in or stay signed in."""
         return self.active
 
+    def get_id(self) -> str:
+        """Flask-Login: the sign-in id; before any sign-in, the bare id, which no loader accepts."""
+        return self.sign_in_id or str(self.id)
+
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = passwords.hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        return passwords.matches(self.password_hash, password)
 
 
 class AvailabilityWindow(db.Model):

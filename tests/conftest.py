@@ -305,3 +305,34 @@ def staff(db) -> User:
 def now() -> datetime:
     """The clock the services are given: the real current instant (events are relative to it)."""
     return datetime.now(timezone.utc)
+
+
+#: The password `make_user` gives: long and uncommon enough for the password rules.
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_user(db):
+    """An account that signs in with PASSWORD (staff unless told otherwise)."""
+
+    def make_user(email: str = "sam@example.org", role: Role = Role.STAFF, *,
+                  password: str = PASSWORD, **fields) -> User:
+        user = User(email=email, name=fields.pop("name", email.split("@")[0]), role=role,
+                    **fields)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make_user
+
+
+def sign_in(client, email: str, password: str = PASSWORD, *, remember: bool = False,
+            next: str | None = None):
+    """Sign in through the form, like a person; the answer is the form's response."""
+    url = "/login" if next is None else f"/login?next={next}"
+    page = client.get(url).get_data(as_text=True)
+    fields = {"csrf_token": csrf_token_from(page), "email": email, "password": password}
+    if remember:
+        fields["remember"] = "y"
+    return client.post(url, data=fields)

@@ -1,13 +1,18 @@
-"""A signed-in person's account page: their private calendar feed, shown once and rotatable."""
+"""A signed-in person's account page: their private calendar feed (shown once, rotatable), their
+password, and signing out everywhere else."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from .. import calendars
+from .. import accounts, calendars
 from ..auth import roles_required
-from ..forms import ConfirmForm
+from ..errors import ValidationFailed
+from ..extensions import limiter
+from ..forms import ChangePasswordForm, ConfirmForm
 from ..models import Role
+from .auth import TOO_MANY_SIGN_INS, failed_attempt, login_limit, sign_in
+from .errors import add_field_errors
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -21,14 +26,18 @@ def signed_in_only():
     return None
 
 
-@bp.get("/")
-def home():
+def _home(password_form: ChangePasswordForm, status: int = 200):
     token = session.pop(NEW_FEED_TOKEN, None)
     feed_url = url_for("feeds.personal_ics", token=token, _external=True) if token else None
     return render_template(
         "account/home.html", form=ConfirmForm(), feed_url=feed_url,
-        has_feed=current_user.feed_token_hash is not None,
-    )
+        has_feed=current_user.feed_token_hash is not None, password_form=password_form,
+    ), status
+
+
+@bp.get("/")
+def home():
+    return _home(ChangePasswordForm(formdata=None))
 
 
 @bp.post("/feed")
@@ -38,3 +47,45 @@ def rotate_feed():
         # Only the hash is stored, so the new address is carried to the next page once.
         session[NEW_FEED_TOKEN] = calendars.issue_feed_token(current_user)
     return redirect(url_for("account.home"), 303)
+
+
+def _password_attempts() -> str:
+    # Guessing the current password from a borrowed session is throttled like signing in.
+    return f"password:{current_user.id}" if current_user.is_authenticated else ""
+
+
+@bp.post("/password")
+@limiter.limit(login_limit, key_func=_password_attempts, deduct_when=failed_attempt,
+               error_message=TOO_MANY_SIGN_INS)
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, current=form.current_password.data,
+                                     new=form.password.data)
+        except ValidationFailed as exc:
+            add_field_errors(form, exc.errors, fallback="password")
+        else:
+            _stay_signed_in()
+            flash("Your new password is saved. Every other browser and device signed in to "
+                  "your account has been signed out.", "success")
+            return redirect(url_for("account.home"), 303)
+    return _home(form, 422)
+
+
+@bp.post("/sign-out-everywhere")
+def sign_out_everywhere():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        accounts.sign_out_everywhere(current_user)
+        _stay_signed_in()
+        flash("Every other browser and device signed in to your account has been signed out. "
+              "You are still signed in here.", "success")
+    return redirect(url_for("account.home"), 303)
+
+
+def _stay_signed_in() -> None:
+    # The account's session version moved on: this browser alone gets a new sign-in, kept as
+    # long as before when it had "keep me signed in".
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    sign_in(current_user._get_current_object(), remember=remembered)

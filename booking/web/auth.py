@@ -1,16 +1,23 @@
 """Sign in and out, password resets, and accepting an invitation."""
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import accounts, auth
 from ..errors import ValidationFailed
@@ -23,34 +30,127 @@ bp = Blueprint("auth", __name__)
 
 HOME_FOR_ROLE = {Role.STAFF: "staff.home", Role.COORDINATOR: "partner.home", Role.VOLUNTEER: "me.home"}
 
+#: Cookie naming the accounts that signed in on this browser: their failed sign-ins here do
+#: not count against the per-account limit that strangers' guesses fill.
+KNOWN_DEVICE_COOKIE = "known_device"
+KNOWN_DEVICE_MAX_AGE = timedelta(days=365)
+#: Accounts one browser remembers signing in to.
+KNOWN_DEVICE_ACCOUNTS = 5
+TOO_MANY_SIGN_INS = ("Too many failed sign-ins. Wait a few minutes and try again, or choose "
+                     "a new password with “Forgotten your password?”.")
 
-def _login_limit():
+
+def login_limit():
+    """Failed sign-ins allowed per account from one client address."""
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _submitted_email() -> str:
-    return "login:" + accounts.normalize_email(request.form.get("email", ""))[:254]
+def _address_limit():
+    return current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]
 
 
-def _failed(response) -> bool:
-    # Only failed attempts count against the limit; signing in successfully is free.
+def _account_limit():
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _submitted_account() -> str:
+    return _account_key(request.form.get("email", ""))
+
+
+def _account_key(email: str) -> str:
+    # Only a digest of the address goes to the throttle's store (and the known-device cookie).
+    normalized = accounts.normalize_email(email if isinstance(email, str) else "")[:254]
+    return hashlib.sha256(normalized.encode()).hexdigest()[:32] if normalized else ""
+
+
+def _account_and_address() -> str:
+    account = _submitted_account()
+    return f"login:{account}:{request.remote_addr}" if account else ""
+
+
+def _account() -> str:
+    account = _submitted_account()
+    return f"login:{account}" if account else ""
+
+
+def failed_attempt(response) -> bool:
+    """Only failed attempts count against a limit; succeeding (a 303) is free."""
     return response.status_code != 303
 
 
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="booking.known-device")
+
+
+def _known_accounts() -> list[str]:
+    cookie = request.cookies.get(KNOWN_DEVICE_COOKIE)
+    if not cookie or len(cookie) > auth.TOKEN_MAX_LENGTH:
+        return []
+    try:
+        known = _device_serializer().loads(
+            cookie, max_age=int(KNOWN_DEVICE_MAX_AGE.total_seconds()))
+    except BadSignature:
+        return []
+    return [a for a in known if isinstance(a, str)] if isinstance(known, list) else []
+
+
+def _on_known_device() -> bool:
+    account = _submitted_account()
+    return bool(account) and account in _known_accounts()
+
+
+def _remember_device(response, user):
+    account = _account_key(user.email)
+    known = [account] + [a for a in _known_accounts() if a != account]
+    response.set_cookie(
+        KNOWN_DEVICE_COOKIE, _device_serializer().dumps(known[:KNOWN_DEVICE_ACCOUNTS]),
+        max_age=KNOWN_DEVICE_MAX_AGE, path=url_for("auth.login"), httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax",
+    )
+    return response
+
+
 def safe_next(target: str | None) -> str | None:
-    """A same-site path to return to after signing in, or None."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """A path on this site to return to after signing in, or None.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    "/<tab>/evil.example" and "/<backslash>evil.example" would leave the site: those are
+    removed or refused, and only a path with no scheme and no host passes.
+    """
+    if not isinstance(target, str):
+        return None
+    target = target.replace("\t", "").replace("\r", "").replace("\n", "")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 def home_for(user) -> str:
     return url_for(HOME_FOR_ROLE[user.role])
 
 
+def sign_in(user, *, remember: bool = False) -> None:
+    """Sign `user` in on this browser with a new sign-in id and a new CSRF secret, so a form
+    token seen before signing in is worth nothing after."""
+    user.sign_in_id = auth.sign_in_id(user)
+    csrf_key = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    session.pop(csrf_key, None)
+    g.pop(csrf_key, None)
+    login_user(user, remember=remember)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email, deduct_when=_failed)
+@limiter.limit(_address_limit, methods=["POST"], deduct_when=failed_attempt,
+               error_message=TOO_MANY_SIGN_INS)
+@limiter.limit(login_limit, methods=["POST"], key_func=_account_and_address,
+               deduct_when=failed_attempt, error_message=TOO_MANY_SIGN_INS)
+@limiter.limit(_account_limit, methods=["POST"], key_func=_account, deduct_when=failed_attempt,
+               exempt_when=_on_known_device, error_message=TOO_MANY_SIGN_INS)
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -59,8 +159,9 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
-            return redirect(safe_next(request.args.get("next")) or home_for(user), 303)
+            sign_in(user, remember=form.remember.data)
+            target = safe_next(request.args.get("next")) or home_for(user)
+            return _remember_device(redirect(target, 303), user)
         form.password.errors = ["That e-mail address and password do not match an account."]
         status = 401
     elif form.is_submitted():
@@ -72,13 +173,16 @@ def login():
 def logout():
     form = ConfirmForm()
     if form.validate_on_submit():
+        if current_user.is_authenticated:
+            # A copy of this session or remember cookie must not work after signing out.
+            accounts.sign_out_everywhere(current_user)
         logout_user()
         flash("You are signed out.", "success")
     return redirect(url_for("public.home"), 303)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"])
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -107,8 +211,9 @@ def reset_password(token: str):
         except ValidationFailed as exc:
             form.password.errors = exc.errors.get("password", [])
         else:
-            login_user(user)
-            flash("Your new password is saved and you are signed in.", "success")
+            sign_in(user)
+            flash("Your new password is saved and you are signed in. Every other session "
+                  "of your account has ended.", "success")
             return redirect(home_for(user), 303)
     status = 422 if form.is_submitted() else 200
     return render_template("auth/reset.html", form=form), status
@@ -134,7 +239,7 @@ def accept_invitation(token: str):
         except auth.LinkInvalid as exc:
             return render_template("auth/link_invalid.html", message=exc.message), 400
         else:
-            login_user(user)
+            sign_in(user)
             flash("Welcome! Your account is ready.", "success")
             return redirect(home_for(user), 303)
     status = 422 if form.is_submitted() else 200
