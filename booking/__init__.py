@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False  # keep fields in the order the API documents them
 
     register_extensions(app)
+    register_hardening(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -53,6 +54,12 @@ def register_extensions(app: Flask) -> None:
         if not user_id.isdigit():
             return None
         return db.session.get(models.User, int(user_id))
+
+
+def register_hardening(app: Flask) -> None:
+    from .web import hardening
+
+    hardening.register(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -8,6 +8,7 @@ from .. import calendars
 from ..auth import roles_required
 from ..forms import ConfirmForm
 from ..models import Role
+from ..notifications import public_url
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -24,7 +25,7 @@ def signed_in_only():
 @bp.get("/")
 def home():
     token = session.pop(NEW_FEED_TOKEN, None)
-    feed_url = url_for("feeds.personal_ics", token=token, _external=True) if token else None
+    feed_url = public_url("feeds.personal_ics", token=token) if token else None
     return render_template(
         "account/home.html", form=ConfirmForm(), feed_url=feed_url,
         has_feed=current_user.feed_token_hash is not None,
