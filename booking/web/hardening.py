@@ -86,9 +86,8 @@ def register(app: Flask) -> None:
 
 def refuse_nul_in_address():
     """A NUL character is in no address of ours, and databases refuse it (a 500 later)."""
-    if "\x00" in request.path:
-        abort(404, "There is no page at this address.")
-    if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+    if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                     for key, value in request.args.items(multi=True)):
         abort(400, "The address holds a NUL character (%00), which no page accepts.")
 
 
