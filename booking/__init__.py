@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False  # keep fields in the order the API documents them
 
     register_extensions(app)
+    register_hardening(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -53,6 +54,12 @@ def register_extensions(app: Flask) -> None:
     def load_user(sign_in_id: str):
         # Sessions and remember cookies from before session versions carry a bare id: refused.
         return auth.signed_in_user(sign_in_id, accounts.user_by_id)
+
+
+def register_hardening(app: Flask) -> None:
+    from .web import hardening
+
+    hardening.register(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -24,12 +24,20 @@ def base_config(instance_path: str) -> dict:
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
         or default_database_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Statement parameters hold personal data (names, e-mails): never in errors or logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         **session_config(),
-        # Where links in e-mails and feeds point when there is no request.
+        # Every absolute link (e-mails, feeds, pages, the API) starts here, never at the
+        # request's Host header, which a client chooses.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": limiter_storage_uri(os.environ),
+        #: Proxies in front of the app that append to X-Forwarded-For and set
+        #: X-Forwarded-Proto; 0: the client's own address is the one throttled.
+        "TRUSTED_PROXIES": _whole_number("TRUSTED_PROXIES", 0, 0, 10,
+                                         "a number of proxies such as 1"),
+        #: Host names the app answers to (Flask checks Host against them); None: any.
+        "TRUSTED_HOSTS": _host_list(os.environ.get("TRUSTED_HOSTS", "")),
         #: Throttle for booking and cancelling, per client address.
         "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "30 per minute"),
         #: Failed sign-ins allowed per account from one client address (then 429 there only).
@@ -131,6 +139,28 @@ def mail_config() -> dict:
         #: Send what a request queued as soon as it has answered (cron's send-emails retries).
         "MAIL_SEND_ON_COMMIT": _flag("MAIL_SEND_ON_COMMIT", True),
     }
+
+
+def limiter_storage_uri(environ) -> str:
+    """Where throttles count: FLASK_RATELIMIT_STORAGE_URI (as from_prefixed_env reads it),
+    else RATELIMIT_STORAGE_URI, else each process's own memory."""
+    return (environ.get("FLASK_RATELIMIT_STORAGE_URI") or environ.get("RATELIMIT_STORAGE_URI")
+            or "memory://")
+
+
+def shared_throttle_warning(workers: int, storage_uri: str) -> str | None:
+    """The warning to log when several worker processes would each keep their own throttle
+    counts (in memory), multiplying every limit by the number of workers; else None."""
+    if workers > 1 and storage_uri.startswith("memory://"):
+        return (f"{workers} workers each count throttles in their own memory, so every limit "
+                f"(sign-in, booking) is {workers} times looser than configured. Set "
+                "RATELIMIT_STORAGE_URI to a shared store, e.g. redis://127.0.0.1:6379.")
+    return None
+
+
+def _host_list(value: str) -> list[str] | None:
+    hosts = [host.strip().lower() for host in value.split(",") if host.strip()]
+    return hosts or None
 
 
 def _whole_number(name: str, default: int, low: int, high: int, what: str) -> int:

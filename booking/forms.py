@@ -25,6 +25,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
 )
 
 from .accounts import NAME_MAX as USER_NAME_MAX
@@ -214,7 +215,10 @@ class LoginForm(FlaskForm):
     email = StringField(
         "E-mail address",
         filters=[strip],
-        validators=[DataRequired("Enter your e-mail address."), Length(max=EMAIL_MAX)],
+        validators=[DataRequired("Enter your e-mail address."), Length(max=EMAIL_MAX),
+                    # A NUL would reach the account lookup, which PostgreSQL refuses (a 500).
+                    Regexp(r"\A[^\x00-\x1f\x7f]*\Z", message="Remove the invisible control "
+                           "characters from the e-mail address.")],
         render_kw={"autocomplete": "username", "type": "email"},
     )
     password = PasswordField(

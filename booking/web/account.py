@@ -13,6 +13,7 @@ from ..forms import ChangePasswordForm, ConfirmForm
 from ..models import Role
 from .auth import TOO_MANY_SIGN_INS, failed_attempt, login_limit, sign_in
 from .errors import add_field_errors
+from ..notifications import public_url
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -28,7 +29,7 @@ def signed_in_only():
 
 def _home(password_form: ChangePasswordForm, status: int = 200):
     token = session.pop(NEW_FEED_TOKEN, None)
-    feed_url = url_for("feeds.personal_ics", token=token, _external=True) if token else None
+    feed_url = public_url("feeds.personal_ics", token=token) if token else None
     return render_template(
         "account/home.html", form=ConfirmForm(), feed_url=feed_url,
         has_feed=current_user.feed_token_hash is not None, password_form=password_form,

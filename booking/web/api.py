@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, jsonify, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, request
 
 from .. import catalogue, reservations
 from ..errors import ValidationFailed
 from ..models import BookingStatus, Event, HumanBook, ProgramSession, utcnow
+from ..notifications import public_url
 from ..openapi import openapi_document
 from . import holds
 from .converters import MAX_ID
@@ -77,7 +78,7 @@ def event(slug: str):
             **event_summary(event),
             # Cancelled and finished events stay visible here, so their status matters.
             "status": event.status.value,
-            "url": url_for("public.event", slug=event.slug, _external=True),
+            "url": public_url("public.event", slug=event.slug),
             "description": event.description,
             "accessibility_notes": event.accessibility_notes,
             "max_bookings_per_patron": event.max_bookings_per_patron,
@@ -142,8 +143,8 @@ def create_booking(slot_id: int):
     answer = {
         "id": reservation.booking.id,
         "status": reservation.status.value,
-        "manage_url": url_for("manage.booking", token=token, _external=True),
-        "ics_url": url_for("feeds.booking_ics", token=token, _external=True),
+        "manage_url": public_url("manage.booking", token=token),
+        "ics_url": public_url("feeds.booking_ics", token=token),
     }
     if reservation.status == BookingStatus.PENDING:
         answer["hold_expires_at"] = _iso(reservation.booking.hold_expires_at,
@@ -160,16 +161,19 @@ def cancel_booking(token: str):
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(request.host_url.rstrip("/") + "/api/v1"))
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return jsonify(openapi_document(base + bp.url_prefix))
 
 
 def _json_object() -> dict:
     """The request body as a JSON object, or a 400 that says what is wrong."""
     if not request.is_json:
         abort(400, "Send a JSON body with Content-Type: application/json.")
-    payload = request.get_json(silent=True)
-    if payload is None:
-        abort(400, "The request body is not valid JSON.")
+    try:
+        # The app's strict provider also refuses lone surrogates and runaway nesting.
+        payload = current_app.json.loads(request.get_data())
+    except ValueError as exc:
+        abort(400, f"The request body is not valid JSON: {exc}.")
     if not isinstance(payload, dict):
         abort(400, "The request body must be a JSON object.")
     return payload

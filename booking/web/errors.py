@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import Busy, DomainError, ValidationFailed, is_lock_timeout
 from ..extensions import db
+from .hardening import mask_secret_paths
 
 TITLES = {
     400: "That request was not understood",
@@ -77,7 +78,9 @@ def register(app: Flask) -> None:
             # Another writer held the database past the busy timeout: nothing was changed.
             body, status = error_response(503, Busy().message)
             return body, status, {"Retry-After": "5"}
-        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        # %r: a path's %0A would otherwise start a forged line of its own in the log.
+        app.logger.exception("Unhandled error on %s %r", request.method,
+                             mask_secret_paths(request.path))
         return error_response(
             500,
             "Nothing you entered was lost on our side, but the request did not complete. "

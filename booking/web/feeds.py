@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, url_for
+from flask import Blueprint, abort, current_app
 
 from .. import calendars, catalogue, reservations
 from ..feeds import (
@@ -16,6 +16,7 @@ from ..feeds import (
     calendar_response,
 )
 from ..models import utcnow
+from ..notifications import public_url
 
 bp = Blueprint("feeds", __name__)
 
@@ -29,7 +30,7 @@ def uid_host() -> str:
 def feed_links() -> FeedLinks:
     return FeedLinks(
         host=uid_host(),
-        event_url=lambda event: url_for("public.event", slug=event.slug, _external=True),
+        event_url=lambda event: public_url("public.event", slug=event.slug),
     )
 
 
@@ -72,8 +73,8 @@ def booking_ics(token: str):
     body = booking_calendar(
         booking,
         host=uid_host(),
-        event_url=url_for("public.event", slug=booking.event.slug, _external=True),
-        manage_url=url_for("manage.booking", token=token, _external=True),
+        event_url=public_url("public.event", slug=booking.event.slug),
+        manage_url=public_url("manage.booking", token=token),
     )
     return calendar_response(
         body, last_modified=booking_changed_at(booking), filename=f"booking-{booking.id}.ics"

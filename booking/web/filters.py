@@ -1,4 +1,4 @@
-"""Jinja filters and globals: local times in the event's zone."""
+"""Jinja filters and globals: local times in the event's zone; absolute links."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from ..catalogue import language_name
+from ..notifications import public_url
 from ..reports import one_decimal, percent
 
 
@@ -40,3 +41,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(language_name, "language_name")
     app.add_template_filter(percent, "percent")
     app.add_template_filter(one_decimal, "one_decimal")
+    # Absolute links come from PUBLIC_BASE_URL, never from the request's Host header.
+    app.add_template_global(public_url, "public_url")
