@@ -481,7 +481,8 @@ class OutboxMessage(db.Model):
 class AuditEntry(db.Model):
     """Who changed what, written by `audit.record` in the same transaction as the change.
 
-    No patron's personal data goes in here: only staff, ids and the changed event fields.
+    No patron's personal data goes in here: only who acted (staff, a coordinator, a
+    volunteer), ids and the changed fields.
     """
 
     __tablename__ = "audit_log"
