@@ -2,10 +2,19 @@
 one rule per kind of field (booking.text), in each service, with nothing changed."""
 from __future__ import annotations
 
+import html
+import inspect
+
 import pytest
 import sqlalchemy as sa
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import PasswordField, StringField, TextAreaField
+from wtforms.fields.core import UnboundField
 
-from booking import accounts, availability, events, listings, partners, programme, reservations
+from booking import (
+    accounts, availability, events, forms, listings, partners, programme, reservations,
+)
 from booking.availability import ConfirmationNeeded, WindowSpec
 from booking.errors import ValidationFailed
 from booking.models import (
@@ -23,6 +32,7 @@ from booking.models import (
 )
 from booking.text import LINE_MESSAGE, TEXT_MESSAGE, breaks_line, has_control_characters
 from test_events import event_fields
+from test_partner_pages import login, make_user, world  # noqa: F401 (fixtures)
 from test_programme import create, fields, local, place  # noqa: F401 (fixture)
 
 #: What breaks a line, and other control characters; each is refused in a one-line field.
@@ -190,3 +200,63 @@ def test_a_reason_for_cancelling_bookings_on_two_lines_asks_again_and_changes_no
     assert asked.value.message.startswith(f"The reason for the readers: {LINE_MESSAGE}")
     assert booking in asked.value.plan.lost and not asked.value.unseen
     assert (statuses(db), counts(db, Booking, OutboxMessage, AuditEntry)) == before
+
+
+# -- the forms: every text field says the rule on itself ------------------------------------
+
+#: Looked up, never stored: a sign-in or reset address only has to match an account.
+NOT_STORED = {"LoginForm.email", "ForgotPasswordForm.email"}
+
+
+def text_fields() -> list[tuple[type, str, bool]]:
+    """(form class, field name, multiline) of every text field of every form in booking.forms."""
+    found = []
+    for form_name, form in inspect.getmembers(forms, inspect.isclass):
+        if not issubclass(form, FlaskForm) or form is FlaskForm:
+            continue
+        for name, unbound in inspect.getmembers(form, lambda m: isinstance(m, UnboundField)):
+            kind = unbound.field_class
+            if issubclass(kind, StringField) and not issubclass(kind, PasswordField) \
+                    and f"{form_name}.{name}" not in NOT_STORED:
+                found.append((form, name, issubclass(kind, TextAreaField)))
+    return found
+
+
+def validated(app, form_class, name: str, value: str) -> list[str]:
+    with app.test_request_context(method="POST"):
+        form = form_class(formdata=MultiDict({name: value}), meta={"csrf": False})
+        form[name].validate(form)
+        return list(form[name].errors)
+
+
+def test_the_sweep_finds_the_text_fields_of_every_kind_of_form():
+    names = {f"{form.__name__}.{name}" for form, name, _ in text_fields()}
+    assert {"BookingForm.name", "WalkInForm.name", "BookForm.title", "SessionForm.audience",
+            "ProfileForm.name", "EventForm.venue", "CancelForm.reason", "AcceptInvitationForm.name",
+            "InviteForm.email", "FeedbackForm.comment", "ReflectionForm.was_hard"} <= names
+
+
+@pytest.mark.parametrize(("form_class", "name", "multiline"), [
+    pytest.param(*found, id=f"{found[0].__name__}.{found[1]}") for found in text_fields()
+])
+def test_every_text_field_of_every_form_refuses_control_characters_with_the_rule(
+    app, form_class, name, multiline
+):
+    refused = TEXT_MESSAGE if multiline else LINE_MESSAGE
+    assert validated(app, form_class, name, "Ada\x1b[31m Lovelace") == [refused]
+    on_two_lines = validated(app, form_class, name, "Ada\r\nLovelace")
+    assert on_two_lines == [] if multiline else on_two_lines == [LINE_MESSAGE]
+
+
+def test_a_book_title_on_two_lines_is_refused_on_the_field_and_nothing_is_stored(
+    client, submit, login, world, db
+):
+    login(world["coordinator"])
+    response = submit("/partner/books/new", {"title": "Nurse\r\nBcc: everyone@example.org",
+                                             "blurb": "Nights.\r\nAnd days."})
+
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    title_field = page[page.index('for="title"'):page.index('id="title"')]
+    assert LINE_MESSAGE in html.unescape(title_field)
+    assert counts(db, HumanBook) == [2]  # the world's two books only
