@@ -474,6 +474,8 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: When the message could not be written (an error no retry can fix): never tried again.
+    failed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     booking: Mapped[Optional[Booking]] = relationship()
 

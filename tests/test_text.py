@@ -260,3 +260,52 @@ def test_a_book_title_on_two_lines_is_refused_on_the_field_and_nothing_is_stored
     title_field = page[page.index('for="title"'):page.index('id="title"')]
     assert LINE_MESSAGE in html.unescape(title_field)
     assert counts(db, HumanBook) == [2]  # the world's two books only
+
+
+# -- text stored before the rule ---------------------------------------------------------------
+
+#: What older versions let through: line breaks, an escape code, a line separator.
+LEGACY = "Before\r\nthe rule\x1b[31m\u2028was here"
+
+
+def test_text_stored_before_the_rule_breaks_no_page_feed_or_e_mail(
+    app, db, world, make_slot, now
+):
+    from booking import calendars, mailer
+    from test_partner_pages import sign_in
+
+    event, book, session = world["event"], world["own_book"], world["own_session"]
+    slot = make_slot(event, book=book)
+    reservation = reservations.book(slot.id, name="Ada", email="ada@example.org", now=now,
+                                    accessibility_needs="Step-free")
+    for row, names in ((event, ("title", "venue", "description")), (book, ("title", "blurb")),
+                       (session, ("title", "audience")), (world["own"], ("name",)),
+                       (world["coordinator"], ("name",)),
+                       (reservation.booking, ("patron_name", "accessibility_needs"))):
+        for name in names:
+            setattr(row, name, f"{name.title()} {LEGACY}")
+    db.session.commit()
+    feed_token = calendars.issue_feed_token(world["staff"])
+    token, slug = reservation.token, event.slug
+
+    pages = {
+        None: ["/", f"/events/{slug}", f"/slots/{slot.id}/book", f"/bookings/{token}",
+               f"/bookings/{token}.ics", "/feeds/events.ics", f"/events/{slug}/schedule.ics",
+               f"/feeds/u/{feed_token}.ics", "/api/v1/events", f"/api/v1/events/{slug}",
+               f"/api/v1/events/{slug}/slots"],
+        "staff": ["/staff/", "/staff/events/", f"/staff/events/{slug}", "/staff/events/audit",
+                  f"/staff/events/{slug}/edit", f"/desk/{slug}", f"/desk/{slug}/state",
+                  "/staff/reports/", "/staff/reports/books.csv", "/staff/reports/events.csv"],
+        "coordinator": ["/partner/", f"/partner/books/{book.id}", "/partner/profile",
+                        f"/partner/sessions/{session.id}", "/partner/reports", "/partner/impact"],
+        "volunteer": ["/me/", f"/me/events/{slug}/availability"],
+    }
+    for who, paths in pages.items():
+        client = app.test_client()
+        if who:
+            sign_in(client, world[who])
+        for path in paths:
+            assert client.get(path).status_code == 200, (who, path)
+
+    mailer.drain(now)
+    assert mailer.unwritable(now) == (0, [])
