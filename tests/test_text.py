@@ -31,6 +31,7 @@ from booking.models import (
     User,
 )
 from booking.text import LINE_MESSAGE, TEXT_MESSAGE, breaks_line, has_control_characters
+from conftest import confirmation_fields
 from test_events import event_fields
 from test_partner_pages import login, make_user, world  # noqa: F401 (fixtures)
 from test_programme import create, fields, local, place  # noqa: F401 (fixture)
@@ -309,3 +310,24 @@ def test_text_stored_before_the_rule_breaks_no_page_feed_or_e_mail(
 
     mailer.drain(now)
     assert mailer.unwritable(now) == (0, [])
+
+
+def test_a_reason_on_two_lines_shows_the_confirmation_again_with_the_rule(
+    client, submit, login, world, db, make_slot, now
+):
+    book = world["own_book"]
+    booking = reservations.book(make_slot(world["event"], book=book).id, name="Ada",
+                                email="ada@example.org", now=now).booking
+    login(world["coordinator"])
+    asked = submit("/partner/", {}, action=f"/partner/books/{book.id}/retire")
+    assert asked.status_code == 409
+
+    again = client.post(f"/partner/books/{book.id}/retire", data=confirmation_fields(
+        asked.get_data(as_text=True), reason="Sorry.\r\nBcc: everyone@example.org"))
+
+    assert again.status_code == 409
+    page = html.unescape(again.get_data(as_text=True))
+    assert f"The reason for the readers: {LINE_MESSAGE} Nothing was changed." in page
+    assert f'name="confirm_booking" value="{booking.id}"' in page
+    assert statuses(db) == [BookingStatus.CONFIRMED]
+    assert db.session.get(HumanBook, book.id).listing_status.value == "approved"
