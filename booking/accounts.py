@@ -9,6 +9,7 @@ from .errors import DomainError, ValidationFailed
 from .extensions import db
 from .models import HumanBook, Partner, Role, User, utcnow
 from .reservations import normalize_email
+from .text import check_text
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -104,6 +105,7 @@ def accept_invitation(token: str, *, name: str, password: str) -> User:
         errors["name"] = ["Enter your name."]
     elif len(name.strip()) > NAME_MAX:
         errors["name"] = [f"Name must be at most {NAME_MAX} characters."]
+    check_text(errors, "name", name)
     if errors:
         raise ValidationFailed(errors)
     check_password_rules(password, invitation.email, name)
@@ -152,6 +154,7 @@ def create_account(email: str, *, role: Role, password: str, name: str = "",
             errors["email"] = ["Someone with this e-mail address already has an account."]
     if not isinstance(name, str) or len(name.strip()) > NAME_MAX:
         errors["name"] = [f"Name must be at most {NAME_MAX} characters."]
+    check_text(errors, "name", name)
     partner = None
     if role == Role.STAFF:
         if partner_slug:

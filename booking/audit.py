@@ -1,13 +1,15 @@
-"""The staff audit log: one helper writes an entry inside the change's own transaction."""
+"""The audit log: who changed what (staff, coordinators, volunteers), written by one helper
+inside the change's own transaction; staff read it."""
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from .extensions import db
-from .models import AuditEntry, Event, HumanBook, Partner, ProgramSession, Role, Slot, User
+from .models import AuditEntry, Event, HumanBook, Partner, ProgramSession, Slot, User
 
 #: Long texts (descriptions, agreements) are cut to this length in the log.
 VALUE_MAX = 120
@@ -33,15 +35,6 @@ def record(user: User, action: str, target, changes: dict, now: datetime) -> Aud
     return entry
 
 
-def record_if_staff(user: User | None, action: str, target, changes: dict,
-                    now: datetime) -> AuditEntry | None:
-    """Record a change when library staff made it (acting for a partner, say); a partner's
-    changes to its own listings are its own business, not the staff log's."""
-    if user is None or user.role != Role.STAFF:
-        return None
-    return record(user, action, target, changes, now)
-
-
 def snapshot(row, names) -> dict:
     """The named attributes of a row, for `diff`."""
     return {name: getattr(row, name) for name in names}
@@ -55,7 +48,9 @@ def diff(before: dict, after: dict) -> dict:
 
 def entries(*, event_id: int | None = None, page: int = 1) -> tuple[list[AuditEntry], bool]:
     """A page of entries, newest first, and whether an older page exists."""
-    query = sa.select(AuditEntry)
+    # Who acted, and their partner: a query each rather than one per row.
+    query = sa.select(AuditEntry).options(
+        selectinload(AuditEntry.user).selectinload(User.partner))
     if event_id is not None:
         query = query.where(AuditEntry.event_id == event_id)
     rows = list(db.session.scalars(

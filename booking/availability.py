@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from . import audit, notifications, reservations
+from . import audit, notifications, reservations, text
 from .errors import DomainError, ValidationFailed
 from .extensions import db, transaction
 from .models import (
@@ -92,12 +92,14 @@ class ConfirmationNeeded(DomainError):
     `seen` are the ids the person confirmed before, when the list has changed since.
     """
 
-    def __init__(self, plan: Plan, *, seen: Collection[int] = ()):
+    def __init__(self, plan: Plan, *, seen: Collection[int] = (), reason_problem: str = ""):
         n = len(plan.lost)
         bookings = f"{n} booking{'s' if n != 1 else ''}"
         #: Ids of the bookings in the list that the person was not shown before.
         self.unseen = {booking.id for booking in plan.lost} - set(seen) if seen else set()
-        if seen:
+        if reason_problem:
+            message = f"The reason for the readers: {reason_problem} Nothing was changed."
+        elif seen:
             message = (f"The bookings this change would cancel have changed since you looked: "
                        f"it would now cancel {bookings}. Nothing was changed. "
                        "Check the new list and confirm again.")
@@ -107,8 +109,9 @@ class ConfirmationNeeded(DomainError):
         self.plan = plan
 
 
-def require_confirmation(plan, confirmed: Collection[int]) -> None:
-    """Go ahead only if every booking the plan would cancel is one the person confirmed.
+def require_confirmation(plan, confirmed: Collection[int], reason: str = "") -> None:
+    """Go ahead only if every booking the plan would cancel is one the person confirmed,
+    with a `reason` the readers can be sent (one line).
 
     `confirmed` holds the ids of the bookings the confirmation page listed. The caller holds
     the locks the plan was made under, so a booking made since the page was shown cannot
@@ -119,6 +122,9 @@ def require_confirmation(plan, confirmed: Collection[int]) -> None:
     confirmed = set(confirmed)
     if not {booking.id for booking in plan.lost} <= confirmed:
         raise ConfirmationNeeded(plan, seen=confirmed)
+    refused = text.problem(reason) if plan.lost else None
+    if refused:
+        raise ConfirmationNeeded(plan, seen=confirmed, reason_problem=refused)
 
 
 class VolunteerConflict(DomainError):
@@ -210,7 +216,8 @@ def save(
     """Replace the book's windows at the event and bring its slots in line, in one transaction.
 
     Raises ConfirmationNeeded (changing nothing) when bookings would be cancelled that are
-    not among the `confirmed` booking ids. A change by library staff (`user`) is audited.
+    not among the `confirmed` booking ids. The change is audited as `user`'s; without one
+    (a copy made as part of another, audited change), it is not.
     """
     with transaction():
         _lock(event, book)
@@ -219,11 +226,11 @@ def save(
         if book.listing_status == ListingStatus.RETIRED:
             raise DomainError("This book is retired; it gives no more readings.")
         result = plan(event, book, specs, now=now)
-        require_confirmation(result, confirmed)
+        require_confirmation(result, confirmed, reason)
         _check_volunteer_free(event, book, result)
         _apply(result, event, book, now=now, reason=reason)
-        if result.changes_anything:
-            audit.record_if_staff(user, "availability.save", event, {
+        if result.changes_anything and user is not None:
+            audit.record(user, "availability.save", event, {
                 "book": book.title, "windows": len(specs),
                 "readings_added": len(result.create) + len(result.reopen),
                 "readings_removed": len(result.remove), "readings_resized": len(result.resize),

@@ -40,7 +40,8 @@ def register(app: Flask) -> None:
     @click.option("--limit", type=click.IntRange(min=1), default=None,
                   help="Send at most this many messages.")
     def send_emails_command(limit: int | None) -> None:
-        """Send the e-mails that are due (for cron); exit 1 when some failed and wait to retry."""
+        """Send the e-mails that are due (for cron); exit 1 when some failed (they wait to
+        retry) or could not be written (they are never tried again; staff see them)."""
         _report_drain(limit)
 
     @app.cli.command("send-reminders")
@@ -141,8 +142,9 @@ def _report_drain(limit: int | None) -> None:
     from .mailer import drain
 
     result = drain(utcnow(), limit)
-    click.echo(f"E-mails: {result.sent} sent, {result.skipped} skipped, {result.failed} failed.")
-    if result.failed:
+    click.echo(f"E-mails: {result.sent} sent, {result.skipped} skipped, {result.failed} failed, "
+               f"{result.unwritable} could not be written.")
+    if result.failed or result.unwritable:
         raise SystemExit(1)
 
 

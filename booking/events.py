@@ -37,8 +37,8 @@ from .models import (
     SlotStatus,
     User,
 )
-from .reservations import has_control_characters
 from .scheduling import YEARS, YEARS_MESSAGE
+from .text import check_text, require_line
 
 TITLE_MAX = 200
 SLUG_MAX = 80
@@ -46,6 +46,8 @@ VENUE_MAX = 300
 TEXT_MAX = 5000
 AGREEMENT_MAX = 10000
 REASON_MAX = 300
+#: The event's texts that may run over several lines; every other field is one line.
+MULTILINE_FIELDS = frozenset({"description", "accessibility_notes", "agreement_text"})
 LIMIT_MAX = 50
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 #: Addresses the staff pages use themselves (/staff/events/new, /staff/events/audit).
@@ -143,8 +145,7 @@ def check_fields(fields: EventFields, *, event: Event | None = None) -> dict:
         value = value.strip() if isinstance(value, str) else ""
         if len(value) > limit:
             errors[name] = [f"At most {limit} characters."]
-        elif has_control_characters(value):
-            errors[name] = ["Remove the invisible control characters from this field."]
+        check_text(errors, name, value, multiline=name in MULTILINE_FIELDS)
         text[name] = value
     if "title" not in errors and not text["title"]:
         errors["title"] = ["Give the event a title."]
@@ -470,8 +471,7 @@ def _check_reason(reason) -> str:
         raise ValidationFailed({"reason": ["Give a reason: the patrons will read it."]})
     if len(text) > REASON_MAX:
         raise ValidationFailed({"reason": [f"At most {REASON_MAX} characters."]})
-    if has_control_characters(text):
-        raise ValidationFailed({"reason": ["Remove the invisible control characters."]})
+    require_line("reason", text)
     return text
 
 

@@ -35,7 +35,7 @@ from .models import (
     SlotStatus,
     User,
 )
-from .reservations import has_control_characters
+from .text import check_text
 
 #: How long after a reading a survey request may still be sent.
 REQUEST_WINDOW = timedelta(days=7)
@@ -201,8 +201,7 @@ def _text(value, errors: dict, field: str) -> str:
     text = (value or "").strip()
     if len(text) > TEXT_MAX:
         errors[field] = [f"Please keep it to {TEXT_MAX} characters (this is {len(text)})."]
-    elif has_control_characters(text):
-        errors[field] = ["Remove the unusual invisible characters from this text."]
+    check_text(errors, field, text, multiline=True)
     return text
 
 

@@ -109,7 +109,10 @@ def calendar_bytes(
     """
     spans = list(spans)
     used = {zone for _, _, zone in spans} | set(zones)
-    calendar = Calendar.new(prodid=PRODID, name=name, uid=uid, subcomponents=vevents)
+    # The name goes out unescaped (X-WR-CALNAME): a title stored with a line break before
+    # such titles were refused must still make one line.
+    calendar = Calendar.new(prodid=PRODID, name=" ".join(name.split()), uid=uid,
+                            subcomponents=vevents)
     calendar.add("REFRESH-INTERVAL", vDuration(REFRESH_INTERVAL), parameters={"VALUE": "DURATION"})
     calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH_INTERVAL))
     if len(used) == 1:

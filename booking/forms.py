@@ -26,6 +26,7 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    StopValidation,
 )
 
 from .accounts import NAME_MAX as USER_NAME_MAX
@@ -33,11 +34,34 @@ from .accounts import PASSWORD_MAX, PASSWORD_MIN
 from .partners import ProfileFields
 from .reservations import ACCESSIBILITY_MAX, EMAIL_MAX, NAME_MAX
 from .scheduling import YEARS, YEARS_MESSAGE
+from .text import problem as text_problem
 
 
 def strip(value):
     """Trim surrounding spaces, as people paste addresses with them."""
     return value.strip() if isinstance(value, str) else value
+
+
+class PlainText:
+    """The shared text rule (`booking.text`) on a field: one line, or free text (`multiline`).
+
+    Put it after DataRequired or Optional: it stops the field's other checks, since its
+    message is the one that says what to fix.
+    """
+
+    def __init__(self, *, multiline: bool = False):
+        self.multiline = multiline
+
+    def __call__(self, form, field):
+        message = text_problem(field.data, multiline=self.multiline)
+        if message:
+            raise StopValidation(message)
+
+
+#: Titles, names, venues, reasons, addresses: no line breaks, tabs or control characters.
+ONE_LINE = PlainText()
+#: Descriptions, notes, comments: line breaks and tabs, but no other control characters.
+FREE_TEXT = PlainText(multiline=True)
 
 
 class WholeNumberField(IntegerField):
@@ -56,7 +80,7 @@ class WholeNumberField(IntegerField):
 def _patron_name_field(label: str, missing: str, *, autocomplete: str) -> StringField:
     return StringField(
         label, filters=[strip],
-        validators=[DataRequired(missing),
+        validators=[DataRequired(missing), ONE_LINE,
                     Length(max=NAME_MAX, message=f"Name must be at most {NAME_MAX} characters.")],
         render_kw={"autocomplete": autocomplete},
     )
@@ -68,6 +92,7 @@ def _patron_email_field(label: str, presence, invalid: str, *, autocomplete: str
         label, filters=[strip],
         validators=[
             presence,
+            ONE_LINE,
             Length(max=EMAIL_MAX, message=f"E-mail must be at most {EMAIL_MAX} characters."),
             Email(invalid),
         ],
@@ -96,6 +121,7 @@ class BookingForm(FlaskForm):
         "Accessibility needs (optional)",
         validators=[
             Optional(),
+            FREE_TEXT,
             Length(
                 max=ACCESSIBILITY_MAX,
                 message=f"Accessibility needs must be at most {ACCESSIBILITY_MAX} characters.",
@@ -280,7 +306,7 @@ class AcceptInvitationForm(FlaskForm):
     name = StringField(
         "Your name",
         filters=[strip],
-        validators=[DataRequired("Enter your name."), Length(max=USER_NAME_MAX)],
+        validators=[DataRequired("Enter your name."), ONE_LINE, Length(max=USER_NAME_MAX)],
         render_kw={"autocomplete": "name"},
     )
     password, confirm = _new_password_fields()
@@ -294,6 +320,7 @@ class InviteForm(FlaskForm):
         filters=[strip],
         validators=[
             DataRequired("Enter the e-mail address to invite."),
+            ONE_LINE,
             Length(max=EMAIL_MAX),
             Email("Enter a valid e-mail address, like name@example.org."),
         ],
@@ -309,22 +336,25 @@ class BookForm(FlaskForm):
 
     title = StringField(
         "Title", filters=[strip],
-        validators=[DataRequired("Give the book a title."), Length(max=120)],
+        validators=[DataRequired("Give the book a title."), ONE_LINE, Length(max=120)],
     )
-    blurb = TextAreaField("Blurb", filters=[strip], validators=[Optional(), Length(max=2000)])
-    topics = StringField("Topics", filters=[strip], validators=[Optional(), Length(max=500)])
+    blurb = TextAreaField("Blurb", filters=[strip],
+                          validators=[Optional(), FREE_TEXT, Length(max=2000)])
+    topics = StringField("Topics", filters=[strip],
+                         validators=[Optional(), ONE_LINE, Length(max=500)])
     languages = StringField(
-        "Languages", filters=[strip], validators=[Optional(), Length(max=200)]
+        "Languages", filters=[strip], validators=[Optional(), ONE_LINE, Length(max=200)]
     )
     content_notes = TextAreaField(
-        "Content notes", filters=[strip], validators=[Optional(), Length(max=2000)]
+        "Content notes", filters=[strip], validators=[Optional(), FREE_TEXT, Length(max=2000)]
     )
     volunteer_name = StringField(
-        "Volunteer's name (private)", filters=[strip], validators=[Optional(), Length(max=200)]
+        "Volunteer's name (private)", filters=[strip],
+        validators=[Optional(), ONE_LINE, Length(max=200)]
     )
     volunteer_email = StringField(
         "Volunteer's e-mail (private)", filters=[strip],
-        validators=[Optional(), Length(max=EMAIL_MAX),
+        validators=[Optional(), ONE_LINE, Length(max=EMAIL_MAX),
                     Email("Enter a valid e-mail address, like name@example.org.")],
         render_kw={"type": "email"},
     )
@@ -335,10 +365,10 @@ class WindowForm(FlaskForm):
 
     day = SelectField("Day")
     starts = StringField("From (local time)", filters=[strip],
-                         validators=[DataRequired("Enter a start time such as 10:00.")],
+                         validators=[DataRequired("Enter a start time such as 10:00."), ONE_LINE],
                          render_kw={"type": "time"})
     ends = StringField("Until (local time)", filters=[strip],
-                       validators=[DataRequired("Enter an end time such as 12:30.")],
+                       validators=[DataRequired("Enter an end time such as 12:30."), ONE_LINE],
                        render_kw={"type": "time"})
     reading_minutes = WholeNumberField(
         "Reading length (minutes)", default=30,
@@ -389,28 +419,28 @@ class SessionForm(FlaskForm):
 
     title = StringField(
         "Title", filters=[strip],
-        validators=[DataRequired("Give the session a title."),
+        validators=[DataRequired("Give the session a title."), ONE_LINE,
                     Length(max=200, message="A title has at most 200 characters.")],
     )
     description = TextAreaField(
         "Description", filters=[strip],
-        validators=[Optional(), Length(max=2000, message="At most 2000 characters.")],
+        validators=[Optional(), FREE_TEXT, Length(max=2000, message="At most 2000 characters.")],
     )
     language = StringField(
         "Language", filters=[strip], default="en",
-        validators=[DataRequired("Enter a language code such as en."),
+        validators=[DataRequired("Enter a language code such as en."), ONE_LINE,
                     Length(max=35, message="Enter a language code such as en, es or asl.")],
     )
     audience = StringField(
         "Audience", filters=[strip],
-        validators=[Optional(), Length(max=120, message="At most 120 characters.")],
+        validators=[Optional(), ONE_LINE, Length(max=120, message="At most 120 characters.")],
     )
     day = SelectField("Day")
     starts = StringField("Starts (local time)", filters=[strip],
-                         validators=[DataRequired("Enter a start time such as 14:00.")],
+                         validators=[DataRequired("Enter a start time such as 14:00."), ONE_LINE],
                          render_kw={"type": "time"})
     ends = StringField("Ends (local time)", filters=[strip],
-                       validators=[DataRequired("Enter an end time such as 15:30.")],
+                       validators=[DataRequired("Enter an end time such as 15:30."), ONE_LINE],
                        render_kw={"type": "time"})
     seats = WholeNumberField(
         "Seats", default=20,
@@ -427,25 +457,25 @@ class ProfileForm(FlaskForm):
 
     name = StringField(
         "Organisation name", filters=[strip],
-        validators=[DataRequired("Enter the organisation's name."),
+        validators=[DataRequired("Enter the organisation's name."), ONE_LINE,
                     Length(max=200, message="A name has at most 200 characters.")],
     )
     kind = StringField(
         "Kind of organisation", filters=[strip],
-        validators=[Optional(), Length(max=80, message="At most 80 characters.")],
+        validators=[Optional(), ONE_LINE, Length(max=80, message="At most 80 characters.")],
     )
     website = StringField(
         "Website", filters=[strip],
-        validators=[Optional(), Length(max=300, message="At most 300 characters.")],
+        validators=[Optional(), ONE_LINE, Length(max=300, message="At most 300 characters.")],
         render_kw={"type": "url", "inputmode": "url"},
     )
     description = TextAreaField(
         "Description", filters=[strip],
-        validators=[Optional(), Length(max=2000, message="At most 2000 characters.")],
+        validators=[Optional(), FREE_TEXT, Length(max=2000, message="At most 2000 characters.")],
     )
     contact_email = StringField(
         "Contact e-mail", filters=[strip],
-        validators=[Optional(), Length(max=EMAIL_MAX),
+        validators=[Optional(), ONE_LINE, Length(max=EMAIL_MAX),
                     Email("Enter a valid e-mail address, like name@example.org.")],
         render_kw={"type": "email", "inputmode": "email"},
     )
@@ -480,16 +510,18 @@ class EventForm(FlaskForm):
     """An event as staff enter it; the service checks it all again."""
 
     title = StringField("Title", filters=[strip],
-                        validators=[DataRequired("Give the event a title."), Length(max=200)])
+                        validators=[DataRequired("Give the event a title."), ONE_LINE,
+                                    Length(max=200)])
     slug = StringField("Web address (slug)", filters=[strip],
-                       validators=[Optional(), Length(max=80)])
+                       validators=[Optional(), ONE_LINE, Length(max=80)])
     kind = SelectField("Kind", choices=[SelectChoice("human_library", "Human Library"),
                                         SelectChoice("program", "Program")])
     description = TextAreaField("Description", filters=[strip],
-                                validators=[Optional(), Length(max=5000)])
-    venue = StringField("Venue", filters=[strip], validators=[Optional(), Length(max=300)])
+                                validators=[Optional(), FREE_TEXT, Length(max=5000)])
+    venue = StringField("Venue", filters=[strip],
+                        validators=[Optional(), ONE_LINE, Length(max=300)])
     accessibility_notes = TextAreaField("Accessibility notes", filters=[strip],
-                                        validators=[Optional(), Length(max=5000)])
+                                        validators=[Optional(), FREE_TEXT, Length(max=5000)])
     timezone = SelectField("Time zone", default="America/Chicago")
     starts = LocalDateTimeField("Starts (local time)",
                                 validators=[InputRequired("Enter when the event starts.")])
@@ -502,7 +534,7 @@ class EventForm(FlaskForm):
     max_bookings_per_patron = _limit("Bookings per patron")
     max_seats_per_booking = _limit("Seats per booking")
     agreement_text = TextAreaField("Reader agreement", filters=[strip],
-                                   validators=[Optional(), Length(max=10000)])
+                                   validators=[Optional(), FREE_TEXT, Length(max=10000)])
 
 
 class CloneEventForm(FlaskForm):
@@ -513,8 +545,9 @@ class CloneEventForm(FlaskForm):
 class CancelForm(FlaskForm):
     """Cancelling an event or a reading: the reason goes to every patron."""
 
-    reason = TextAreaField("Reason for the patrons", filters=[strip], validators=[
+    reason = StringField("Reason for the patrons", filters=[strip], validators=[
         DataRequired("Give a reason: the patrons will read it."),
+        ONE_LINE,
         Length(max=300, message="At most 300 characters."),
     ])
 
@@ -555,13 +588,14 @@ class FeedbackForm(FlaskForm):
         SelectChoice("yes", "Yes"), SelectChoice("a_little", "A little"),
         SelectChoice("no", "No"),
     ])
-    comment = TextAreaField("Anything you would like to tell us? (optional)")
+    comment = TextAreaField("Anything you would like to tell us? (optional)",
+                            validators=[FREE_TEXT])
 
 
 class ReflectionForm(FlaskForm):
     """A volunteer's reflection on their readings at an event; `feedback` checks it."""
 
     rating = _answer("How did the day go for you?", RATING_CHOICES)
-    went_well = TextAreaField("What went well? (optional)")
-    was_hard = TextAreaField("What was hard? (optional)")
+    went_well = TextAreaField("What went well? (optional)", validators=[FREE_TEXT])
+    was_hard = TextAreaField("What was hard? (optional)", validators=[FREE_TEXT])
     would_return = _answer("Would you be a book again?", YES_NO_CHOICES)

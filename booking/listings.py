@@ -17,6 +17,7 @@ from .availability import Plan, active_bookings, require_confirmation, withdraw_
 from .errors import DomainError, ValidationFailed
 from .extensions import db, transaction
 from .models import Booking, HumanBook, ListingStatus, Partner, Role, Slot, SlotStatus, User
+from .text import check_text
 
 TITLE_MAX = 120
 TEXT_MAX = 2000
@@ -41,7 +42,7 @@ class BookFields:
     volunteer_email: str = ""
 
 
-#: What the audit log records of a staff member's edit of a book (not the volunteer's contact).
+#: What the audit log records of an edit of a book (not the volunteer's contact).
 AUDITED_FIELDS = ("title", "blurb", "topics", "languages", "content_notes")
 
 
@@ -63,6 +64,11 @@ def check_fields(fields: BookFields) -> None:
         tags = getattr(fields, name)
         if len(tags) > TAGS_MAX or any(len(t) > 40 for t in tags):
             errors[name] = [f"At most {TAGS_MAX} entries of up to 40 characters each."]
+        check_text(errors, name, "".join(tags))
+    for name in ("title", "volunteer_name", "volunteer_email"):
+        check_text(errors, name, getattr(fields, name).strip())
+    for name in ("blurb", "content_notes"):
+        check_text(errors, name, getattr(fields, name).strip(), multiline=True)
     if errors:
         raise ValidationFailed(errors)
 
@@ -81,8 +87,8 @@ def create_book(user: User, partner: Partner, fields: BookFields, *, now: dateti
                      created_at=now, updated_at=now)
     _assign(book, fields)
     db.session.add(book)
-    audit.record_if_staff(user, "book.create", book,
-                          audit.diff({}, audit.snapshot(book, AUDITED_FIELDS)), now)
+    audit.record(user, "book.create", book,
+                 audit.diff({}, audit.snapshot(book, AUDITED_FIELDS)), now)
     db.session.commit()
     return book
 
@@ -99,7 +105,7 @@ def update_book(user: User, book: HumanBook, fields: BookFields, *, now: datetim
     book.updated_at = now
     changes = audit.diff(before, audit.snapshot(book, AUDITED_FIELDS))
     if changes:
-        audit.record_if_staff(user, "book.update", book, changes, now)
+        audit.record(user, "book.update", book, changes, now)
     db.session.commit()
     return book
 
@@ -109,8 +115,8 @@ def submit_book(user: User, book: HumanBook, *, now: datetime) -> HumanBook:
         raise ListingNotAllowed("You can submit only your own organisation's books.")
     if book.listing_status != ListingStatus.DRAFT:
         raise DomainError(f"Only a draft can be sent for approval; this one is {book.listing_status.value}.")
-    audit.record_if_staff(user, "listing.submit", book,
-                          {"listing_status": [book.listing_status, ListingStatus.SUBMITTED]}, now)
+    audit.record(user, "listing.submit", book,
+                 {"listing_status": [book.listing_status, ListingStatus.SUBMITTED]}, now)
     return _set_status(book, ListingStatus.SUBMITTED, now)
 
 
@@ -127,10 +133,10 @@ def retire_book(user: User, book: HumanBook, *, now: datetime, confirmed: Collec
         upcoming = _lock_upcoming_readings(book, now)
         lost = [booking for slot in sorted(upcoming, key=lambda slot: slot.starts_at)
                 for booking in active_bookings(slot)]
-        require_confirmation(Plan(remove=upcoming, lost=lost), confirmed)
+        require_confirmation(Plan(remove=upcoming, lost=lost), confirmed, reason)
         for slot in upcoming:
             withdraw_slot(slot, now=now, reason=reason)
-        audit.record_if_staff(user, "book.retire", book, {
+        audit.record(user, "book.retire", book, {
             "listing_status": [book.listing_status, ListingStatus.RETIRED],
             "readings_cancelled": len(upcoming), "bookings_cancelled": len(lost)}, now)
         book.listing_status = ListingStatus.RETIRED

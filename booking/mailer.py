@@ -7,6 +7,10 @@ outlasts the lease, between sending and marking: then the lease expires and it i
 with the same Message-ID. The other choice, at-most-once (mark sent before sending), would
 silently lose a message whenever a send fails after the mark; a duplicate confirmation is the
 smaller harm, and losing a cancellation notice breaks rule 4.
+
+A message that cannot be written (an error while composing it, as opposed to a network or
+mail server error while sending it) would fail the same way on every try: it is marked failed
+once, logged once, shown to staff on their home page, and never tried again.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import os
 import smtplib
 import ssl
 import tempfile
+import traceback
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -24,6 +29,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Flask, current_app, render_template
 from icalendar import Calendar, vCalAddress
+from sqlalchemy.orm import selectinload
 
 from . import notifications
 from .extensions import db
@@ -35,11 +41,15 @@ SITE_NAME = "Human Library & partner events"
 ITIP_PRODID = "-//Human Library Bookings//Invitations//EN"
 #: How long a claimed message is left to its drainer before another may try it.
 CLAIM_LEASE = timedelta(minutes=10)
-#: Retry delays: 1, 2, 4, 8… minutes, at most 6 hours; a message is never given up.
+#: Retry delays after a failed send: 1, 2, 4, 8… minutes, at most 6 hours; a message that
+#: was written is never given up.
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
 SMTP_TIMEOUT_SECONDS = 30
 ERROR_MAX = 1000
+#: Staff see the messages that could not be written in this many days.
+UNWRITABLE_SHOWN_FOR = timedelta(days=30)
+UNWRITABLE_LISTED = 20
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,14 @@ class Skipped(Exception):
 class DrainResult:
     sent: int = 0
     skipped: int = 0
+    #: Sends that failed; each is tried again later.
     failed: int = 0
+    #: Messages that could not be written; marked failed, never tried again.
+    unwritable: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.skipped + self.failed + self.unwritable
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -110,7 +127,8 @@ def compose(message: OutboxMessage, *, now: datetime) -> EmailMessage:
 
     email = EmailMessage()
     from_name, from_address = sender()
-    email["Subject"] = kind.subject.format(**subject_values)
+    # A title stored with a line break before such titles were refused still fits one line.
+    email["Subject"] = " ".join(kind.subject.format(**subject_values).split())
     email["From"] = f"{from_name} <{from_address}>"
     email["To"] = message.to_email
     email["Date"] = format_datetime(now)
@@ -281,26 +299,37 @@ def backoff(attempts: int) -> timedelta:
 
 
 def drain(now: datetime, limit: int | None = None, *, ids: list[int] | None = None) -> DrainResult:
-    """Send due messages (only `ids`, when given), at most `limit`; failures wait and retry."""
+    """Send due messages (only `ids`, when given), at most `limit`; failed sends wait and
+    retry, a message that cannot be written is marked failed once."""
     transport = transport_for(current_app)
     result = DrainResult()
-    while limit is None or result.sent + result.skipped + result.failed < limit:
+    while limit is None or result.handled < limit:
         message_id = _claim_next(now, ids)
         if message_id is None:
             break
         try:
             email = compose(db.session.get(OutboxMessage, message_id), now=now)
-            db.session.rollback()  # end the read: no lock is held while the network is slow
-            transport.send(email, file_name(message_id))
+            email.as_bytes()  # a header that cannot be written fails here, not at the server
         except Skipped as skipped:
             db.session.rollback()
             _mark_sent(message_id, now, note=str(skipped))
             result.skipped += 1
+            continue
+        except sa.exc.SQLAlchemyError as exc:  # the database, not the message: try again
+            db.session.rollback()
+            _retry_later(message_id, now, exc)
+            result.failed += 1
+            continue
         except Exception as exc:
             db.session.rollback()
-            failure = describe_failure(exc)
-            current_app.logger.warning("E-mail %s not sent: %s", message_id, failure)
-            _record_failure(message_id, now, failure)
+            _mark_unwritable(message_id, now, exc)
+            result.unwritable += 1
+            continue
+        db.session.rollback()  # end the read: no lock is held while the network is slow
+        try:
+            transport.send(email, file_name(message_id))
+        except Exception as exc:
+            _retry_later(message_id, now, exc)
             result.failed += 1
         else:
             _mark_sent(message_id, now)
@@ -316,7 +345,8 @@ def _claim_next(now: datetime, ids: list[int] | None) -> int | None:
     """
     query = (
         sa.select(OutboxMessage.id)
-        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
+               OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -340,17 +370,35 @@ def _claim_next(now: datetime, ids: list[int] | None) -> int | None:
 
 
 def _mark_sent(message_id: int, now: datetime, note: str = "") -> None:
+    _finish(message_id, sent_at=now, last_error=note)
+
+
+def _mark_unwritable(message_id: int, now: datetime, exc: Exception) -> None:
+    """Mark the message failed for good, and log it once: what kind, which error, where."""
+    failure = describe_failure(exc)
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    kind = _finish(message_id, failed_at=now, last_error=failure[:ERROR_MAX])
+    current_app.logger.error(
+        "E-mail %s (%s) could not be written and will not be tried again: %s%s",
+        message_id, kind, failure,
+        f" at {Path(where.filename).name}:{where.lineno}" if where else "")
+
+
+def _finish(message_id: int, **values) -> str:
+    """Set the final `values` of a message (sent or failed); returns its kind."""
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-    message.sent_at = now
-    message.last_error = note
-    # The private links have done their job; do not keep them in the database.
+    for name, value in values.items():
+        setattr(message, name, value)
+    # The private links have done their job, or never will; do not keep them.
     message.payload = {k: v for k, v in (message.payload or {}).items()
                        if k not in PRIVATE_LINKS}
+    kind = message.kind
     db.session.commit()
+    return kind
 
 
 def describe_failure(exc: Exception) -> str:
-    """Why a send failed, for the log and the outbox, without the text of the error.
+    """Why a message failed, for the log and the outbox, without the text of the error.
 
     A mail server's reply quotes the recipient ("<ada@example.org>: unknown user"), so only
     the exception's type and the SMTP reply codes are kept; for a network error, the
@@ -367,11 +415,27 @@ def describe_failure(exc: Exception) -> str:
     return name
 
 
-def _record_failure(message_id: int, now: datetime, failure: str) -> None:
+def _retry_later(message_id: int, now: datetime, exc: Exception) -> None:
+    failure = describe_failure(exc)
+    current_app.logger.warning("E-mail %s not sent: %s", message_id, failure)
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
     message.last_error = failure[:ERROR_MAX]
     message.next_attempt_at = now + backoff(message.attempts)
     db.session.commit()
+
+
+def unwritable(now: datetime) -> tuple[int, list[OutboxMessage]]:
+    """For staff: how many messages could not be written lately, and the latest of them."""
+    recent = OutboxMessage.failed_at >= now - UNWRITABLE_SHOWN_FOR
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                              .where(recent))
+    latest = db.session.scalars(
+        sa.select(OutboxMessage).where(recent)
+        .options(selectinload(OutboxMessage.booking).selectinload(Booking.event))
+        .order_by(OutboxMessage.failed_at.desc(), OutboxMessage.id.desc())
+        .limit(UNWRITABLE_LISTED)
+    ).all()
+    return count, list(latest)
 
 
 # -- sending right after a request -----------------------------------------------------------

@@ -528,6 +528,8 @@ class OutboxMessage(db.Model):
     #: Caused by a request nobody signed in to or proved an address for (a hold, a reset):
     #: such messages are capped per recipient and hour, so no address can be mail-bombed.
     anonymous: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: When the message could not be written (an error no retry can fix): never tried again.
+    failed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     booking: Mapped[Optional[Booking]] = relationship()
 
@@ -554,7 +556,8 @@ class RememberedPatron(db.Model):
 class AuditEntry(db.Model):
     """Who changed what, written by `audit.record` in the same transaction as the change.
 
-    No patron's personal data goes in here: only staff, ids and the changed event fields.
+    No patron's personal data goes in here: only who acted (staff, a coordinator, a
+    volunteer), ids and the changed fields.
     """
 
     __tablename__ = "audit_log"

@@ -13,6 +13,7 @@ from .errors import DomainError, ValidationFailed
 from .events import free_slug, slugify
 from .extensions import db
 from .models import Partner, Role, User, utcnow
+from .text import check_text
 
 NAME_MAX = 200
 KIND_MAX = 80
@@ -72,6 +73,10 @@ def check_profile(fields: ProfileFields) -> ProfileFields:
                                  "like https://example.org."]
     if len(description) > DESCRIPTION_MAX:
         errors["description"] = [f"At most {DESCRIPTION_MAX} characters."]
+    for field, value in (("name", name), ("kind", kind), ("website", website),
+                         ("contact_email", email)):
+        check_text(errors, field, value)
+    check_text(errors, "description", description, multiline=True)
     if email:
         try:
             if len(email) > EMAIL_MAX:
@@ -86,8 +91,7 @@ def check_profile(fields: ProfileFields) -> ProfileFields:
 
 def update_profile(user: User, partner: Partner, fields: ProfileFields, *,
                    now: datetime | None = None) -> Partner:
-    """Change a partner's name, kind, website, description and contact address (audited when
-    staff do it for the partner)."""
+    """Change a partner's name, kind, website, description and contact address (audited)."""
     if not can_act_for(user, partner):
         raise PartnerNotAllowed("You can edit only your own organisation's profile.")
     clean = _check_profile_and_name(fields, partner)
@@ -96,7 +100,7 @@ def update_profile(user: User, partner: Partner, fields: ProfileFields, *,
     partner.description, partner.contact_email = clean.description, clean.contact_email
     changes = audit.diff(before, audit.snapshot(partner, PROFILE_FIELDS))
     if changes:
-        audit.record_if_staff(user, "partner.update", partner, changes, now or utcnow())
+        audit.record(user, "partner.update", partner, changes, now or utcnow())
     db.session.commit()
     return partner
 

@@ -43,6 +43,7 @@ from .models import (
     User,
 )
 from .scheduling import to_utc
+from .text import check_text
 
 TITLE_MAX = 200
 TEXT_MAX = 2000
@@ -143,6 +144,9 @@ def check_fields(event: Event, partner_id: int, fields: SessionFields, *,
         errors["language"] = ["Enter a language code such as en, es or asl."]
     if len(fields.audience) > AUDIENCE_MAX:
         errors["audience"] = [f"At most {AUDIENCE_MAX} characters."]
+    for name in ("title", "language", "audience"):
+        check_text(errors, name, getattr(fields, name).strip())
+    check_text(errors, "description", fields.description.strip(), multiline=True)
     if isinstance(fields.seats, bool) or not isinstance(fields.seats, int) \
             or not 1 <= fields.seats <= SEATS_MAX:
         errors["seats"] = [f"Seats must be a whole number from 1 to {SEATS_MAX}."]
@@ -173,7 +177,7 @@ def create_session(user: User, partner: Partner, event: Event, fields: SessionFi
     """Add a session, with its slot, to an upcoming event the partner co-hosts.
 
     A coordinator's session is a draft until staff approve it; one staff add is approved
-    (and audited) at once, since staff are who approve.
+    at once, since staff are who approve. Either is audited.
     """
     if not (user.role == Role.STAFF or
             (user.role == Role.COORDINATOR and user.partner_id == partner.id)):
@@ -195,9 +199,8 @@ def create_session(user: User, partner: Partner, event: Event, fields: SessionFi
         db.session.add(Slot(event_id=event.id, session_id=session.id, starts_at=starts_at,
                             ends_at=ends_at, capacity=fields.seats, created_at=now,
                             updated_at=now))
-        if by_staff:
-            audit.record(user, "session.add", session,
-                         {"title": [None, session.title], "seats": [None, fields.seats]}, now)
+        audit.record(user, "session.add", session,
+                     {"title": [None, session.title], "seats": [None, fields.seats]}, now)
     return session
 
 
@@ -253,7 +256,7 @@ def update_session(
         _lock(session)
         _check_event_open(session.event)
         result = plan_change(session, fields, now=now)
-        require_confirmation(result, confirmed)
+        require_confirmation(result, confirmed, reason)
         if result.moved or result.slot is None \
                 or fields.presenter_user_id != session.presenter_user_id:
             _check_presenter_free(fields.presenter_user_id, result.starts_at, result.ends_at,
@@ -264,8 +267,8 @@ def update_session(
         _apply(session, result, now=now, reason=reason)
         changes = audit.diff(before, _audited(session, result.slot or session_slot(session)))
         if changes or result.lost:
-            audit.record_if_staff(user, "session.update", session,
-                                  {**changes, "bookings_cancelled": len(result.lost)}, now)
+            audit.record(user, "session.update", session,
+                         {**changes, "bookings_cancelled": len(result.lost)}, now)
     return result
 
 
@@ -276,9 +279,8 @@ def submit_session(user: User, session: ProgramSession, *, now: datetime) -> Pro
     if session.listing_status != ListingStatus.DRAFT:
         raise DomainError("Only a draft can be sent for approval; "
                           f"this one is {session.listing_status.value}.")
-    audit.record_if_staff(user, "listing.submit", session,
-                          {"listing_status": [session.listing_status, ListingStatus.SUBMITTED]},
-                          now)
+    audit.record(user, "listing.submit", session,
+                 {"listing_status": [session.listing_status, ListingStatus.SUBMITTED]}, now)
     return _set_status(session, ListingStatus.SUBMITTED, now)
 
 
@@ -296,10 +298,10 @@ def retire_session(user: User, session: ProgramSession, *, now: datetime,
         lost = active_bookings(slot) if live else []
         if lost:
             require_confirmation(SessionPlan(slot, slot.starts_at, slot.ends_at, slot.capacity,
-                                             lost=lost), confirmed)
+                                             lost=lost), confirmed, reason)
         if live:
             withdraw_slot(slot, now=now, reason=reason)
-        audit.record_if_staff(user, "session.retire", session, {
+        audit.record(user, "session.retire", session, {
             "listing_status": [session.listing_status, ListingStatus.RETIRED],
             "bookings_cancelled": len(lost)}, now)
         session.listing_status = ListingStatus.RETIRED

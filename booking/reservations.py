@@ -48,6 +48,8 @@ from .errors import (
 from . import notifications
 from .notifications import is_walk_in_placeholder, walk_in_placeholder_email
 from .extensions import db, transaction
+from .text import check_text
+from .text import has_control_characters  # noqa: F401 (still imported from here)
 from .models import (
     ACTIVE_BOOKING_STATUSES,
     HOLDING_STATUSES,
@@ -133,10 +135,9 @@ def clean_patron(name, email, seats, accessibility_needs, *, email_optional=Fals
         errors["accessibility_needs"] = [
             f"Accessibility needs must be at most {ACCESSIBILITY_MAX} characters."
         ]
-    for field, value in (("name", name), ("email", email),
-                         ("accessibility_needs", accessibility_needs)):
-        if field not in errors and isinstance(value, str) and has_control_characters(value):
-            errors[field] = ["Remove the invisible control characters from this field."]
+    check_text(errors, "name", name)
+    check_text(errors, "email", email)
+    check_text(errors, "accessibility_needs", accessibility_needs, multiline=True)
     if errors:
         raise ValidationFailed(errors)
     return {
@@ -145,12 +146,6 @@ def clean_patron(name, email, seats, accessibility_needs, *, email_optional=Fals
         "seats": seats,
         "accessibility_needs": accessibility_needs.strip(),
     }
-
-
-def has_control_characters(text: str) -> bool:
-    """Whether the text holds control characters other than line breaks and tabs."""
-    # Line breaks are fine in free text; NUL and the like are not storable everywhere.
-    return any(ord(c) < 32 and c not in "\n\r\t" or ord(c) == 127 for c in text)
 
 
 def cancellable(booking: Booking, now: datetime) -> bool:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from icalendar import Calendar
 
 from booking import feedback, feeds, mailer, notifications, reservations
-from booking.models import OutboxMessage, utcnow
+from booking.models import OutboxMessage, Role, User, utcnow
 from test_concurrency import race
 
 
@@ -488,3 +488,97 @@ def test_send_emails_reports_counts_and_fails_when_a_send_failed(app, runner, db
     working = runner.invoke(args=["send-emails"])
     assert working.exit_code == 0 and "1 sent" in working.output
     assert len(outbox_files(app)) == 1
+
+
+# -- messages that cannot be written -------------------------------------------------------
+
+def queue_unwritable(db, booking, now) -> OutboxMessage:
+    """A message no version of the mailer can write (a kind it does not know), with a link."""
+    message = notifications.queue("newsletter", to=booking.patron_email, now=now,
+                                  booking=booking, link="http://library.test/private")
+    db.session.commit()
+    return message
+
+
+def test_a_message_that_cannot_be_written_is_marked_failed_once_and_never_claimed_again(
+    app, db, reservation, now, caplog
+):
+    unwritable = queue_unwritable(db, reservation.booking, now)
+
+    first = mailer.drain(now)
+
+    assert (first.sent, first.failed, first.unwritable) == (1, 0, 1)
+    [_, message] = messages(db)
+    assert message.id == unwritable.id and message.sent_at is None
+    assert (message.failed_at, message.attempts, message.last_error) == (now, 1, "LookupError")
+    assert "link" not in message.payload  # never to be sent: the private link goes
+    [logged] = [r for r in caplog.records if "could not be written" in r.getMessage()]
+    assert f"E-mail {message.id} (newsletter)" in logged.getMessage()
+    assert "ada@example.org" not in caplog.text and "Ada" not in caplog.text
+
+    for later in (timedelta(minutes=11), timedelta(hours=7), timedelta(days=2)):
+        assert mailer.drain(now + later) == mailer.DrainResult()
+    mailer.send_now(app, [message.id])
+    [_, message] = messages(db)
+    assert message.attempts == 1 and message.failed_at == now
+    assert len([r for r in caplog.records if "could not be written" in r.getMessage()]) == 1
+
+
+def test_a_database_error_while_writing_is_not_the_messages_fault_and_is_retried(
+    app, db, reservation, now, monkeypatch
+):
+    def database_gone(message, *, now):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(mailer, "compose", database_gone)
+
+    result = mailer.drain(now)
+
+    assert (result.failed, result.unwritable) == (1, 0)
+    [message] = messages(db)
+    assert message.failed_at is None and message.last_error == "OperationalError"
+    assert message.next_attempt_at == now + mailer.BACKOFF_FIRST
+
+
+def test_a_title_stored_on_two_lines_before_the_rule_is_still_e_mailed_on_one_line(
+    app, db, make_book, make_slot, now
+):
+    book = make_book(title="Nurse\r\nBcc: everyone@example.org")
+    reservations.book(make_slot(book=book).id, name="Ada", email="ada@example.org", now=now)
+
+    result = mailer.drain(now)
+
+    assert (result.sent, result.unwritable) == (1, 0)
+    [path] = outbox_files(app)
+    written = read_eml(path)
+    assert written["Subject"].startswith("Booked: Nurse Bcc: everyone@example.org on ")
+    assert written["Bcc"] is None and written["To"] == "ada@example.org"
+
+
+def test_staff_see_the_messages_that_could_not_be_written_and_send_emails_counts_them(
+    app, client, runner, db, reservation, now
+):
+    from test_partner_pages import PASSWORD, sign_in
+
+    staff = User(email="staff@example.org", name="Sam", role=Role.STAFF)
+    staff.set_password(PASSWORD)
+    db.session.add(staff)
+    db.session.commit()
+    sign_in(client, staff)
+    queue_unwritable(db, reservation.booking, now)
+    assert "could not be written" not in client.get("/staff/").get_data(as_text=True)
+    db.session.rollback()
+
+    first = runner.invoke(args=["send-emails"])
+    again = runner.invoke(args=["send-emails"])
+
+    assert first.exit_code == 1
+    assert "1 sent, 0 skipped, 0 failed, 1 could not be written" in first.output
+    assert again.exit_code == 0 and "0 could not be written" in again.output
+    page = client.get("/staff/").get_data(as_text=True)
+    event = reservation.booking.event
+    assert "1 e-mail could not be written" in page
+    assert "newsletter" in page and "LookupError" in page
+    assert f"Booking {reservation.booking.id} at" in page
+    assert f'href="/staff/events/{event.slug}"' in page
+    assert "ada@example.org" not in page and "Ada Reader" not in page

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from markupsafe import Markup
 
-from .. import listings, partners, programme
+from .. import listings, mailer, partners, programme
 from ..auth import roles_required
 from ..errors import ValidationFailed
 from ..extensions import db
@@ -27,9 +27,12 @@ def staff_only():
 
 @bp.get("/")
 def home():
+    unwritable_count, unwritable = mailer.unwritable(utcnow())
     return render_template("staff/home.html", submitted=listings.submitted_books(),
                            submitted_sessions=programme.submitted_sessions(),
-                           partners=partners.all_partners(), form=ConfirmForm())
+                           partners=partners.all_partners(), form=ConfirmForm(),
+                           unwritable_count=unwritable_count, unwritable=unwritable,
+                           unwritable_days=mailer.UNWRITABLE_SHOWN_FOR.days)
 
 
 def _decision() -> bool:
