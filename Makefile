@@ -33,8 +33,16 @@ db: install $(DEV_SECRET)
 	$(WITH_SECRET) $(FLASK) db upgrade
 	@if $(WITH_SECRET) $(FLASK) db-is-empty; then $(WITH_SECRET) $(FLASK) seed-demo; fi
 
+# Links in e-mails point at the address served; without a mail server, e-mails are written
+# under instance/outbox/ and shown at /dev/outbox (development only). Beside the server, a
+# loop lets unconfirmed holds lapse every minute, as cron does in production.
+RUN_ENV = $(WITH_SECRET) PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}" \
+	DEV_OUTBOX="$${DEV_OUTBOX:-$$(if [ -n "$${MAIL_SERVER:-}" ]; then echo false; else echo true; fi)}"
+
 run: db
-	$(WITH_SECRET) $(FLASK) run --host $(HOST) --port $(PORT)
+	@$(RUN_ENV) sh -c 'while sleep 60; do $(FLASK) expire-holds >/dev/null 2>&1; done' & \
+	sweeper=$$!; trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
+	$(RUN_ENV) $(FLASK) run --host $(HOST) --port $(PORT)
 
 # pytest's exit code 5 means no test was collected: a broken suite, never a pass.
 test: install
