@@ -5,7 +5,8 @@ booking silently: fewer seats than are booked cancel the most recent bookings on
 person confirmed those very bookings (with a reason and a notification each); more seats
 promote the waitlist; a new time keeps every booking, bumps the calendar sequence and tells
 each reader, except that a reader who holds another booking overlapping the new time (rule 2)
-loses their seat in the session, again only once the person confirmed it.
+loses their seat in the session, again only once the person confirmed it (a hold keeps its
+place: rule 2 is applied to it when it is confirmed).
 """
 from __future__ import annotations
 
@@ -228,9 +229,12 @@ def _clashing_bookings(slot: Slot, starts_at: datetime, ends_at: datetime) -> li
 
     Their patrons are locked first, so that none of them books that other time meanwhile.
     `update_session` locked those it saw before the slot; anyone who booked since is locked
-    here without waiting.
+    here without waiting. Holds are left out: nobody proved their address, so its other
+    bookings are judged only when the hold is confirmed (rule 8); cancelling one here would
+    tell whoever made it, on its manage page, what the address holds at the new time.
     """
-    holders = active_bookings(slot)
+    holders = [booking for booking in active_bookings(slot)
+               if booking.status in ACTIVE_BOOKING_STATUSES]
     readers = {booking.email_normalized for booking in holders}
     reservations.lock_patrons(readers, wait=False)
     busy = reservations.patrons_booked_during(readers, starts_at, ends_at, apart_from=slot)

@@ -438,3 +438,34 @@ def test_the_desk_shows_a_hold_but_cannot_check_it_in(client, db, make_slot, now
         reservations.check_in(hold_id, now=now)
 
 
+
+
+def test_moving_a_session_leaves_a_hold_to_be_judged_when_it_is_confirmed(
+        client, db, make_event, make_session, make_slot, staff, now):
+    from zoneinfo import ZoneInfo
+
+    from booking import programme
+
+    event = make_event()
+    session = make_session(event)
+    slot = make_slot(event, session=session, capacity=5)
+    elsewhere = make_slot(event, capacity=5, starts_at=event.starts_at + timedelta(hours=3))
+    reservations.book(elsewhere.id, name="Vic", email="victim@example.org", now=now)
+    # A stranger holds a seat in the session with Vic's address, and keeps the manage link.
+    answer = api_book(client, slot.id, "victim@example.org").get_json()
+    manage_path = urlsplit(answer["manage_url"]).path
+    new_start = elsewhere.starts_at.astimezone(ZoneInfo(event.timezone)).replace(tzinfo=None)
+
+    # The session moves onto the time of Vic's other booking: nothing to confirm, no loss.
+    programme.update_session(staff, session, programme.SessionFields(
+        title=session.title, starts_local=new_start,
+        ends_local=new_start + timedelta(minutes=30), seats=5), now=now)
+
+    hold = booking_of(db, answer["id"])
+    assert hold.status == BookingStatus.PENDING
+    page = client.get(manage_path).get_data(as_text=True)
+    assert "overlaps" not in page and "Cancelled" not in page
+    # Vic, confirming, learns of the overlap; the stranger never does.
+    refused = confirm(client, confirm_link(db, "victim@example.org"))
+    assert refused.status_code == 409 and "overlapping time" in refused.get_data(as_text=True)
+
