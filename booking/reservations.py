@@ -231,6 +231,8 @@ def book(
         problem = walk_in_problem(event, slot, now) if walk_in else booking_problem(event, slot, now)
         if problem:
             raise problem
+        # Before counting free seats: a hold whose time is up has none, swept or not.
+        lapse_holds(slot, now=now)
         if walk_in:
             _check_walk_in_seats(slot, fields["seats"])
             if check_in and now < slot.starts_at - CHECK_IN_OPENS:
@@ -244,7 +246,6 @@ def book(
             raise ValidationFailed(
                 {"accept_agreement": ["Please read and accept the reader agreement."]}
             )
-        lapse_holds(slot, now=now)
         if hold is not None:
             if hold.client and open_holds(event.id, hold.client) >= hold.client_limit:
                 raise TooManyHolds()

@@ -469,3 +469,15 @@ def test_moving_a_session_leaves_a_hold_to_be_judged_when_it_is_confirmed(
     refused = confirm(client, confirm_link(db, "victim@example.org"))
     assert refused.status_code == 409 and "overlapping time" in refused.get_data(as_text=True)
 
+
+def test_a_walk_in_takes_the_seat_of_a_hold_whose_time_is_up(client, db, make_slot, now):
+    slot = make_slot(capacity=1, starts_at=now + timedelta(minutes=40))
+    hold_id = api_book(client, slot.id, "ada@example.org").get_json()["id"]
+
+    # Before the minute's sweep has run: the desk seats the walk-in all the same.
+    walk_in = reservations.book(slot.id, name="Walk-in", email="", walk_in=True,
+                                now=now + timedelta(minutes=25))
+
+    assert walk_in.status == BookingStatus.CONFIRMED
+    assert booking_of(db, hold_id).status == BookingStatus.CANCELLED
+
