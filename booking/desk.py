@@ -35,6 +35,7 @@ from .models import (
     Slot,
     SlotStatus,
     User,
+    waiting_in_line,
 )
 from .reservations import CHECK_IN_OPENS
 
@@ -137,8 +138,8 @@ def book_states(event: Event, now: datetime, day: date | None = None) -> list[Bo
     for booking in db.session.scalars(
         sa.select(Booking)
         .where(Booking.slot_id.in_(list(bookings)), Booking.status != BookingStatus.CANCELLED)
-        .order_by(Booking.status == BookingStatus.WAITLISTED, Booking.waitlist_position,
-                  Booking.id)
+        # Seated readers first, then the line in its order (holds waiting in it included).
+        .order_by(waiting_in_line(), Booking.waitlist_position, Booking.id)
     ):
         bookings[booking.slot_id].append(booking)
     breaks = _normal_breaks(event)

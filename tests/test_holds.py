@@ -481,3 +481,18 @@ def test_a_walk_in_takes_the_seat_of_a_hold_whose_time_is_up(client, db, make_sl
     assert walk_in.status == BookingStatus.CONFIRMED
     assert booking_of(db, hold_id).status == BookingStatus.CANCELLED
 
+
+def test_the_desk_lists_seated_readers_then_the_waitlist_in_line(client, db, make_slot, now):
+    from booking import desk
+
+    slot = make_slot(capacity=2, starts_at=now + timedelta(minutes=10))
+    reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
+    api_book(client, slot.id, "bea@example.org", name="Bea")  # a hold on the last seat
+    reservations.book(slot.id, name="Cy", email="cy@example.org", now=now)  # waitlist, 1st
+    api_book(client, slot.id, "dee@example.org", name="Dee")  # a hold in line, 2nd
+    reservations.book(slot.id, name="Eve", email="eve@example.org", now=now)  # waitlist, 3rd
+
+    [card] = desk.book_states(slot.event, now)
+    [reading] = card.readings
+
+    assert [b.patron_name for b in reading.bookings] == ["Ada", "Bea", "Cy", "Dee", "Eve"]
