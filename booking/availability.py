@@ -131,6 +131,18 @@ class VolunteerConflict(DomainError):
     """The volunteer would be in two places at once."""
 
 
+class SeatsTaken(DomainError):
+    """A reading cannot have fewer seats than its readers already checked in (or marked
+    no-show) hold: the desk has seated them, and nothing may cancel that."""
+
+    def __init__(self, slot: Slot, seats: int):
+        when = slot.starts_at.astimezone(ZoneInfo(slot.event.timezone))
+        super().__init__(
+            f"The {'reading' if slot.book_id else 'session'} at {when:%Y-%m-%d %H:%M} already "
+            f"has {seats} seat{'s' if seats != 1 else ''} taken by readers the desk checked in "
+            f"or marked as no-show, so it cannot have fewer. Nothing was changed.")
+
+
 def check_windows(event: Event, specs: list[WindowSpec]) -> None:
     """Refuse inverted, overlapping, out-of-span or unusable windows, with every reason."""
     errors: list[str] = []
@@ -357,6 +369,8 @@ def surplus_bookings(slot: Slot, capacity: int, *,
     most recent confirmed ones.
 
     Bookings `leaving` the slot anyway (cancelled for another reason) free their seats first.
+    Readers already checked in (or marked no-show) keep their seats: a capacity below theirs
+    is refused (SeatsTaken), changing nothing.
     """
     gone = {booking.id for booking in leaving}
     holding = [booking for booking in db.session.scalars(
@@ -375,7 +389,10 @@ def surplus_bookings(slot: Slot, capacity: int, *,
             break
         surplus.append(booking)
         seats -= booking.seats
+    if seats > capacity:
+        raise SeatsTaken(slot, seats)
     return surplus
+
 
 
 def _lock(event: Event, book: HumanBook) -> None:
