@@ -141,3 +141,36 @@ def test_bookings_that_joined_a_waitlist_before_0009_are_remembered(bare_app):
     remembered = db.session.execute(sa.text(
         "SELECT id FROM bookings WHERE waitlisted_at IS NOT NULL ORDER BY id")).scalars().all()
     assert remembered == [2, 3]
+
+
+def test_downgrading_past_holds_frees_the_seats_they_held(bare_app):
+    from datetime import timedelta
+
+    from booking.models import Booking, BookingStatus, HumanBook, Partner, Slot
+
+    flask_migrate.upgrade()
+    at, later = utcnow(), utcnow() + timedelta(hours=1)
+    partner = Partner(slug="p", name="P")
+    book = HumanBook(partner=partner, title="B")
+    event = Event(slug="e", title="E", starts_at=at, ends_at=later, timezone="UTC")
+    slot = Slot(event=event, book=book, starts_at=at, ends_at=later, capacity=3, booked=3)
+    db.session.add_all([partner, book, event, slot])
+    db.session.flush()
+    for n, (status, waiting) in enumerate([(BookingStatus.CONFIRMED, None),
+                                           (BookingStatus.PENDING, None),
+                                           (BookingStatus.PENDING, None),
+                                           (BookingStatus.PENDING, 1)]):
+        db.session.add(Booking(slot=slot, event=event, patron_name="R", patron_email=f"r{n}@x.org",
+                               email_normalized=f"r{n}@x.org", seats=1, status=status,
+                               waitlist_position=waiting, manage_token_hash=f"h{n}",
+                               created_at=at, updated_at=at))
+    db.session.commit()
+    db.session.remove()
+
+    flask_migrate.downgrade(revision="0010")
+
+    with db.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT booked FROM slots")).scalar() == 1
+        assert connection.execute(sa.text(
+            "SELECT status, count(*) FROM bookings GROUP BY status ORDER BY status")).all() == [
+            ("cancelled", 3), ("confirmed", 1)]

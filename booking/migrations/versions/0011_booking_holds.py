@@ -69,7 +69,11 @@ def downgrade():
         batch_op.drop_index('ix_outbox_created_at')
         batch_op.drop_column('anonymous')
 
-    # Holds cannot be kept under the old statuses: a hold that was never confirmed is gone.
+    # Holds cannot be kept under the old statuses: a hold that was never confirmed is gone,
+    # and the seats it held are free again (slots.booked counts only seats still held).
+    op.execute("UPDATE slots SET booked = booked - (SELECT COALESCE(SUM(bookings.seats), 0) "
+               "FROM bookings WHERE bookings.slot_id = slots.id AND bookings.status = 'pending' "
+               "AND bookings.waitlist_position IS NULL)")
     op.execute("UPDATE bookings SET status = 'cancelled', waitlist_position = NULL "
                "WHERE status = 'pending'")
     with op.batch_alter_table('bookings', schema=None) as batch_op:
