@@ -96,8 +96,7 @@ def personal_schedule(user: User, *, now: datetime,
     if audience == Audience.STAFF:
         for booking in db.session.scalars(
             sa.select(Booking)
-            .where(Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED,
-                                       BookingStatus.ATTENDED, BookingStatus.NO_SHOW]))
+            .where(Booking.status != BookingStatus.CANCELLED)
             .order_by(Booking.status, Booking.waitlist_position, Booking.id)
         ):
             readers.setdefault(booking.slot_id, []).append(booking)

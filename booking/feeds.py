@@ -218,16 +218,24 @@ def _seats_line(slot: Slot, audience: Audience, readers: Iterable[Booking]) -> s
     line = f"Booked: {slot.booked} of {slot.capacity}."
     if audience != Audience.STAFF:
         return line
-    names = [
-        f"{b.patron_name} ({b.seats} seats)" if b.seats > 1 else b.patron_name
-        for b in readers if b.status != BookingStatus.WAITLISTED
-    ]
+    readers = list(readers)
+    # A hold's seats are in the count, but nobody has confirmed it yet: named apart, as the
+    # desk does.
+    names = [_with_seats(b) for b in readers
+             if b.holds_seats and b.status != BookingStatus.PENDING]
+    held = [_with_seats(b) for b in readers if b.status == BookingStatus.PENDING]
     waiting = [b.patron_name for b in readers if b.status == BookingStatus.WAITLISTED]
     return "\n".join(filter(None, [
         line,
         f"Readers: {', '.join(names)}" if names else "",
+        f"Not confirmed by e-mail yet: {', '.join(held)}" if held else "",
         f"Waitlist: {', '.join(waiting)}" if waiting else "",
     ]))
+
+
+def _with_seats(booking: Booking) -> str:
+    return f"{booking.patron_name} ({booking.seats} seats)" if booking.seats > 1 \
+        else booking.patron_name
 
 
 def _lines(lines: Iterable[str]) -> str:

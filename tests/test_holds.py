@@ -496,3 +496,18 @@ def test_the_desk_lists_seated_readers_then_the_waitlist_in_line(client, db, mak
     [reading] = card.readings
 
     assert [b.patron_name for b in reading.bookings] == ["Ada", "Bea", "Cy", "Dee", "Eve"]
+
+
+def test_the_staff_feed_names_holds_apart_from_readers(client, db, make_event, make_slot,
+                                                      make_user, now):
+    from booking import calendars
+    from booking.models import Role
+
+    slot = make_slot(make_event(max_seats_per_booking=2), capacity=3)
+    reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
+    api_book(client, slot.id, "bea@example.org", name="Bea", seats=2)
+    token = calendars.issue_feed_token(make_user("boss@example.org", Role.STAFF))
+
+    text = client.get(f"/feeds/u/{token}.ics").get_data(as_text=True).replace("\r\n ", "")
+
+    assert "Booked: 3 of 3.\\nReaders: Ada\\nNot confirmed by e-mail yet: Bea (2 seats)" in text
