@@ -511,3 +511,25 @@ def test_the_staff_feed_names_holds_apart_from_readers(client, db, make_event, m
     text = client.get(f"/feeds/u/{token}.ics").get_data(as_text=True).replace("\r\n ", "")
 
     assert "Booked: 3 of 3.\\nReaders: Ada\\nNot confirmed by e-mail yet: Bea (2 seats)" in text
+
+
+def test_staff_asked_to_cancel_a_hold_are_told_it_is_unconfirmed_and_not_emailed(
+        client, db, make_partner, make_event, make_book, make_slot, make_user):
+    from booking.models import HostRole
+    from conftest import sign_in
+
+    partner = make_partner()
+    book = make_book(partner)
+    slot = make_slot(make_event(hosts=[(partner, HostRole.HOST)]), book=book, capacity=2)
+    api_book(client, slot.id, "ada@example.org")
+    make_user("boss@example.org")
+    sign_in(client, "boss@example.org")
+    dashboard = client.get(f"/partner/?partner={partner.id}").get_data(as_text=True)
+
+    asked = client.post(f"/partner/books/{book.id}/retire?partner={partner.id}",
+                        data={"csrf_token": csrf_token_from(dashboard)})
+
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 409 and "would cancel 1 booking" in page
+    assert "<td>not confirmed by e-mail yet</td>" in page
+    assert "released without one: nobody has proven its address" in page
