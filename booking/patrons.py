@@ -52,9 +52,3 @@ def forget(token: str | None) -> None:
         db.session.execute(
             sa.delete(RememberedPatron).where(RememberedPatron.token_hash == hash_token(token)))
 
-
-def forget_unused(before: datetime) -> int:
-    """Forget browsers not used since `before` (for the personal-data purge)."""
-    with transaction():
-        return db.session.execute(
-            sa.delete(RememberedPatron).where(RememberedPatron.last_used_at < before)).rowcount
