@@ -312,6 +312,20 @@ def test_one_client_keeps_a_capped_number_of_open_holds_per_event(app, client, d
     assert api_book(client, slot.id, "fake9@example.org").status_code == 201
 
 
+def test_the_addresses_of_one_ipv6_network_are_one_client_for_the_hold_cap(app, client, db,
+                                                                          make_slot):
+    app.config["HOLDS_PER_CLIENT_PER_EVENT"] = 2
+    slot = make_slot(capacity=50)
+
+    codes = [client.post(f"/api/v1/slots/{slot.id}/bookings",
+                         json={"name": "Fake", "email": f"fake{n}@example.org"},
+                         environ_base={"REMOTE_ADDR": f"2001:db8:0:7::{n + 1:x}"}).status_code
+             for n in range(3)]
+
+    assert codes == [201, 201, 429]
+    assert db.session.get(type(slot), slot.id).booked == 2
+
+
 def test_an_address_gets_a_capped_number_of_anonymous_emails_per_hour(app, client, db,
                                                                        make_event, make_slot):
     app.config["MAIL_ANONYMOUS_PER_RECIPIENT_PER_HOUR"] = 3

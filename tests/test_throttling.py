@@ -59,3 +59,18 @@ def test_posting_survey_answers_is_throttled(client, db):
     codes = [client.post(link, data={"csrf_token": token, "rating": "5"}).status_code
              for _ in range(4)]
     assert codes == [400, 400, 400, 429]
+
+
+def test_addresses_of_one_ipv6_network_share_a_throttle(client, make_slot):
+    slot = make_slot(capacity=10)
+
+    def api(n, address):
+        return client.post(f"/api/v1/slots/{slot.id}/bookings",
+                           json={"name": "A", "email": f"a{n}@example.org"},
+                           environ_base={"REMOTE_ADDR": address}).status_code
+
+    # One subscriber's /64: a fresh address per request is still the same client.
+    same_network = [api(n, f"2001:db8:1:2::{n + 1:x}") for n in range(4)]
+    other_network = api(9, "2001:db8:1:3::1")
+
+    assert (same_network, other_network) == ([201, 201, 201, 429], 201)

@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import accounts, auth
 from ..errors import ValidationFailed
-from ..extensions import limiter
+from ..extensions import client_address, limiter
 from ..forms import AcceptInvitationForm, ConfirmForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
 from ..models import Role, utcnow
 from .errors import add_field_errors
@@ -65,7 +65,7 @@ def _account_key(email: str) -> str:
 
 def _account_and_address() -> str:
     account = _submitted_account()
-    return f"login:{account}:{request.remote_addr}" if account else ""
+    return f"login:{account}:{client_address()}" if account else ""
 
 
 def _account() -> str:

@@ -14,6 +14,7 @@ from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import patrons
+from ..extensions import client_address
 from ..reservations import Hold, normalize_email
 
 #: The cookie a browser keeps once it has proven an address.
@@ -67,8 +68,8 @@ def booking_terms(email, now: datetime) -> tuple[Hold | None, bool]:
 
 
 def client_key() -> str:
-    """A keyed hash of the client's address (after the trusted proxies): counted, not kept."""
-    address = (request.remote_addr or "unknown").encode("utf-8", "replace")
+    """A keyed hash of the client's address (`client_address`): counted, not kept."""
+    address = client_address().encode("utf-8", "replace")
     key = current_app.config["SECRET_KEY"].encode("utf-8")
     return hmac.new(key, b"hold-client:" + address, hashlib.sha256).hexdigest()[:32]
 
