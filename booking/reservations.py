@@ -247,7 +247,7 @@ def book(
                 {"accept_agreement": ["Please read and accept the reader agreement."]}
             )
         if hold is not None:
-            if hold.client and open_holds(event.id, hold.client) >= hold.client_limit:
+            if hold.client and open_holds(event.id, hold.client, now) >= hold.client_limit:
                 raise TooManyHolds()
         elif not is_walk_in_placeholder(email_key):
             # Rule 2 holds at the desk too: a walk-in who gives an e-mail is that patron.
@@ -360,12 +360,13 @@ def confirm_hold(token: str, code: str, *, now: datetime) -> Booking:
     return booking
 
 
-def open_holds(event_id: int, client: str) -> int:
-    """Unconfirmed holds one client keeps at an event."""
+def open_holds(event_id: int, client: str, now: datetime) -> int:
+    """Unconfirmed holds one client keeps at an event (not those whose time is up, which
+    lapse at the next sweep)."""
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(Booking)
         .where(Booking.event_id == event_id, Booking.hold_client == client,
-               Booking.status == BookingStatus.PENDING)
+               Booking.status == BookingStatus.PENDING, Booking.hold_expires_at > now)
     )
 
 

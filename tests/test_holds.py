@@ -326,6 +326,20 @@ def test_the_addresses_of_one_ipv6_network_are_one_client_for_the_hold_cap(app, 
     assert db.session.get(type(slot), slot.id).booked == 2
 
 
+def test_holds_whose_time_is_up_leave_the_cap_before_the_sweep(app, client, db, make_event,
+                                                              make_slot, now, monkeypatch):
+    app.config["HOLDS_PER_CLIENT_PER_EVENT"] = 1
+    event = make_event()
+    first, second = (make_slot(event, capacity=5, starts_at=event.starts_at + timedelta(hours=n))
+                     for n in (1, 2))
+    assert api_book(client, first.id, "ada@example.org").status_code == 201
+    assert api_book(client, second.id, "ada@example.org").status_code == 429
+    monkeypatch.setattr("booking.web.api.utcnow", lambda: now + timedelta(minutes=21))
+
+    # The hold in the other reading has lapsed in all but name: it no longer counts.
+    assert api_book(client, second.id, "ada@example.org").status_code == 201
+
+
 def test_an_address_gets_a_capped_number_of_anonymous_emails_per_hour(app, client, db,
                                                                        make_event, make_slot):
     app.config["MAIL_ANONYMOUS_PER_RECIPIENT_PER_HOUR"] = 3
