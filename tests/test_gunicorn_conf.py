@@ -48,6 +48,7 @@ def access_log():
     ("/password/reset/eyJ1Ijo0fQ.Zk3x.s3cret-Sig", "/password/reset/[secret]"),
     ("/invitations/eyJpIjoyfQ.Zk3x.s3cret-Sig", "/invitations/[secret]"),
     ("/feedback/eyJiIjo5fQ.Zk3x.s3cret-Sig", "/feedback/[secret]"),
+    ("/api/v1/bookings/Qx7_s3cret-Token/cancel", "/api/v1/bookings/[secret]/cancel"),
 ])
 def test_the_access_log_masks_secret_addresses(access_log, path, shown):
     line = access_log(path, referer="https://library.test" + path)

@@ -40,13 +40,13 @@ PUBLIC_ENDPOINTS = frozenset({
 PUBLIC_PAGES = frozenset({"public.home", "public.event"})
 
 
-#: Addresses whose next segment is a secret: a manage token (and its .ics), a private feed,
-#: a password reset, an invitation, a survey link. A path starts the text, follows a space or
-#: quote (a request line) or a scheme and host (a Referer), so /partner/invitations/new is not
-#: one of them.
+#: Addresses whose next segment is a secret: a manage token (and its .ics, and the API's
+#: cancel), a private feed, a password reset, an invitation, a survey link. A path starts the
+#: text, follows a space or quote (a request line) or a scheme and host (a Referer), so
+#: /partner/invitations/new is not one of them.
 SECRET_PATH = re.compile(
     r"""(?P<lead>^|[\s"']|://[^/\s"'?#]*)"""
-    r"(?P<path>/(?:bookings|feeds/u|password/reset|invitations|feedback)/)"
+    r"(?P<path>/(?:bookings|api/v1/bookings|feeds/u|password/reset|invitations|feedback)/)"
     r"""(?P<token>[^/?#\s"']+?)(?P<ics>\.ics)?(?P<confirm>/confirm/[^/?#\s"']+)?"""
     r"""(?=[/?#\s"']|$)"""
 )
