@@ -126,6 +126,19 @@ def test_hsts_and_secure_cookies_when_the_public_address_is_https(https_config, 
         db.engine.dispose()
 
 
+def test_an_https_address_in_capitals_turns_on_hsts_and_secure_cookies_alike(app_config, db):
+    from booking import create_app
+
+    secure = create_app({**app_config, "PUBLIC_BASE_URL": "HTTPS://Library.test"})
+
+    response = secure.test_client().get("/login", base_url="https://library.test")
+
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    with secure.app_context():
+        db.engine.dispose()
+
+
 def test_plain_http_deployments_keep_cookies_without_secure(client):
     response = client.get("/login")
 

@@ -3,6 +3,7 @@ personal pages, and malformed requests refused at the edge (never a 500 further 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
 from flask.json.provider import DefaultJSONProvider
@@ -72,7 +73,9 @@ def register(app: Flask) -> None:
         force_https=False,  # the proxy terminates TLS and redirects
         session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
         session_cookie_samesite=app.config.get("SESSION_COOKIE_SAMESITE") or "Lax",
-        strict_transport_security=app.config["PUBLIC_BASE_URL"].startswith("https://"),
+        # The same test as the cookies' Secure flag (config.secure_cookies), in any casing.
+        strict_transport_security=urlsplit(app.config["PUBLIC_BASE_URL"]).scheme.lower()
+        == "https",
         strict_transport_security_include_subdomains=False,
         frame_options="DENY",
         content_security_policy=CONTENT_SECURITY_POLICY,
