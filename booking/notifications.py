@@ -85,13 +85,29 @@ def queue(kind: str, *, to: str, now: datetime, booking: Booking | None = None,
 
 
 def sent_recently(to: str, now: datetime, *, kind: str | None = None) -> int:
-    """Messages queued in the past hour to this address (in any casing): the anonymous ones,
-    or those of `kind`. The hour's rows are few, found by the index on `created_at`."""
+    """Messages queued in the past hour to this address's mailbox (`same_mailbox`): the
+    anonymous ones, or those of `kind`. The hour's rows are few, found by the index on
+    `created_at`."""
     query = sa.select(sa.func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.created_at > now - timedelta(hours=1),
-        sa.func.lower(OutboxMessage.to_email) == to.strip().lower())
+        OutboxMessage.created_at > now - timedelta(hours=1), same_mailbox(to))
     query = query.where(OutboxMessage.kind == kind if kind else OutboxMessage.anonymous)
     return db.session.scalar(query)
+
+
+def same_mailbox(to: str):
+    """The condition on outbox rows sent to the mailbox `to` reaches, as far as the address
+    tells: in any casing, with or without a +tag (sub-addressing) or dots in the local part
+    (which Gmail ignores). Otherwise victim+1@, victim+2@… would each get the cap's worth.
+    Counting a.b@ and ab@ of another provider together only makes their cap stricter."""
+    local, _, domain = to.strip().lower().rpartition("@")
+    local, domain = local.split("+", 1)[0].replace(".", ""), domain.replace(".", "")
+    stored = sa.func.replace(sa.func.lower(OutboxMessage.to_email), ".", "")
+    return sa.or_(stored == f"{local}@{domain}",
+                  stored.like(f"{_like_literal(local)}+%@{_like_literal(domain)}", escape="\\"))
+
+
+def _like_literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def queue_booking_made(booking: Booking, *, now: datetime, manage_token: str,

@@ -357,6 +357,24 @@ def test_an_address_gets_a_capped_number_of_anonymous_emails_per_hour(app, clien
     assert len(messages(db, to="bystander@example.org")) == 1
 
 
+def test_sub_addresses_and_dotted_spellings_of_one_mailbox_share_its_cap(app, client, db,
+                                                                          make_slot):
+    app.config["MAIL_ANONYMOUS_PER_RECIPIENT_PER_HOUR"] = 3
+    slot = make_slot(capacity=20)
+    # Mail for each of these reaches victim@gmail.com (a +tag, or Gmail's ignored dots).
+    spellings = ["victim+1@gmail.com", "v.ictim@gmail.com", "Victim+x.y@Gmail.com",
+                 "vic.tim+2@gmail.com", "victim@gmail.com", "victim+%_@gmail.com"]
+
+    answers = [api_book(client, slot.id, address) for address in spellings]
+
+    assert {a.status_code for a in answers} == {201}
+    held = messages(db, "booking_held")
+    assert [m.to_email for m in held] == spellings[:3]
+    for other in ("victims@gmail.com", "victim@gmail.org", "victim_@gmail.com"):
+        api_book(client, slot.id, other)
+        assert messages(db, to=other), other
+
+
 def test_booking_and_cancelling_in_a_loop_cannot_mail_bomb_an_address(app, client, db,
                                                                        make_slot):
     app.config["BOOKING_CONFIRMATION"] = "instant"
