@@ -160,6 +160,14 @@ class ConfirmForm(FlaskForm):
     """A button that changes state: only its CSRF token matters."""
 
 
+class ConfirmHoldForm(FlaskForm):
+    """Confirming a hold from its e-mailed link; remembering the browser is asked for, since
+    libraries are full of shared computers."""
+
+    remember = BooleanField(
+        "Remember my address on this browser, to book in one step next time")
+
+
 class EventFilterForm(FlaskForm):
     """Home page filters, read from the query string."""
 

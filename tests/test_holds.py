@@ -54,10 +54,13 @@ def confirm_link(db, to):
     return urlsplit(held[-1].payload["confirm_url"]).path
 
 
-def confirm(client, path):
+def confirm(client, path, *, remember=False):
     page = client.get(path)
     assert page.status_code == 200, page.status_code
-    return client.post(path, data={"csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    fields = {"csrf_token": csrf_token_from(page.get_data(as_text=True))}
+    if remember:
+        fields["remember"] = "y"
+    return client.post(path, data=fields)
 
 
 def booking_of(db, booking_id) -> Booking:
@@ -161,7 +164,7 @@ def test_the_emailed_link_confirms_the_hold_and_the_browser_books_at_once_next_t
     assert client.get(link).status_code == 200
     assert booking_of(db, booking_id).status == BookingStatus.PENDING
 
-    answer = confirm(client, link)
+    answer = confirm(client, link, remember=True)
 
     assert answer.status_code == 303
     booking = booking_of(db, booking_id)
@@ -184,6 +187,26 @@ def test_the_emailed_link_confirms_the_hold_and_the_browser_books_at_once_next_t
     page_book(client, later.id, "someone.else@example.org")
     other = booking_of(db, db.session.scalar(sa.select(sa.func.max(Booking.id))))
     assert other.status == BookingStatus.PENDING
+
+
+def test_confirming_remembers_the_browser_only_when_asked(client, db, make_event, make_slot):
+    event = make_event()
+    slot = make_slot(event, capacity=2)
+    later = make_slot(event, capacity=2, starts_at=event.starts_at + timedelta(hours=3))
+    api_book(client, slot.id, "ada@example.org")
+    link = confirm_link(db, "ada@example.org")
+    assert "shared or public computer" in client.get(link).get_data(as_text=True)
+
+    answer = confirm(client, link)  # the box left unticked, as on a library's computer
+
+    assert answer.status_code == 303 and COOKIE not in answer.headers.get("Set-Cookie", "")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RememberedPatron)) == 0
+    # The next person at this browser neither sees the address nor books as it.
+    page = client.get(f"/slots/{later.id}/book").get_data(as_text=True)
+    assert "ada@example.org" not in page
+    page_book(client, later.id, "ada@example.org")
+    assert booking_of(db, db.session.scalar(sa.select(sa.func.max(Booking.id)))).status == \
+        BookingStatus.PENDING
 
 
 def test_the_manage_link_alone_cannot_confirm_a_hold(client, db, make_slot):
@@ -428,7 +451,7 @@ def test_a_forgotten_browser_cookie_no_longer_books_at_once(client, db, make_eve
     slot = make_slot(event, capacity=3)
     later = make_slot(event, capacity=3, starts_at=event.starts_at + timedelta(hours=3))
     api_book(client, slot.id, "ada@example.org")
-    confirm(client, confirm_link(db, "ada@example.org"))
+    confirm(client, confirm_link(db, "ada@example.org"), remember=True)
     cookie = client.get_cookie(COOKIE, domain="library.test")
     assert cookie is not None
     page = client.get(f"/slots/{later.id}/book").get_data(as_text=True)

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 
 from .. import catalogue, reservations
 from ..errors import BookingNotFound, DomainError, HoldLapsed
-from ..forms import ConfirmForm
+from ..forms import ConfirmForm, ConfirmHoldForm
 from ..models import BookingStatus, utcnow
 from . import holds
 from .throttles import booking_throttle
@@ -64,11 +64,12 @@ def cancel(token: str):
 @booking_throttle
 def confirm_hold(token: str, code: str):
     """The link in a hold's e-mail. Opening it changes nothing (mail scanners open links);
-    the button confirms, proving the address, and remembers this browser for it."""
+    the button confirms, proving the address, and remembers this browser for it when asked
+    (never by default: on a shared computer the next person would book, and see, as them)."""
     booking = reservations.find_booking(token)
     if not reservations.is_hold_code(booking.manage_token_hash, code):
         raise BookingNotFound()
-    form = ConfirmForm()
+    form = ConfirmHoldForm()
     problem = None
     status = 200
     if form.validate_on_submit():
@@ -82,7 +83,8 @@ def confirm_hold(token: str, code: str):
             problem, status = exc.message, exc.status
         else:
             response = redirect(url_for("manage.confirmation", token=token), 303)
-            holds.remember_browser(response, booking.patron_email, now)
+            if form.remember.data:
+                holds.remember_browser(response, booking.patron_email, now)
             return response
     if booking.status != BookingStatus.PENDING and problem is None:
         return redirect(url_for("manage.confirmation", token=token), 303)
