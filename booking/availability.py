@@ -394,7 +394,6 @@ def surplus_bookings(slot: Slot, capacity: int, *,
     return surplus
 
 
-
 def _lock(event: Event, book: HumanBook) -> None:
     """Lock the book and its slots at the event before planning (SQLite holds the write lock).
 

@@ -51,4 +51,3 @@ def forget(token: str | None) -> None:
     with transaction():
         db.session.execute(
             sa.delete(RememberedPatron).where(RememberedPatron.token_hash == hash_token(token)))
-
