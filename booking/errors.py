@@ -94,8 +94,9 @@ class TooManyHolds(DomainError):
 
     def __init__(self):
         super().__init__(
-            "Too many bookings from your network are waiting for their e-mail confirmation "
-            "at this event. Confirm them with the links we sent, or try again later."
+            "Too many bookings made from your network (a shared Wi-Fi, say) at this event are "
+            "still waiting for their e-mail confirmation. Please try again in a few minutes, "
+            "or ask the library."
         )
 
 

@@ -32,7 +32,7 @@ from wtforms.validators import (
 from .accounts import NAME_MAX as USER_NAME_MAX
 from .accounts import PASSWORD_MAX, PASSWORD_MIN
 from .partners import ProfileFields
-from .reservations import ACCESSIBILITY_MAX, EMAIL_MAX, NAME_MAX
+from .reservations import ACCESSIBILITY_MAX, AGREEMENT_NEEDED, EMAIL_MAX, NAME_MAX
 from .scheduling import YEARS, YEARS_MESSAGE
 from .text import problem as text_problem
 
@@ -130,9 +130,17 @@ class BookingForm(FlaskForm):
     )
     accept_agreement = BooleanField("I have read and accept the reader agreement")
 
+    #: Set by the view for events with a reader agreement, so that a missing tick is reported
+    #: with the other fields at once (the service checks it again).
+    agreement_required = False
+
     def set_seat_limit(self, limit: int) -> None:
         """Let the browser know the most seats allowed (the service checks it again)."""
         self.seats.render_kw = {**(self.seats.render_kw or {}), "min": 1, "max": limit}
+
+    def validate_accept_agreement(self, field) -> None:
+        if self.agreement_required and field.data is not True:
+            raise ValidationError(AGREEMENT_NEEDED)
 
 
 class WalkInForm(FlaskForm):

@@ -181,7 +181,7 @@ def _booking_context(booking: Booking, payload: dict) -> dict:
         "ends": format_time(slot.ends_at, event.timezone),
         "event_url": notifications.public_url("public.event", slug=event.slug),
         "manage_url": payload.get("manage_url"),
-        "expires": (format_time(booking.hold_expires_at, event.timezone)
+        "expires": (when(booking.hold_expires_at, event.timezone)
                     if booking.hold_expires_at else None),
     }
 

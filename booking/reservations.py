@@ -66,6 +66,8 @@ NAME_MAX = 120
 EMAIL_MAX = 254
 ACCESSIBILITY_MAX = 500
 TOKEN_BYTES = 32
+#: What a patron reads when the event's reader agreement was not accepted.
+AGREEMENT_NEEDED = "Please read and accept the reader agreement."
 #: Check-in and no-show open this long before a reading starts.
 CHECK_IN_OPENS = timedelta(minutes=30)
 
@@ -244,7 +246,7 @@ def book(
                     f"You can book at most {limit} seat{'s' if limit != 1 else ''} here."]})
         if event.requires_agreement and accept_agreement is not True:
             raise ValidationFailed(
-                {"accept_agreement": ["Please read and accept the reader agreement."]}
+                {"accept_agreement": [AGREEMENT_NEEDED]}
             )
         if hold is not None:
             if hold.client and open_holds(event.id, hold.client, now) >= hold.client_limit:
@@ -451,8 +453,8 @@ def attendance_problem(booking: Booking, slot: Slot, target: BookingStatus,
         return AttendanceRefused("This patron is on the waitlist and has no seat in the reading.")
     if booking.status == BookingStatus.PENDING:
         return AttendanceRefused(
-            "This booking was never confirmed from its e-mail, so it holds no seat yet. "
-            "Seat the reader as a walk-in instead.")
+            "This booking is not confirmed yet: the reader has to press the button in the "
+            "e-mail we sent them (it keeps its seat until then, or until the hold lapses).")
     if target == BookingStatus.CONFIRMED:
         return None
     if booking.status not in (BookingStatus.CONFIRMED, target):
@@ -496,7 +498,12 @@ def find_booking(token: str) -> Booking:
     return booking
 
 
-def cancel(token: str, *, now: datetime, reason: str = "Cancelled by the patron.") -> Booking:
+#: Why a booking is cancelled through its manage link, by the patron; and a hold, released.
+PATRON_CANCEL_REASON = "Cancelled by the patron."
+HOLD_RELEASED_REASON = "Released before it was confirmed."
+
+
+def cancel(token: str, *, now: datetime, reason: str | None = None) -> Booking:
     """Cancel the booking a manage token names, freeing its seats for the waitlist."""
     with transaction():
         booking = find_booking(token)
@@ -509,6 +516,7 @@ def cancel(token: str, *, now: datetime, reason: str = "Cancelled by the patron.
         if slot.starts_at <= now:
             raise NotCancellable("This reading has already started and can no longer be cancelled.")
         was_hold = booking.status == BookingStatus.PENDING
+        reason = reason or (HOLD_RELEASED_REASON if was_hold else PATRON_CANCEL_REASON)
         _cancel_locked(booking, slot, now=now, reason=reason)
         if not was_hold:  # a hold's address was never proven: nothing to tell it
             notifications.queue_booking_cancelled(booking, now=now, reason=reason,

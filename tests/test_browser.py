@@ -194,3 +194,31 @@ def test_the_copy_button_copies_the_feed_address(browser, live_url, day, db, mak
     page.get_by_text("Copied.").first.wait_for(timeout=5_000)
     assert page.evaluate("navigator.clipboard.readText()") == address
     context.close()
+
+
+def test_a_patron_confirms_a_hold_from_the_emailed_link_on_a_phone(browser, live_url, day, app,
+                                                                    db):
+    """BOOKING_CONFIRMATION=email, as in production: book, follow the e-mailed link, confirm."""
+    from urllib.parse import urlsplit
+
+    from booking.models import OutboxMessage
+
+    app.config["BOOKING_CONFIRMATION"] = "email"
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.goto(f"{live_url}/slots/{day['slots']['Refugee'][0]}/book")
+    page.get_by_role("button", name="Book").click()  # empty: the errors come first
+    page.wait_for_load_state()
+    # Focus moves to the summary of what went wrong, which lists every field at once.
+    assert page.evaluate("document.activeElement.className") == "error-summary"
+    page.get_by_label("Your name").fill("Ada Reader")
+    page.get_by_label("E-mail address").fill("ada@example.org")
+    page.get_by_role("button", name="Book").click()
+    page.get_by_role("heading", name="Check your e-mail to confirm").wait_for()
+
+    held = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "booking_held"))
+    db.session.close()
+    page.goto(live_url + urlsplit(held.payload["confirm_url"]).path)
+    page.get_by_role("heading", name="One more step: confirm your booking").wait_for()
+    page.get_by_role("button", name="Confirm my booking").click()
+    page.get_by_role("heading", name="Your booking is confirmed").wait_for()
+    page.context.close()

@@ -242,16 +242,52 @@ def test_a_hold_confirmed_too_late_has_lapsed(client, db, make_slot, now, monkey
     slot = make_slot(capacity=1)
     hold_id = api_book(client, slot.id, "ada@example.org").get_json()["id"]
     link = confirm_link(db, "ada@example.org")
+    page = client.get(link).get_data(as_text=True)  # opened in time, pressed too late
     later = now + timedelta(minutes=21)
     monkeypatch.setattr("booking.web.manage.utcnow", lambda: later)
 
-    answer = confirm(client, link)
+    answer = client.post(link, data={"csrf_token": csrf_token_from(page)})
 
     assert answer.status_code == 410
     assert "not confirmed in time" in answer.get_data(as_text=True)
     booking = booking_of(db, hold_id)
     assert booking.status == BookingStatus.CANCELLED
     assert db.session.get(type(slot), slot.id).booked == 0
+
+
+def test_opening_the_link_of_an_ended_hold_says_so_and_offers_to_book_again(
+        client, db, make_slot, now, monkeypatch):
+    slot = make_slot(capacity=1)
+    answer = api_book(client, slot.id, "ada@example.org").get_json()
+    link = confirm_link(db, "ada@example.org")
+    monkeypatch.setattr("booking.web.manage.utcnow", lambda: now + timedelta(minutes=21))
+
+    late = client.get(link)  # time is up, not swept yet: nothing changes on opening
+
+    text = late.get_data(as_text=True)
+    assert late.status_code == 410 and "This hold has ended" in text
+    assert f'href="/slots/{slot.id}/book"' in text and "Confirm my booking</button>" not in text
+    assert booking_of(db, answer["id"]).status == BookingStatus.PENDING
+    # Released by its manage link: the same page, and the booking page says it never started.
+    monkeypatch.setattr("booking.web.manage.utcnow", lambda: now)
+    token = urlsplit(answer["manage_url"]).path.rsplit("/", 1)[-1]
+    client.post(f"/api/v1/bookings/{token}/cancel")
+    assert "This hold has ended" in client.get(link).get_data(as_text=True)
+    manage = client.get(f"/bookings/{token}").get_data(as_text=True)
+    assert "Ended without being confirmed" in manage and "Released before it was confirmed" in manage
+
+
+def test_the_check_your_email_page_offers_to_release_a_mistyped_hold_and_no_calendar(
+        client, db, make_slot):
+    slot = make_slot(capacity=1)
+
+    answer = page_book(client, slot.id, "ada@exampel.org")
+
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    token = urlsplit(answer.headers["Location"]).path.split("/")[2]
+    assert f'href="/bookings/{token}/cancel">Release this hold</a>' in page
+    assert "booking-feed" not in page and ".ics" not in page
+    assert "CST" in page  # the deadline says its day and zone, like every event time
 
 
 # -- holds lapse by themselves ----------------------------------------------------------------
@@ -503,7 +539,7 @@ def test_the_desk_shows_a_hold_but_cannot_check_it_in(client, db, make_slot, now
     slot = make_slot(capacity=2, starts_at=now + timedelta(minutes=10))
     hold_id = api_book(client, slot.id, "ada@example.org").get_json()["id"]
 
-    with pytest.raises(AttendanceRefused, match="never confirmed"):
+    with pytest.raises(AttendanceRefused, match="not confirmed yet"):
         reservations.check_in(hold_id, now=now)
 
 

@@ -241,6 +241,20 @@ def test_booking_form_is_labelled_and_shows_the_reader_agreement(client, reading
     assert 'name="seats"' in html and 'max="2"' in html
 
 
+def test_an_empty_booking_form_lists_every_problem_at_once_the_agreement_too(submit, reading):
+    response = submit(f"/slots/{reading.id}/book", {"name": "", "email": "", "seats": "1"})
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    summary = html[html.index('class="error-summary"'):html.index("</ul>", html.index(
+        'class="error-summary"'))]
+    for message in ("Enter your name.", "Enter your e-mail address.",
+                    "Please read and accept the reader agreement."):
+        assert message in summary
+    # The summary takes focus when the page loads (static/js/focus-error.js).
+    assert "js/focus-error.js" in html and 'tabindex="-1"' in summary
+
+
 def test_patron_books_sees_the_manage_link_and_cancels(client, submit, reading, db):
     response = submit(f"/slots/{reading.id}/book", book_form(email=" Ada@Example.org "))
     assert response.status_code == 303

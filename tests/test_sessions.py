@@ -113,6 +113,8 @@ def test_changing_the_password_ends_other_sessions_but_not_this_one(app, browser
         "password": "a brand new secret", "confirm": "a brand new secret"})
 
     assert response.status_code == 303
+    # Its own fragment: the form's #password would otherwise land below the message.
+    assert response.headers["Location"].endswith("/account/#main")
     assert "Your new password is saved" in browser.get("/account/").get_data(as_text=True)
     assert browser.get("/staff/").status_code == 200
     assert not opens_staff_pages(app, session=stolen["session"])

@@ -70,7 +70,9 @@ def change_password():
             _stay_signed_in()
             flash("Your new password is saved. Every other browser and device signed in to "
                   "your account has been signed out.", "success")
-            return redirect(url_for("account.home"), 303)
+            # The form posts to …#password; without a fragment of its own the redirect would
+            # keep it, and the browser would land below the message that says it worked.
+            return redirect(url_for("account.home", _anchor="main"), 303)
     return _home(form, 422)
 
 

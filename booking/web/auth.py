@@ -177,7 +177,7 @@ def logout():
             # A copy of this session or remember cookie must not work after signing out.
             accounts.sign_out_everywhere(current_user)
         logout_user()
-        flash("You are signed out.", "success")
+        flash("You are signed out, on this and every other device.", "success")
     return redirect(url_for("public.home"), 303)
 
 

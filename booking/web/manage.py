@@ -86,9 +86,18 @@ def confirm_hold(token: str, code: str):
             if form.remember.data:
                 holds.remember_browser(response, booking.patron_email, now)
             return response
-    if booking.status != BookingStatus.PENDING and problem is None:
+    now = utcnow()
+    # A hold never confirmed that was released, or whose time is up (swept or not): opening
+    # its link says so at once, and offers to book again; nothing changes on a GET.
+    lapsed = booking.hold_expires_at is not None and (
+        booking.status == BookingStatus.CANCELLED
+        or booking.status == BookingStatus.PENDING and booking.hold_expires_at <= now)
+    if lapsed and problem is None:
+        problem, status = HoldLapsed().message, HoldLapsed.status
+    elif booking.status != BookingStatus.PENDING and problem is None:
         return redirect(url_for("manage.confirmation", token=token), 303)
     return render_template(
         "manage/confirm_hold.html", booking=booking, token=token, form=form, problem=problem,
+        lapsed=lapsed or booking.status != BookingStatus.PENDING, now=now,
         waitlist_rank=catalogue.waitlist_rank(booking),
     ), status

@@ -71,6 +71,7 @@ def book(slot_id: int):
     seat_limit = reservations.max_seats(slot)
     form = BookingForm()
     form.set_seat_limit(seat_limit)
+    form.agreement_required = slot.event.requires_agreement
     if problem is not None:
         return (
             render_template("public/book.html", slot=slot, form=None, problem=problem.message),
