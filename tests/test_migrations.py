@@ -19,6 +19,8 @@ from conftest import TEST_DATABASE_URL, drop_everything
 @pytest.fixture
 def bare_app(database_url):
     """An app on an empty database: no create_all, the migrations must build everything."""
+    if TEST_DATABASE_URL:
+        drop_everything(TEST_DATABASE_URL)
     app = create_app(
         {"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url}
     )
