@@ -48,7 +48,8 @@ def roles_required(*roles: Role):
     return decorator
 
 
-def _serializer(purpose: str) -> URLSafeTimedSerializer:
+def serializer(purpose: str) -> URLSafeTimedSerializer:
+    """Signs and reads values for one purpose (salt "booking.<purpose>"): links and cookies."""
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"booking.{purpose}")
 
 
@@ -64,7 +65,7 @@ class Invitation:
 
 
 def invitation_token(invitation: Invitation) -> str:
-    return _serializer("invite").dumps(
+    return serializer("invite").dumps(
         {
             "email": invitation.email,
             "role": invitation.role.value,
@@ -92,7 +93,7 @@ def read_invitation(token: str) -> Invitation:
 
 def reset_token(user: User) -> str:
     """A password-reset link for `user`; it stops working once the password changes."""
-    return _serializer("reset").dumps({"uid": user.id, "pw": _password_fingerprint(user)})
+    return serializer("reset").dumps({"uid": user.id, "pw": _password_fingerprint(user)})
 
 
 def read_reset(token: str, load_user) -> User:
@@ -116,21 +117,27 @@ def sign_in_id(user: User) -> str:
     so each sign-in gives a new remember cookie, which stops working when the version moves
     on or after REMEMBER_COOKIE_DURATION.
     """
-    return _serializer("sign-in").dumps(
+    return serializer("sign-in").dumps(
         {"uid": user.id, "v": user.session_version, "n": secrets.token_urlsafe(8)})
+
+
+def read_signed(purpose: str, value, max_age: timedelta | float, *,
+                max_length: int = TOKEN_MAX_LENGTH):
+    """What a value signed for `purpose` says (a cookie's), or None when it is missing, longer
+    than `max_length` (refused unread), tampered with or older than `max_age`."""
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        return None
+    if isinstance(max_age, timedelta):
+        max_age = max_age.total_seconds()
+    try:
+        return serializer(purpose).loads(value, max_age=int(max_age))
+    except BadSignature:  # SignatureExpired included
+        return None
 
 
 def signed_in_user(sign_in_id: str, load_user) -> User | None:
     """The active user a session or remember cookie names, if its sign-in is still current."""
-    if not isinstance(sign_in_id, str) or len(sign_in_id) > TOKEN_MAX_LENGTH:
-        return None
-    lifetime = current_app.config["REMEMBER_COOKIE_DURATION"]
-    if isinstance(lifetime, timedelta):
-        lifetime = lifetime.total_seconds()
-    try:
-        payload = _serializer("sign-in").loads(sign_in_id, max_age=int(lifetime))
-    except BadSignature:  # SignatureExpired included
-        return None
+    payload = read_signed("sign-in", sign_in_id, current_app.config["REMEMBER_COOKIE_DURATION"])
     user = load_user(payload.get("uid")) if isinstance(payload, dict) else None
     if user is None or not user.active or payload.get("v") != user.session_version:
         return None
@@ -140,7 +147,7 @@ def signed_in_user(sign_in_id: str, load_user) -> User | None:
 
 def feedback_token(booking_id: int) -> str:
     """The survey link's secret for one booking: no account needed, valid FEEDBACK_MAX_AGE."""
-    return _serializer("feedback").dumps({"bid": booking_id})
+    return serializer("feedback").dumps({"bid": booking_id})
 
 
 def read_feedback(token: str) -> int:
@@ -155,7 +162,7 @@ def _load(purpose: str, token: str, max_age: int, what: str) -> dict:
     if not isinstance(token, str) or len(token) > TOKEN_MAX_LENGTH:
         raise LinkInvalid(f"This {what} link is not valid. Check that you copied all of it.")
     try:
-        payload = _serializer(purpose).loads(token, max_age=max_age)
+        payload = serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired as exc:
         raise LinkInvalid(f"This {what} link has expired. Ask for a new one.") from exc
     except BadSignature as exc:

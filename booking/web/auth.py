@@ -17,7 +17,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import accounts, auth
 from ..errors import ValidationFailed
@@ -78,19 +77,9 @@ def failed_attempt(response) -> bool:
     return response.status_code != 303
 
 
-def _device_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="booking.known-device")
-
-
 def _known_accounts() -> list[str]:
-    cookie = request.cookies.get(KNOWN_DEVICE_COOKIE)
-    if not cookie or len(cookie) > auth.TOKEN_MAX_LENGTH:
-        return []
-    try:
-        known = _device_serializer().loads(
-            cookie, max_age=int(KNOWN_DEVICE_MAX_AGE.total_seconds()))
-    except BadSignature:
-        return []
+    known = auth.read_signed("known-device", request.cookies.get(KNOWN_DEVICE_COOKIE),
+                             KNOWN_DEVICE_MAX_AGE)
     return [a for a in known if isinstance(a, str)] if isinstance(known, list) else []
 
 
@@ -103,7 +92,7 @@ def _remember_device(response, user):
     account = _account_key(user.email)
     known = [account] + [a for a in _known_accounts() if a != account]
     response.set_cookie(
-        KNOWN_DEVICE_COOKIE, _device_serializer().dumps(known[:KNOWN_DEVICE_ACCOUNTS]),
+        KNOWN_DEVICE_COOKIE, auth.serializer("known-device").dumps(known[:KNOWN_DEVICE_ACCOUNTS]),
         max_age=KNOWN_DEVICE_MAX_AGE, path=url_for("auth.login"), httponly=True,
         secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax",
     )

@@ -11,9 +11,8 @@ import hmac
 from datetime import datetime, timedelta
 
 from flask import current_app, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from .. import patrons
+from .. import auth, patrons
 from ..extensions import client_address
 from ..reservations import Hold, normalize_email
 
@@ -21,22 +20,12 @@ from ..reservations import Hold, normalize_email
 COOKIE = "remembered_patron"
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="booking.patron")
-
-
 def _lifetime() -> timedelta:
     return timedelta(days=current_app.config["REMEMBER_PATRON_DAYS"])
 
 
 def _browser_token() -> str | None:
-    raw = request.cookies.get(COOKIE)
-    if not raw or len(raw) > 300:
-        return None
-    try:
-        token = _serializer().loads(raw, max_age=int(_lifetime().total_seconds()))
-    except BadSignature:
-        return None
+    token = auth.read_signed("patron", request.cookies.get(COOKIE), _lifetime(), max_length=300)
     return token if isinstance(token, str) else None
 
 
@@ -78,7 +67,7 @@ def remember_browser(response, email: str, now: datetime) -> None:
     """Give this browser the cookie that books for `email` in one step from now on."""
     token = patrons.remember(email, now=now)
     response.set_cookie(
-        COOKIE, _serializer().dumps(token), max_age=int(_lifetime().total_seconds()),
+        COOKIE, auth.serializer("patron").dumps(token), max_age=int(_lifetime().total_seconds()),
         httponly=True, samesite="Lax", path="/",
         secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
     )
