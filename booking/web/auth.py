@@ -23,6 +23,7 @@ from ..errors import ValidationFailed
 from ..extensions import client_address, limiter
 from ..forms import AcceptInvitationForm, ConfirmForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
 from ..models import Role, utcnow
+from ..text import breaks_line
 from .errors import add_field_errors
 
 bp = Blueprint("auth", __name__)
@@ -111,7 +112,7 @@ def safe_next(target: str | None) -> str | None:
     target = target.replace("\t", "").replace("\r", "").replace("\n", "")
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
-    if any(ord(c) < 32 or ord(c) == 127 for c in target):
+    if breaks_line(target):  # any other control character: not a path
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
