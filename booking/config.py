@@ -117,12 +117,16 @@ def session_config() -> dict:
     }
 
 
+def served_over_https(config) -> bool:
+    """Whether PUBLIC_BASE_URL is an https address (in any casing): Secure cookies, HSTS."""
+    return urlsplit(config.get("PUBLIC_BASE_URL") or "").scheme.lower() == "https"
+
+
 def secure_cookies(config: dict) -> None:
     """Mark the session and remember cookies Secure when the site is served over https, unless
     SESSION_COOKIE_SECURE says otherwise; both cookies always agree."""
     if config.get("SESSION_COOKIE_SECURE") is None:
-        scheme = urlsplit(config.get("PUBLIC_BASE_URL") or "").scheme
-        config["SESSION_COOKIE_SECURE"] = scheme.lower() == "https"
+        config["SESSION_COOKIE_SECURE"] = served_over_https(config)
     config["REMEMBER_COOKIE_SECURE"] = bool(config["SESSION_COOKIE_SECURE"])
 
 

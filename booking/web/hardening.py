@@ -3,13 +3,14 @@ personal pages, and malformed requests refused at the edge (never a 500 further 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
 from flask.json.provider import DefaultJSONProvider
 from flask_login import current_user
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ..config import served_over_https
 
 #: The app ships its own scripts and styles (static/): no inline code, nothing from elsewhere.
 #: Charts are inline SVG whose presentation attributes CSP does not govern.
@@ -73,9 +74,8 @@ def register(app: Flask) -> None:
         force_https=False,  # the proxy terminates TLS and redirects
         session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
         session_cookie_samesite=app.config.get("SESSION_COOKIE_SAMESITE") or "Lax",
-        # The same test as the cookies' Secure flag (config.secure_cookies), in any casing.
-        strict_transport_security=urlsplit(app.config["PUBLIC_BASE_URL"]).scheme.lower()
-        == "https",
+        # The same test as the cookies' Secure flag (config.secure_cookies).
+        strict_transport_security=served_over_https(app.config),
         strict_transport_security_include_subdomains=False,
         frame_options="DENY",
         content_security_policy=CONTENT_SECURITY_POLICY,
