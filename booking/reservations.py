@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from itsdangerous import Signer
 
 from .errors import (
     AlreadyBooked,
@@ -317,10 +319,7 @@ def is_hold_code(manage_token_hash: str, code) -> bool:
         manage_token_hash, code.encode("ascii", "replace"))
 
 
-def _hold_signer():
-    from flask import current_app
-    from itsdangerous import Signer
-
+def _hold_signer() -> Signer:
     return Signer(current_app.config["SECRET_KEY"], salt="booking.hold-confirm")
 
 

@@ -72,21 +72,19 @@ def confirm_hold(token: str, code: str):
     form = ConfirmHoldForm()
     problem = None
     status = 200
+    now = utcnow()
     if form.validate_on_submit():
-        now = utcnow()
         try:
             booking = reservations.confirm_hold(token, code, now=now)
-        except HoldLapsed as exc:
-            problem, status = exc.message, exc.status
         except DomainError as exc:
-            # Rule 2 (or the reading closed): nothing changed, the hold stays until it lapses.
+            # It lapsed (HoldLapsed, and the hold is gone), or rule 2 or a closed reading
+            # refused it: then nothing changed, and the hold stays until it lapses.
             problem, status = exc.message, exc.status
         else:
             response = redirect(url_for("manage.confirmation", token=token), 303)
             if form.remember.data:
                 holds.remember_browser(response, booking.patron_email, now)
             return response
-    now = utcnow()
     # A hold never confirmed that was released, or whose time is up (swept or not): opening
     # its link says so at once, and offers to book again; nothing changes on a GET.
     lapsed = booking.hold_expires_at is not None and (
