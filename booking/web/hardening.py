@@ -125,11 +125,11 @@ class StrictJSONProvider(DefaultJSONProvider):
             value = super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("it is nested too deeply") from None
-        check_text(value)
+        _refuse_lone_surrogates(value)
         return value
 
 
-def check_text(value) -> None:
+def _refuse_lone_surrogates(value) -> None:
     """Raise ValueError if any string (key or value) in parsed JSON is not Unicode text."""
     pending = [value]
     while pending:
