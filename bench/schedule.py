@@ -13,19 +13,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from icalendar import Calendar, Event as VEvent
 
-from booking import calendars
+from booking.services import calendars
 from booking.extensions import db
-from booking.feeds import Audience, FeedLinks, build_feed
-from booking.models import (
-    Event,
-    EventHost,
-    EventStatus,
-    HostRole,
-    HumanBook,
-    ListingStatus,
-    Partner,
-    Slot,
-)
+from booking.domain.ical import Audience, FeedLinks, build_feed
+from booking.domain.models import Event, EventHost, EventStatus, HostRole, HumanBook, ListingStatus, Partner, Slot
 
 #: Readings per book: 5,000 slots are 50 books of 100 readings.
 READINGS_PER_BOOK = 100

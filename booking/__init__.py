@@ -7,7 +7,8 @@ from pathlib import Path
 from flask import Flask
 
 from . import config as settings
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate
+from .web.clients import limiter
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
@@ -48,7 +49,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see that page."
     limiter.init_app(app)
 
-    from . import accounts, auth
+    from booking.services import accounts, tokens as auth
 
     @login_manager.user_loader
     def load_user(sign_in_id: str):
@@ -101,7 +102,7 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_mail(app: Flask) -> None:
-    from . import mailer
+    from booking.services.outbox import mailer
 
     mailer.init_app(app)
 

@@ -8,9 +8,9 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 
-from .errors import ValidationFailed
+from booking.domain.errors import ValidationFailed
 from .extensions import db
-from .models import Role, utcnow
+from booking.domain.models import Role, utcnow
 
 
 def register(app: Flask) -> None:
@@ -31,7 +31,7 @@ def register(app: Flask) -> None:
     @app.cli.command("db-is-empty")
     def db_is_empty_command() -> None:
         """Exit 0 when no event exists yet (used by `make run` to decide on demo data)."""
-        from .models import Event
+        from booking.domain.models import Event
 
         if db.session.scalar(sa.select(sa.func.count()).select_from(Event)):
             raise SystemExit(1)
@@ -49,7 +49,7 @@ def register(app: Flask) -> None:
                   show_default=True, help="Remind of readings starting within this many hours.")
     def send_reminders_command(hours_before: float) -> None:
         """Queue one reminder per confirmed booking starting soon, then send (for cron)."""
-        from .notifications import queue_reminders
+        from booking.services.outbox.notifications import queue_reminders
 
         queued = queue_reminders(utcnow(), within=timedelta(hours=hours_before))
         click.echo(f"{queued} reminder{'s' if queued != 1 else ''} queued.")
@@ -60,7 +60,7 @@ def register(app: Flask) -> None:
                   help="Ask once a reading has been over for this many minutes.")
     def send_feedback_requests_command(minutes_after: int) -> None:
         """Queue one survey request per reading that is over, then send (for cron)."""
-        from .feedback import queue_feedback_requests
+        from booking.services.feedback import queue_feedback_requests
 
         queued = queue_feedback_requests(utcnow(), after=timedelta(minutes=minutes_after))
         click.echo(f"{queued} feedback request{'s' if queued != 1 else ''} queued.")
@@ -69,7 +69,7 @@ def register(app: Flask) -> None:
     @app.cli.command("expire-holds")
     def expire_holds_command() -> None:
         """Release the holds not confirmed in time and move the waitlists up (for cron)."""
-        from .reservations import expire_holds
+        from booking.services.reservations import expire_holds
 
         lapsed = expire_holds(utcnow())
         click.echo(f"{lapsed} hold{'s' if lapsed != 1 else ''} lapsed.")
@@ -84,7 +84,7 @@ def register(app: Flask) -> None:
         """Anonymise patrons' personal data some days after their event (for cron)."""
         from flask import current_app
 
-        from .retention import purge_personal_data
+        from booking.services.retention import purge_personal_data
 
         if days is None:
             days = current_app.config["PERSONAL_DATA_RETENTION_DAYS"]
@@ -108,7 +108,7 @@ def register(app: Flask) -> None:
     @click.option("--name", default="", help="The person's name.")
     def create_user_command(email: str, role: str, partner_slug: str | None, name: str) -> None:
         """Create an account; the password is asked for, or read from standard input."""
-        from .accounts import create_account
+        from booking.services.accounts import create_account
 
         if _stdin_is_terminal():
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -128,7 +128,7 @@ def register(app: Flask) -> None:
     @click.argument("email")
     def deactivate_user_command(email: str) -> None:
         """Stop an account from signing in and end its sessions on every device."""
-        from .accounts import deactivate
+        from booking.services.accounts import deactivate
 
         try:
             user = deactivate(email)
@@ -139,7 +139,7 @@ def register(app: Flask) -> None:
 
 
 def _report_drain(limit: int | None) -> None:
-    from .mailer import drain
+    from booking.services.outbox.mailer import drain
 
     result = drain(utcnow(), limit)
     click.echo(f"E-mails: {result.sent} sent, {result.skipped} skipped, {result.failed} failed, "

@@ -7,23 +7,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from .extensions import db
-from .availability import WindowSpec
-from .models import (
-    AvailabilityWindow,
-    Event,
-    EventHost,
-    EventKind,
-    EventStatus,
-    HostRole,
-    HumanBook,
-    ListingStatus,
-    Partner,
-    ProgramSession,
-    Role,
-    Slot,
-    User,
-)
-from .scheduling import to_utc
+from booking.services.availability import WindowSpec
+from booking.domain.models import AvailabilityWindow, Event, EventHost, EventKind, EventStatus, HostRole, HumanBook, ListingStatus, Partner, ProgramSession, Role, Slot, User
+from booking.domain.scheduling import to_utc
+from booking.services import passwords
 
 DEMO_EVENT_SLUG = "human-library-day"
 DEMO_ZONE = "America/Chicago"
@@ -130,7 +117,7 @@ def seed_demo(*, password: str, today: datetime) -> dict[str, int]:
                 )
             db.session.add(user)
             created["users"] += 1
-        user.set_password(password)
+        passwords.set_password(user, password)
     db.session.commit()
     return created
 

@@ -1,13 +1,10 @@
 """Extensions, created unbound and bound to the app in the factory."""
 from __future__ import annotations
 
-import ipaddress
 import logging
 import sqlite3
 from contextlib import contextmanager
 
-from flask import request
-from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -16,7 +13,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from .errors import Busy, is_lock_timeout
+from booking.domain.errors import Busy, is_lock_timeout
 
 # Named constraints so that migrations can alter them on every backend.
 NAMING_CONVENTION = {
@@ -32,24 +29,6 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 
-
-def client_address() -> str:
-    """The client as throttles and caps count it (after the trusted proxies): its IPv4
-    address, or its IPv6 /64 network, since one subscriber is given a whole /64 and could
-    otherwise count as a new client with every address in it."""
-    address = request.remote_addr or ""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address or "unknown"
-    if ip.version == 4:
-        return str(ip)
-    if ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-
-
-limiter = Limiter(key_func=client_address, default_limits=[])
 
 @contextmanager
 def transaction():

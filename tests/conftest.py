@@ -19,22 +19,8 @@ import sqlalchemy as sa
 
 from booking import create_app
 from booking.extensions import db as _db
-from booking.models import (
-    Event,
-    EventHost,
-    EventKind,
-    EventStatus,
-    HostRole,
-    HumanBook,
-    ListingStatus,
-    Partner,
-    ProgramSession,
-    OutboxMessage,
-    Role,
-    Slot,
-    User,
-    utcnow,
-)
+from booking.domain.models import Event, EventHost, EventKind, EventStatus, HostRole, HumanBook, ListingStatus, Partner, ProgramSession, OutboxMessage, Role, Slot, User, utcnow
+from booking.services import passwords
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -339,7 +325,7 @@ def make_user(db):
                   password: str = PASSWORD, **fields) -> User:
         user = User(email=email, name=fields.pop("name", email.split("@")[0]), role=role,
                     **fields)
-        user.set_password(password)
+        passwords.set_password(user, password)
         db.session.add(user)
         db.session.commit()
         return user

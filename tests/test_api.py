@@ -6,17 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from booking.models import (
-    Booking,
-    BookingStatus,
-    EventKind,
-    EventStatus,
-    HostRole,
-    ListingStatus,
-    Slot,
-    SlotStatus,
-    utcnow,
-)
+from booking.domain.models import Booking, BookingStatus, EventKind, EventStatus, HostRole, ListingStatus, Slot, SlotStatus, utcnow
 
 PATRON = {"name": "Ada Reader", "email": "ada@example.org"}
 AGREEMENT = "Treat the book with respect. No recording."

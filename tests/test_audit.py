@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from booking import availability, listings, partners, programme, reservations
-from booking.availability import WindowSpec
-from booking.models import AuditEntry, ListingStatus
+from booking.services import availability, listings, partners, programme, reservations
+from booking.services.availability import WindowSpec
+from booking.domain.models import AuditEntry, ListingStatus
 from test_partner_pages import login, make_user, sign_in, world  # noqa: F401 (fixtures)
 from test_programme import create, fields, local, place  # noqa: F401 (fixture)
 

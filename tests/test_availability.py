@@ -8,17 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import AFTER_BOOKING
-from booking import availability, reservations
-from booking.availability import ConfirmationNeeded, VolunteerConflict, WindowSpec
-from booking.errors import ValidationFailed
-from booking.models import (
-    AvailabilityWindow,
-    Booking,
-    BookingStatus,
-    OutboxMessage,
-    Slot,
-    SlotStatus,
-)
+from booking.services import availability, reservations
+from booking.services.availability import ConfirmationNeeded, VolunteerConflict, WindowSpec
+from booking.domain.errors import ValidationFailed
+from booking.domain.models import AvailabilityWindow, Booking, BookingStatus, OutboxMessage, Slot, SlotStatus
 
 CHICAGO = ZoneInfo("America/Chicago")
 DAY = datetime(2031, 6, 14)  # a Saturday well in the future, CDT (UTC-5)

@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from booking import reservations
-from booking.models import Event, HostRole, Role, Slot, SlotStatus
+from booking.services import reservations
+from booking.domain.models import Event, HostRole, Role, Slot, SlotStatus
 from test_partner_pages import PASSWORD, make_user  # noqa: F401  (fixture)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -201,7 +201,7 @@ def test_a_patron_confirms_a_hold_from_the_emailed_link_on_a_phone(browser, live
     """BOOKING_CONFIRMATION=email, as in production: book, follow the e-mailed link, confirm."""
     from urllib.parse import urlsplit
 
-    from booking.models import OutboxMessage
+    from booking.domain.models import OutboxMessage
 
     app.config["BOOKING_CONFIRMATION"] = "email"
     page = browser.new_context(viewport=PHONE).new_page()

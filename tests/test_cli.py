@@ -4,18 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from booking.demo import DEMO_EVENT_SLUG
-from booking.models import (
-    Booking,
-    Event,
-    EventHost,
-    EventStatus,
-    HumanBook,
-    ListingStatus,
-    Partner,
-    ProgramSession,
-    Slot,
-    User,
-)
+from booking.domain.models import Booking, Event, EventHost, EventStatus, HumanBook, ListingStatus, Partner, ProgramSession, Slot, User
+from booking.services import passwords
 
 DEMO_PASSWORD = "correct horse battery"
 
@@ -62,8 +52,8 @@ def test_seed_demo_creates_accounts_that_sign_in_with_the_given_password(runner,
     for email in ("staff@demo.example", "partner@demo.example", "volunteer@demo.example"):
         user = db.session.scalar(sa.select(User).where(User.email == email))
         assert user is not None, email
-        assert user.check_password(DEMO_PASSWORD)
-        assert not user.check_password("demo-password")
+        assert passwords.matches(user.password_hash, DEMO_PASSWORD)
+        assert not passwords.matches(user.password_hash, "demo-password")
 
 
 def test_seeding_twice_creates_nothing_new(runner, db):

@@ -9,23 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from booking import availability, programme, reservations
-from booking.errors import Busy, DomainError
+from booking.services import availability, programme, reservations
+from booking.domain.errors import Busy, DomainError
 from booking.extensions import db as _db
-from booking.models import (
-    Booking,
-    BookingStatus,
-    OutboxMessage,
-    Event,
-    HostRole,
-    HumanBook,
-    Partner,
-    ProgramSession,
-    Role,
-    Slot,
-    SlotStatus,
-    User,
-)
+from booking.domain.models import Booking, BookingStatus, OutboxMessage, Event, HostRole, HumanBook, Partner, ProgramSession, Role, Slot, SlotStatus, User
 
 from conftest import TEST_DATABASE_URL
 
@@ -374,7 +361,7 @@ def test_a_patron_locked_elsewhere_is_busy_rather_than_waited_for_against_the_or
 def test_a_constraint_failing_in_a_transaction_is_busy_logged_and_rolled_back(
         app, db, make_partner, caplog):
     from booking.extensions import transaction
-    from booking.models import Partner
+    from booking.domain.models import Partner
 
     make_partner("Museum", slug="museum")
     with pytest.raises(Busy):

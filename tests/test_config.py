@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from booking import create_app
 from booking.config import ConfigError
 from booking.extensions import db
-from booking.models import HumanBook, Partner
+from booking.domain.models import HumanBook, Partner
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from booking import accounts
-from booking.models import Role, User
+from booking.services import accounts
+from booking.domain.models import Role, User
+from booking.services import passwords
 
 PASSWORD = "a long enough secret"
 
@@ -74,4 +75,4 @@ def test_an_existing_account_is_not_created_twice(runner, db):
 
     assert again.exit_code == 1 and "already has an account" in again.output
     [user] = users(db)
-    assert user.check_password(PASSWORD)
+    assert passwords.matches(user.password_hash, PASSWORD)

@@ -6,23 +6,10 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking import desk, reservations
-from booking.desk import BookState
-from booking.errors import (
-    AttendanceRefused,
-    DeskBookingNotFound,
-    PatronLimitReached,
-    SlotUnavailable,
-    ValidationFailed,
-)
-from booking.models import (
-    AuditEntry,
-    AvailabilityWindow,
-    Booking,
-    BookingStatus,
-    OutboxMessage,
-    Slot,
-)
+from booking.services import desk, reservations
+from booking.services.desk import BookState
+from booking.domain.errors import AttendanceRefused, DeskBookingNotFound, PatronLimitReached, SlotUnavailable, ValidationFailed
+from booking.domain.models import AuditEntry, AvailabilityWindow, Booking, BookingStatus, OutboxMessage, Slot
 
 MIN = timedelta(minutes=1)
 
@@ -174,8 +161,8 @@ def test_a_walk_in_needs_only_a_name_and_can_join_until_the_reading_ends(day, db
 
 
 def test_a_walk_in_without_an_email_is_never_written_to(day, db):
-    from booking import availability
-    from booking.models import OutboxMessage
+    from booking.services import availability
+    from booking.domain.models import OutboxMessage
 
     base, slot = day["base"], day["slots"][1]
     booking = reservations.book(slot.id, name="Walker", email="", walk_in=True,

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from booking import reservations
-from booking.models import Booking, BookingStatus, Slot, utcnow
+from booking.services import reservations
+from booking.domain.models import Booking, BookingStatus, Slot, utcnow
 from conftest import csrf_token_from
 from test_partner_pages import login, make_user, sign_in, world  # noqa: F401 (fixtures)
 

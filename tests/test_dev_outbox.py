@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from booking import create_app, mailer
+from booking import create_app
+from booking.services.outbox import mailer
 from booking.config import ConfigError
-from booking.models import Booking, BookingStatus, utcnow
+from booking.domain.models import Booking, BookingStatus, utcnow
 
 from conftest import csrf_token_from
 

@@ -10,16 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from booking.demo import DEMO_EVENT_SLUG, seed_demo
-from booking.models import (
-    Booking,
-    BookingStatus,
-    Event,
-    HumanBook,
-    ListingStatus,
-    OutboxMessage,
-    Partner,
-    ProgramSession,
-)
+from booking.domain.models import Booking, BookingStatus, Event, HumanBook, ListingStatus, OutboxMessage, Partner, ProgramSession
 from conftest import confirmation_fields, csrf_token_from
 
 PASSWORD = "demo password"

@@ -9,24 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import AFTER_BOOKING
-from booking import audit, availability, events, listings, reservations
-from booking.errors import DomainError, ValidationFailed
-from booking.models import (
-    AuditEntry,
-    AvailabilityWindow,
-    Booking,
-    BookingStatus,
-    Event,
-    EventStatus,
-    HostRole,
-    ListingStatus,
-    OutboxMessage,
-    ProgramSession,
-    Role,
-    Slot,
-    SlotStatus,
-    User,
-)
+from booking.services import audit, availability, events, listings, reservations
+from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.models import AuditEntry, AvailabilityWindow, Booking, BookingStatus, Event, EventStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Role, Slot, SlotStatus, User
 
 
 def local_day(days: int = 30) -> datetime:

@@ -7,23 +7,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from booking import auth, feedback, mailer, reservations
-from booking.errors import ValidationFailed
-from booking.models import (
-    Booking,
-    BookingStatus,
-    ChangedView,
-    Feedback,
-    HostRole,
-    Reflection,
-    Role,
-    User,
-)
+from booking.services import tokens as auth, feedback, reservations
+from booking.services.outbox import mailer
+from booking.domain.errors import ValidationFailed
+from booking.domain.models import Booking, BookingStatus, ChangedView, Feedback, HostRole, Reflection, Role, User
 from conftest import csrf_token_from
 from test_concurrency import race
 from test_mailer import messages as queued, parts
 from test_notifications import crons_at_once
 from test_partner_pages import PASSWORD, sign_in
+from booking.services import passwords
 
 
 @pytest.fixture
@@ -334,7 +327,7 @@ def volunteer_world(db, make_partner, make_book, make_event, past_reading, now):
         user = User(email=email, name=email.split("@")[0], role=role,
                     partner_id=who.id if who else None,
                     human_book_id=their_book.id if their_book else None)
-        user.set_password(PASSWORD)
+        passwords.set_password(user, PASSWORD)
         db.session.add(user)
         users[email.split("@")[0]] = user
     db.session.commit()

@@ -9,8 +9,8 @@ import vobject
 from icalendar import Calendar
 
 from bench import schedule as bench_schedule
-from booking import calendars, reservations
-from booking.models import EventStatus, HostRole, Role, SlotStatus, User, utcnow
+from booking.services import calendars, reservations
+from booking.domain.models import EventStatus, HostRole, Role, SlotStatus, User, utcnow
 from test_pages import check_accessible_structure
 from test_partner_pages import make_user, sign_in  # noqa: F401 (a fixture, and a helper)
 

@@ -11,9 +11,10 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from booking import create_app, reservations
+from booking import create_app
+from booking.services import reservations
 from booking.config import ConfigError
-from booking.models import Booking, BookingStatus, OutboxMessage, RememberedPatron
+from booking.domain.models import Booking, BookingStatus, OutboxMessage, RememberedPatron
 from booking.web.holds import COOKIE
 
 from conftest import csrf_token_from
@@ -449,7 +450,7 @@ def test_booking_and_cancelling_in_a_loop_cannot_mail_bomb_an_address(app, clien
 
 
 def test_messages_staff_cause_are_never_capped(app, client, db, make_slot, staff, now):
-    from booking import events
+    from booking.services import events
 
     app.config["MAIL_ANONYMOUS_PER_RECIPIENT_PER_HOUR"] = 1
     app.config["BOOKING_CONFIRMATION"] = "instant"
@@ -467,7 +468,7 @@ def test_messages_staff_cause_are_never_capped(app, client, db, make_slot, staff
 
 
 def test_password_resets_are_capped_per_account(app, client, db):
-    from booking.models import Role, User
+    from booking.domain.models import Role, User
 
     db.session.add(User(email="sam@example.org", name="Sam", role=Role.STAFF))
     db.session.commit()
@@ -519,7 +520,7 @@ def test_a_tampered_cookie_is_ignored(client, db, make_slot):
 # -- what others see of holds ----------------------------------------------------------------
 
 def test_holds_never_confirmed_are_not_bookings_in_reports(client, db, make_slot, now):
-    from booking.reports import ReportFilter, build_report
+    from booking.services.queries.reports import ReportFilter, build_report
 
     slot = make_slot(capacity=3)
     api_book(client, slot.id, "ada@example.org")  # lapses
@@ -534,7 +535,7 @@ def test_holds_never_confirmed_are_not_bookings_in_reports(client, db, make_slot
 
 
 def test_the_desk_shows_a_hold_but_cannot_check_it_in(client, db, make_slot, now):
-    from booking.errors import AttendanceRefused
+    from booking.domain.errors import AttendanceRefused
 
     slot = make_slot(capacity=2, starts_at=now + timedelta(minutes=10))
     hold_id = api_book(client, slot.id, "ada@example.org").get_json()["id"]
@@ -549,7 +550,7 @@ def test_moving_a_session_leaves_a_hold_to_be_judged_when_it_is_confirmed(
         client, db, make_event, make_session, make_slot, staff, now):
     from zoneinfo import ZoneInfo
 
-    from booking import programme
+    from booking.services import programme
 
     event = make_event()
     session = make_session(event)
@@ -588,7 +589,7 @@ def test_a_walk_in_takes_the_seat_of_a_hold_whose_time_is_up(client, db, make_sl
 
 
 def test_the_desk_lists_seated_readers_then_the_waitlist_in_line(client, db, make_slot, now):
-    from booking import desk
+    from booking.services import desk
 
     slot = make_slot(capacity=2, starts_at=now + timedelta(minutes=10))
     reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
@@ -605,8 +606,8 @@ def test_the_desk_lists_seated_readers_then_the_waitlist_in_line(client, db, mak
 
 def test_the_staff_feed_names_holds_apart_from_readers(client, db, make_event, make_slot,
                                                       make_user, now):
-    from booking import calendars
-    from booking.models import Role
+    from booking.services import calendars
+    from booking.domain.models import Role
 
     slot = make_slot(make_event(max_seats_per_booking=2), capacity=3)
     reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
@@ -620,7 +621,7 @@ def test_the_staff_feed_names_holds_apart_from_readers(client, db, make_event, m
 
 def test_staff_asked_to_cancel_a_hold_are_told_it_is_unconfirmed_and_not_emailed(
         client, db, make_partner, make_event, make_book, make_slot, make_user):
-    from booking.models import HostRole
+    from booking.domain.models import HostRole
     from conftest import sign_in
 
     partner = make_partner()

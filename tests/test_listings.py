@@ -8,21 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import AFTER_BOOKING
-from booking import availability, listings, reservations
-from booking.availability import ConfirmationNeeded, WindowSpec
-from booking.errors import DomainError
-from booking.models import (
-    Booking,
-    BookingStatus,
-    HostRole,
-    HumanBook,
-    ListingStatus,
-    OutboxMessage,
-    Role,
-    Slot,
-    SlotStatus,
-    User,
-)
+from booking.services import availability, listings, reservations
+from booking.services.availability import ConfirmationNeeded, WindowSpec
+from booking.domain.errors import DomainError
+from booking.domain.models import Booking, BookingStatus, HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, SlotStatus, User
 
 
 @pytest.fixture

@@ -15,9 +15,12 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from booking import feedback, feeds, mailer, notifications, reservations
-from booking.models import OutboxMessage, Role, User, utcnow
+from booking.services import feedback, reservations
+from booking.domain import ical as feeds
+from booking.services.outbox import mailer, notifications
+from booking.domain.models import OutboxMessage, Role, User, utcnow
 from test_concurrency import race
+from booking.services import passwords
 
 
 @pytest.fixture
@@ -561,7 +564,7 @@ def test_staff_see_the_messages_that_could_not_be_written_and_send_emails_counts
     from test_partner_pages import PASSWORD, sign_in
 
     staff = User(email="staff@example.org", name="Sam", role=Role.STAFF)
-    staff.set_password(PASSWORD)
+    passwords.set_password(staff, PASSWORD)
     db.session.add(staff)
     db.session.commit()
     sign_in(client, staff)

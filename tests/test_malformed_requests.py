@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import csrf_token_from
 
-from booking.models import Booking, Role
+from booking.domain.models import Booking, Role
 from test_partner_pages import PASSWORD, make_user, sign_in  # noqa: F401
 
 

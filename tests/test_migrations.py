@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 
 from booking import MIGRATIONS_DIR, create_app
 from booking.extensions import db
-from booking.models import Event, utcnow
+from booking.domain.models import Event, utcnow
 from conftest import TEST_DATABASE_URL, drop_everything
 
 
@@ -104,7 +104,7 @@ def test_autogenerate_writes_utc_datetimes_as_plain_timezone_aware_columns(bare_
     [script] = (directory / "versions").glob("*.py")
     text = script.read_text()
     assert "sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False)" in text
-    assert "booking.models" not in text and "UTCDateTime" not in text
+    assert "booking.domain.models" not in text and "UTCDateTime" not in text
 
 
 def test_bookings_that_joined_a_waitlist_before_0009_are_remembered(bare_app):
@@ -148,7 +148,7 @@ def test_bookings_that_joined_a_waitlist_before_0009_are_remembered(bare_app):
 def test_downgrading_past_holds_frees_the_seats_they_held(bare_app):
     from datetime import timedelta
 
-    from booking.models import Booking, BookingStatus, HumanBook, Partner, Slot
+    from booking.domain.models import Booking, BookingStatus, HumanBook, Partner, Slot
 
     flask_migrate.upgrade()
     at, later = utcnow(), utcnow() + timedelta(hours=1)

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from booking import mailer, notifications, reservations
-from booking.models import Booking, BookingStatus, Slot
+from booking.services.outbox import mailer, notifications
+from booking.services import reservations
+from booking.domain.models import Booking, BookingStatus, Slot
 from test_concurrency import race
 from test_mailer import messages as queued, record_sends
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from booking.models import EventStatus
+from booking.domain.models import EventStatus
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 PATRON = {"name": "Ada Reader", "email": "ada@example.org", "accept_agreement": True}

@@ -9,19 +9,11 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
-from booking import reservations
-from booking.forms import BookingForm
+from booking.services import reservations
+from booking.web.forms import BookingForm
 from booking.web.errors import add_field_errors
 from conftest import TEST_DATABASE_URL
-from booking.models import (
-    Booking,
-    BookingStatus,
-    EventKind,
-    EventStatus,
-    HostRole,
-    ListingStatus,
-    Slot,
-)
+from booking.domain.models import Booking, BookingStatus, EventKind, EventStatus, HostRole, ListingStatus, Slot
 
 CHICAGO_WINTER = datetime(2031, 1, 15, 15, 0, tzinfo=timezone.utc)  # 09:00 in Chicago (CST)
 

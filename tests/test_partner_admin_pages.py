@@ -8,19 +8,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking import programme, reservations
-from booking.models import (
-    AuditEntry,
-    Booking,
-    BookingStatus,
-    EventHost,
-    HostRole,
-    ListingStatus,
-    OutboxMessage,
-    Partner,
-    ProgramSession,
-    Slot,
-)
+from booking.services import programme, reservations
+from booking.domain.models import AuditEntry, Booking, BookingStatus, EventHost, HostRole, ListingStatus, OutboxMessage, Partner, ProgramSession, Slot
 from conftest import AFTER_BOOKING, confirmation_fields, csrf_token_from
 from test_partner_pages import (  # noqa: F401  (fixtures)
     local_hour,

@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking import accounts, auth, reservations
+from booking.services import accounts, tokens as auth, reservations
 from booking.extensions import db as _db
 from conftest import confirmation_fields, csrf_token_from
 
-from booking.models import HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, User
+from booking.domain.models import HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, User
+from booking.services import passwords
 
 PASSWORD = "correct horse battery"
 
@@ -22,7 +23,7 @@ def make_user(db):
         user = User(email=email, name=email.split("@")[0], role=role,
                     partner_id=partner.id if partner else None,
                     human_book_id=book.id if book else None)
-        user.set_password(password)
+        passwords.set_password(user, password)
         db.session.add(user)
         db.session.commit()
         return user

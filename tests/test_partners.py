@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from booking import audit, partners
-from booking.errors import ValidationFailed
-from booking.models import AuditEntry, Partner, Role, User
+from booking.services import audit, partners
+from booking.domain.errors import ValidationFailed
+from booking.domain.models import AuditEntry, Partner, Role, User
 
 
 @pytest.fixture

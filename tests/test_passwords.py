@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD, csrf_token_from, sign_in
 
-from booking import accounts, auth
-from booking.errors import ValidationFailed
-from booking.models import Role, User
+from booking.services import accounts, tokens as auth
+from booking.domain.errors import ValidationFailed
+from booking.domain.models import Role, User
 
 #: On zxcvbn's lists of common and breached passwords, or a common one with the usual changes.
 COMMON = ["password1", "qwertyuiop", "iloveyou123", "Summer2024!", "P@ssw0rd1"]

@@ -8,21 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import AFTER_BOOKING
-from booking import catalogue, partners, programme, reservations
-from booking.availability import ConfirmationNeeded, VolunteerConflict
-from booking.errors import DomainError, ValidationFailed
-from booking.models import (
-    Booking,
-    BookingStatus,
-    HostRole,
-    ListingStatus,
-    OutboxMessage,
-    ProgramSession,
-    Role,
-    Slot,
-    SlotStatus,
-    User,
-)
+from booking.services.queries import catalogue
+from booking.services import partners, programme, reservations
+from booking.services.availability import ConfirmationNeeded, VolunteerConflict
+from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.models import Booking, BookingStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Role, Slot, SlotStatus, User
 
 CHICAGO = ZoneInfo("America/Chicago")
 DAY = datetime(2031, 6, 14)  # a Saturday well in the future, CDT (UTC-5)

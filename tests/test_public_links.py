@@ -8,8 +8,8 @@ import pytest
 from conftest import csrf_token_from
 from flask.testing import FlaskClient
 
-from booking import reservations
-from booking.models import Role
+from booking.services import reservations
+from booking.domain.models import Role
 from test_partner_pages import make_user, sign_in  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent

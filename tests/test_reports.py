@@ -17,13 +17,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from booking import charts, mailer, reports
-from booking.models import (
-    Booking, BookingStatus, ChangedView, EventStatus, Feedback, HostRole, OutboxMessage,
-    Reflection, Role, SlotStatus,
-)
-from booking.reports import ReportFilter, build_report
-from booking.retention import purge_personal_data
+from booking.domain import charts
+from booking.services.outbox import mailer
+from booking.services.queries import reports
+from booking.domain.models import Booking, BookingStatus, ChangedView, EventStatus, Feedback, HostRole, OutboxMessage, Reflection, Role, SlotStatus
+from booking.services.queries.reports import ReportFilter, build_report
+from booking.services.retention import purge_personal_data
 from test_pages import check_accessible_structure
 from test_partner_pages import login, make_user, sign_in  # noqa: F401 (fixtures, a helper)
 

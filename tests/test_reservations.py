@@ -6,27 +6,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking import reservations
-from booking.errors import (
-    AlreadyBooked,
-    BookingNotFound,
-    NotCancellable,
-    OverlappingBooking,
-    PatronLimitReached,
-    RegistrationClosed,
-    SlotNotFound,
-    SlotUnavailable,
-    ValidationFailed,
-)
-from booking.models import (
-    Booking,
-    BookingStatus,
-    EventKind,
-    EventStatus,
-    OutboxMessage,
-    Slot,
-    SlotStatus,
-)
+from booking.services import reservations
+from booking.domain.errors import AlreadyBooked, BookingNotFound, NotCancellable, OverlappingBooking, PatronLimitReached, RegistrationClosed, SlotNotFound, SlotUnavailable, ValidationFailed
+from booking.domain.models import Booking, BookingStatus, EventKind, EventStatus, OutboxMessage, Slot, SlotStatus
 
 
 def book(slot_id, email="ada@example.org", *, now, **fields):

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from booking.scheduling import readings, to_utc
+from booking.domain.scheduling import readings, to_utc
 
 CHICAGO = ZoneInfo("America/Chicago")
 UTC = timezone.utc

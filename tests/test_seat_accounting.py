@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from booking import availability, desk, events, programme, reservations
-from booking.availability import WindowSpec
-from booking.errors import Busy, DomainError
-from booking.models import Booking, BookingStatus, EventStatus, HostRole, Slot, SlotStatus
+from booking.services import availability, desk, events, programme, reservations
+from booking.services.availability import WindowSpec
+from booking.domain.errors import Busy, DomainError
+from booking.domain.models import Booking, BookingStatus, EventStatus, HostRole, Slot, SlotStatus
 
 PATRONS = [f"reader{n}@example.org" for n in range(6)]
 

@@ -5,8 +5,8 @@ import re
 from pathlib import Path
 
 import pytest
-from booking import calendars, reservations
-from booking.models import Role
+from booking.services import calendars, reservations
+from booking.domain.models import Role
 from test_partner_pages import make_user, sign_in  # noqa: F401
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

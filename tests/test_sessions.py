@@ -10,7 +10,8 @@ import pytest
 from flask_login.utils import encode_cookie
 from itsdangerous.timed import TimestampSigner
 
-from booking import accounts, auth, create_app
+from booking.services import accounts, tokens as auth
+from booking import create_app
 from booking.extensions import db as _db
 from conftest import PASSWORD, csrf_token_from, sign_in
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import PASSWORD, csrf_token_from, sign_in
 
-from booking import accounts, passwords
-from booking.models import Role
+from booking.services import accounts, passwords
+from booking.domain.models import Role
 
 STRANGER, OWNER = "203.0.113.9", "198.51.100.7"
 

@@ -21,8 +21,8 @@ from flask.testing import FlaskClient
 from icalendar import Calendar
 
 from booking.demo import seed_demo
-from booking.mailer import compose
-from booking.models import Booking, BookingStatus, HumanBook, OutboxMessage, Partner
+from booking.services.outbox.mailer import compose
+from booking.domain.models import Booking, BookingStatus, HumanBook, OutboxMessage, Partner
 from conftest import csrf_token_from
 
 PASSWORD = "demo password"

@@ -6,19 +6,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking import events, reservations
-from booking.models import (
-    AuditEntry,
-    Booking,
-    BookingStatus,
-    Event,
-    EventStatus,
-    HostRole,
-    ListingStatus,
-    OutboxMessage,
-    Slot,
-    SlotStatus,
-)
+from booking.services import events, reservations
+from booking.domain.models import AuditEntry, Booking, BookingStatus, Event, EventStatus, HostRole, ListingStatus, OutboxMessage, Slot, SlotStatus
 from conftest import AFTER_BOOKING, csrf_token_from
 from test_partner_pages import area_urls, login, make_user, sign_in, world  # noqa: F401
 
@@ -218,7 +207,7 @@ def test_the_overview_links_books_to_their_availability(as_staff, world):
 
 def test_the_audit_log_pages_newest_first_and_filters_by_event(as_staff, world, db, now,
                                                                monkeypatch):
-    from booking import audit
+    from booking.services import audit
     staff, event = world["staff"], world["event"]
     other = events.create_event(staff, events.EventFields(
         title="Other", timezone="UTC", starts=events.to_local(event.starts_at, "UTC"),

@@ -12,25 +12,12 @@ from werkzeug.datastructures import MultiDict
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.fields.core import UnboundField
 
-from booking import (
-    accounts, availability, events, forms, listings, partners, programme, reservations,
-)
-from booking.availability import ConfirmationNeeded, WindowSpec
-from booking.errors import ValidationFailed
-from booking.models import (
-    AuditEntry,
-    Booking,
-    BookingStatus,
-    Event,
-    HumanBook,
-    OutboxMessage,
-    Partner,
-    ProgramSession,
-    Role,
-    SlotStatus,
-    User,
-)
-from booking.text import LINE_MESSAGE, TEXT_MESSAGE, breaks_line, has_control_characters
+from booking.services import accounts, availability, events, listings, partners, programme, reservations
+from booking.web import forms
+from booking.services.availability import ConfirmationNeeded, WindowSpec
+from booking.domain.errors import ValidationFailed
+from booking.domain.models import AuditEntry, Booking, BookingStatus, Event, HumanBook, OutboxMessage, Partner, ProgramSession, Role, SlotStatus, User
+from booking.domain.text import LINE_MESSAGE, TEXT_MESSAGE, breaks_line, has_control_characters
 from conftest import confirmation_fields
 from test_events import event_fields
 from test_partner_pages import login, make_user, world  # noqa: F401 (fixtures)
@@ -272,7 +259,8 @@ LEGACY = "Before\r\nthe rule\x1b[31m\u2028was here"
 def test_text_stored_before_the_rule_breaks_no_page_feed_or_e_mail(
     app, db, world, make_slot, now
 ):
-    from booking import calendars, mailer
+    from booking.services import calendars
+    from booking.services.outbox import mailer
     from test_partner_pages import sign_in
 
     event, book, session = world["event"], world["own_book"], world["own_session"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from conftest import csrf_token_from
 
-from booking import auth
-from booking.models import Role, User
+from booking.services import tokens as auth
+from booking.domain.models import Role, User
+from booking.services import passwords
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ def app_config(app_config):
 
 def test_guessing_passwords_is_throttled_but_a_right_password_is_not_counted(app, db):
     user = User(email="coord@example.org", role=Role.COORDINATOR)
-    user.set_password("the right password")
+    passwords.set_password(user, "the right password")
     db.session.add(user)
     db.session.commit()
     def attempt(password):

@@ -22,7 +22,7 @@ def render_item(type_, obj, autogen_context):
     A migration then holds plain `sa.DateTime(timezone=True)` and does not import the app,
     whose models will have moved on by the time an old migration runs.
     """
-    from booking.models import UTCDateTime
+    from booking.domain.models import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from .. import accounts, calendars
-from ..auth import roles_required
-from ..errors import ValidationFailed
-from ..extensions import limiter
-from ..forms import ChangePasswordForm, ConfirmForm
-from ..models import Role
+from booking.services import accounts, calendars
+from booking.web.access import roles_required
+from booking.domain.errors import ValidationFailed
+from booking.web.clients import limiter
+from booking.web.forms import ChangePasswordForm, ConfirmForm
+from booking.domain.models import Role
 from .auth import TOO_MANY_SIGN_INS, failed_attempt, login_limit, sign_in
 from .errors import add_field_errors
-from ..notifications import public_url
+from booking.services.outbox.notifications import public_url
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

@@ -5,11 +5,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from .. import catalogue, reservations
-from ..errors import ValidationFailed
-from ..models import BookingStatus, Event, HumanBook, ProgramSession, utcnow
-from ..notifications import public_url
-from ..openapi import openapi_document
+from booking.services.queries import catalogue
+from booking.services import reservations
+from booking.domain.errors import ValidationFailed
+from booking.domain.models import BookingStatus, Event, HumanBook, ProgramSession, utcnow
+from booking.services.outbox.notifications import public_url
+from booking.web.openapi import openapi_document
 from . import holds
 from .converters import MAX_ID
 from .throttles import booking_throttle

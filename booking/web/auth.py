@@ -18,12 +18,12 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from .. import accounts, auth
-from ..errors import ValidationFailed
-from ..extensions import client_address, limiter
-from ..forms import AcceptInvitationForm, ConfirmForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
-from ..models import Role, utcnow
-from ..text import breaks_line
+from booking.services import accounts, tokens as auth
+from booking.domain.errors import ValidationFailed
+from booking.web.clients import client_address, limiter
+from booking.web.forms import AcceptInvitationForm, ConfirmForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
+from booking.domain.models import Role, utcnow
+from booking.domain.text import breaks_line
 from .errors import add_field_errors
 
 bp = Blueprint("auth", __name__)

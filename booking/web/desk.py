@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import desk, reservations
-from ..auth import roles_required
-from ..errors import DomainError, ValidationFailed
+from booking.services import desk, reservations
+from booking.web.access import roles_required
+from booking.domain.errors import DomainError, ValidationFailed
 from ..extensions import db
-from ..forms import ConfirmForm, WalkInForm, WalkInSeatsForm
-from ..models import BookingStatus, Event, Role, Slot, utcnow
+from booking.web.forms import ConfirmForm, WalkInForm, WalkInSeatsForm
+from booking.domain.models import BookingStatus, Event, Role, Slot, utcnow
 from .converters import MAX_ID
 from .errors import add_field_errors
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, render_template
 from markupsafe import Markup, escape
 
-from .. import mailer
+from booking.services.outbox import mailer
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 

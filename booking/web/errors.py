@@ -5,7 +5,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..errors import Busy, DomainError, ValidationFailed, is_lock_timeout
+from booking.domain.errors import Busy, DomainError, ValidationFailed, is_lock_timeout
 from ..extensions import db
 from .hardening import mask_secret_paths
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from .. import auth, feedback
-from ..errors import DomainError, ValidationFailed
-from ..extensions import limiter
-from ..forms import FeedbackForm
-from ..models import utcnow
+from booking.services import tokens as auth, feedback
+from booking.domain.errors import DomainError, ValidationFailed
+from booking.web.clients import limiter
+from booking.web.forms import FeedbackForm
+from booking.domain.models import utcnow
 from .errors import add_field_errors
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")

@@ -6,17 +6,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app
 
-from .. import calendars, catalogue, reservations
-from ..feeds import (
-    FeedContent,
-    FeedLinks,
-    booking_calendar,
-    booking_changed_at,
-    build_feed,
-    calendar_response,
-)
-from ..models import utcnow
-from ..notifications import public_url
+from booking.services import calendars, reservations
+from booking.services.queries import catalogue
+from booking.domain.ical import FeedContent, FeedLinks, booking_calendar, booking_changed_at, build_feed
+from booking.web.http import calendar_response
+from booking.domain.models import utcnow
+from booking.services.outbox.notifications import public_url
 
 bp = Blueprint("feeds", __name__)
 

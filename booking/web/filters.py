@@ -1,35 +1,12 @@
 """Jinja filters and globals: local times in the event's zone; absolute links."""
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import Flask
 
-from ..catalogue import language_name
-from ..notifications import public_url
-from ..reports import one_decimal, percent
-
-
-def local(value: datetime, zone: str) -> datetime:
-    return value.astimezone(ZoneInfo(zone))
-
-
-def format_date(value: datetime, zone: str) -> str:
-    """'Saturday 5 December 2026' in the event's zone."""
-    d = local(value, zone)
-    return f"{d:%A} {d.day} {d:%B %Y}"
-
-
-def format_time(value: datetime, zone: str) -> str:
-    """'14:30' in the event's zone."""
-    return local(value, zone).strftime("%H:%M")
-
-
-def format_datetime(value: datetime, zone: str) -> str:
-    """'Saturday 5 December 2026, 14:30 EST' in the event's zone."""
-    d = local(value, zone)
-    return f"{format_date(value, zone)}, {d:%H:%M} {d.tzname()}"
+from booking.domain.formatting import format_date, format_datetime, format_time
+from booking.services.queries.catalogue import language_name
+from booking.services.outbox.notifications import public_url
+from booking.services.queries.reports import one_decimal, percent
 
 
 def register(app: Flask) -> None:

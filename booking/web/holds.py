@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app, request
 
-from .. import auth, patrons
-from ..extensions import client_address
-from ..reservations import Hold, normalize_email
+from booking.services import tokens as auth, patrons
+from booking.web.clients import client_address
+from booking.services.reservations import Hold, normalize_email
 
 #: The cookie a browser keeps once it has proven an address.
 COOKIE = "remembered_patron"

@@ -6,11 +6,12 @@ from flask import render_template
 from flask_login import current_user
 from wtforms import SelectField
 
-from .. import accounts, auth, notifications
+from booking.services import accounts, tokens as auth
+from booking.services.outbox import notifications
 from ..extensions import db
-from ..errors import ValidationFailed
-from ..forms import InviteForm
-from ..models import Role, utcnow
+from booking.domain.errors import ValidationFailed
+from booking.web.forms import InviteForm
+from booking.domain.models import Role, utcnow
 from .errors import add_field_errors
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 
-from .. import catalogue, reservations
-from ..errors import BookingNotFound, DomainError, HoldLapsed
-from ..forms import ConfirmForm, ConfirmHoldForm
-from ..models import BookingStatus, utcnow
+from booking.services.queries import catalogue
+from booking.services import reservations
+from booking.domain.errors import BookingNotFound, DomainError, HoldLapsed
+from booking.web.forms import ConfirmForm, ConfirmHoldForm
+from booking.domain.models import BookingStatus, utcnow
 from . import holds
 from .throttles import booking_throttle
 

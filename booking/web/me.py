@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from .. import availability, feedback
-from ..auth import roles_required
-from ..errors import DomainError, ValidationFailed
-from ..forms import ReflectionForm
-from ..models import Role, utcnow
+from booking.services import availability, feedback
+from booking.web.access import roles_required
+from booking.domain.errors import DomainError, ValidationFailed
+from booking.web.forms import ReflectionForm
+from booking.domain.models import Role, utcnow
 from .errors import add_field_errors
 from .schedule import availability_page
 

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import availability, listings, partners, programme
-from ..auth import roles_required
-from ..availability import ConfirmationNeeded
-from ..errors import ValidationFailed
+from booking.services import availability, listings, partners, programme
+from booking.web.access import roles_required
+from booking.services.availability import ConfirmationNeeded
+from booking.domain.errors import ValidationFailed
 from ..extensions import db
-from ..forms import BookForm, ConfirmForm, InviteForm, ProfileForm, SessionForm
-from ..models import Event, HumanBook, ListingStatus, Partner, ProgramSession, Role, utcnow
-from ..reports import PARTNER_TABLES
+from booking.web.forms import BookForm, ConfirmForm, InviteForm, ProfileForm, SessionForm
+from booking.domain.models import Event, HumanBook, ListingStatus, Partner, ProgramSession, Role, utcnow
+from booking.services.queries.reports import PARTNER_TABLES
 from .converters import MAX_ID
 from .errors import add_field_errors
 from .invitations import invitation_page

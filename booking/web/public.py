@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from .. import catalogue, reservations
-from ..errors import DomainError, ValidationFailed
-from ..forms import BookingForm, ConfirmForm, EventFilterForm
-from ..models import utcnow
+from booking.services.queries import catalogue
+from booking.services import reservations
+from booking.domain.errors import DomainError, ValidationFailed
+from booking.web.forms import BookingForm, ConfirmForm, EventFilterForm
+from booking.domain.models import utcnow
 from . import holds
 from .converters import MAX_ID
 from .errors import add_field_errors

@@ -9,11 +9,12 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
-from .. import charts, reports
-from ..auth import roles_required
+from booking.domain import charts
+from booking.services.queries import reports
+from booking.web.access import roles_required
 from ..extensions import db
-from ..forms import ReportFilterForm
-from ..models import Partner, Role, utcnow
+from booking.web.forms import ReportFilterForm
+from booking.domain.models import Partner, Role, utcnow
 from .converters import MAX_ID
 
 bp = Blueprint("staff_reports", __name__, url_prefix="/staff/reports")

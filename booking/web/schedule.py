@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, request
 from flask_login import current_user
 
-from .. import availability
-from ..availability import REMOVED_REASON, ConfirmationNeeded, WindowSpec
-from ..errors import DomainError, ValidationFailed
-from ..forms import ConfirmForm, WindowForm
-from ..models import Event, HumanBook, Role, utcnow
+from booking.services import availability
+from booking.services.availability import REMOVED_REASON, ConfirmationNeeded, WindowSpec
+from booking.domain.errors import DomainError, ValidationFailed
+from booking.web.forms import ConfirmForm, WindowForm
+from booking.domain.models import Event, HumanBook, Role, utcnow
 from .converters import MAX_ID
 
 

@@ -6,12 +6,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from markupsafe import Markup
 
-from .. import listings, mailer, partners, programme
-from ..auth import roles_required
-from ..errors import ValidationFailed
+from booking.services import listings, partners, programme
+from booking.services.outbox import mailer
+from booking.web.access import roles_required
+from booking.domain.errors import ValidationFailed
 from ..extensions import db
-from ..forms import ConfirmForm, InviteForm, ProfileForm
-from ..models import Event, HumanBook, ProgramSession, Role, utcnow
+from booking.web.forms import ConfirmForm, InviteForm, ProfileForm
+from booking.domain.models import Event, HumanBook, ProgramSession, Role, utcnow
 from .converters import MAX_ID
 from .errors import add_field_errors
 from .invitations import invitation_page

@@ -5,14 +5,12 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import audit, events
-from ..auth import roles_required
-from ..errors import DomainError, ValidationFailed
+from booking.services import audit, events
+from booking.web.access import roles_required
+from booking.domain.errors import DomainError, ValidationFailed
 from ..extensions import db
-from ..forms import (
-    CancelForm, CloneEventForm, ConfirmForm, EventForm, hosts_form,
-)
-from ..models import Event, EventStatus, Partner, Role, utcnow
+from booking.web.forms import CancelForm, CloneEventForm, ConfirmForm, EventForm, hosts_form
+from booking.domain.models import Event, EventStatus, Partner, Role, utcnow
 from .converters import MAX_ID
 from .errors import add_field_errors
 

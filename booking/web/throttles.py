@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ..extensions import limiter
+from booking.web.clients import limiter
 
 
 def _booking_limit() -> str:

@@ -17,25 +17,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from . import auth, notifications
-from .errors import DomainError, ValidationFailed
-from .extensions import db
-from .models import (
-    Booking,
-    BookingStatus,
-    ChangedView,
-    Event,
-    EventHost,
-    EventStatus,
-    Feedback,
-    HumanBook,
-    Reflection,
-    Role,
-    Slot,
-    SlotStatus,
-    User,
-)
-from .text import check_text
+from booking.services import tokens as auth
+from booking.services.outbox import notifications
+from booking.domain.errors import DomainError, ValidationFailed
+from booking.extensions import db
+from booking.domain.models import Booking, BookingStatus, ChangedView, Event, EventHost, EventStatus, Feedback, HumanBook, Reflection, Role, Slot, SlotStatus, User
+from booking.domain.text import check_text
 
 #: How long after a reading a survey request may still be sent.
 REQUEST_WINDOW = timedelta(days=7)

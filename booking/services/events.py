@@ -16,29 +16,13 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
 
-from . import audit, availability, notifications, reservations
-from .errors import DomainError, NotFound, ValidationFailed
-from .extensions import db, transaction
-from .models import (
-    ACTIVE_BOOKING_STATUSES,
-    HOLDING_STATUSES,
-    AvailabilityWindow,
-    Booking,
-    Event,
-    EventHost,
-    EventKind,
-    EventStatus,
-    HostRole,
-    HumanBook,
-    Partner,
-    ProgramSession,
-    Role,
-    Slot,
-    SlotStatus,
-    User,
-)
-from .scheduling import YEARS, YEARS_MESSAGE
-from .text import check_text, require_line
+from booking.services import audit, availability, reservations
+from booking.services.outbox import notifications
+from booking.domain.errors import DomainError, NotFound, ValidationFailed
+from booking.extensions import db, transaction
+from booking.domain.models import ACTIVE_BOOKING_STATUSES, HOLDING_STATUSES, AvailabilityWindow, Booking, Event, EventHost, EventKind, EventStatus, HostRole, HumanBook, Partner, ProgramSession, Role, Slot, SlotStatus, User
+from booking.domain.scheduling import YEARS, YEARS_MESSAGE
+from booking.domain.text import check_text, require_line
 
 TITLE_MAX = 200
 SLUG_MAX = 80

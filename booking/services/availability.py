@@ -15,25 +15,13 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from . import audit, notifications, reservations, text
-from .errors import DomainError, ValidationFailed
-from .extensions import db, transaction
-from .models import (
-    HOLDING_STATUSES,
-    AvailabilityWindow,
-    Booking,
-    BookingStatus,
-    Event,
-    EventHost,
-    EventStatus,
-    HumanBook,
-    ListingStatus,
-    ProgramSession,
-    Slot,
-    SlotStatus,
-    User,
-)
-from .scheduling import readings
+from booking.services import audit, reservations
+from booking.services.outbox import notifications
+from booking.domain import text
+from booking.domain.errors import DomainError, ValidationFailed
+from booking.extensions import db, transaction
+from booking.domain.models import HOLDING_STATUSES, AvailabilityWindow, Booking, BookingStatus, Event, EventHost, EventStatus, HumanBook, ListingStatus, ProgramSession, Slot, SlotStatus, User
+from booking.domain.scheduling import readings
 
 READERS_MIN, READERS_MAX = 1, 3
 REMOVED_REASON = "The reading was removed from the schedule."

@@ -18,33 +18,14 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from . import audit, notifications, reservations
-from .availability import (
-    VolunteerConflict,
-    active_bookings,
-    lock_volunteers,
-    partner_events,
-    require_confirmation,
-    surplus_bookings,
-    withdraw_slot,
-)
-from .errors import DomainError, ValidationFailed
-from .extensions import db, transaction
-from .models import (
-    ACTIVE_BOOKING_STATUSES,
-    Booking,
-    Event,
-    EventStatus,
-    ListingStatus,
-    Partner,
-    ProgramSession,
-    Role,
-    Slot,
-    SlotStatus,
-    User,
-)
-from .scheduling import to_utc
-from .text import check_text
+from booking.services import audit, reservations
+from booking.services.outbox import notifications
+from booking.services.availability import VolunteerConflict, active_bookings, lock_volunteers, partner_events, require_confirmation, surplus_bookings, withdraw_slot
+from booking.domain.errors import DomainError, ValidationFailed
+from booking.extensions import db, transaction
+from booking.domain.models import ACTIVE_BOOKING_STATUSES, Booking, Event, EventStatus, ListingStatus, Partner, ProgramSession, Role, Slot, SlotStatus, User
+from booking.domain.scheduling import to_utc
+from booking.domain.text import check_text
 
 TITLE_MAX = 200
 TEXT_MAX = 2000

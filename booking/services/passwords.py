@@ -34,6 +34,11 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=hash_method())
 
 
+def set_password(user, password: str) -> None:
+    """Store a hash of `password` as `user`'s password."""
+    user.password_hash = hash_password(password)
+
+
 def matches(password_hash: str | None, password: str) -> bool:
     """Whether `password` is the one `password_hash` was made from.
 

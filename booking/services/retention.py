@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from . import mailer
-from .extensions import db
-from .models import Booking, Event, OutboxMessage, RememberedPatron
+from booking.services.outbox import mailer
+from booking.extensions import db
+from booking.domain.models import Booking, Event, OutboxMessage, RememberedPatron
 
 #: Where anonymised bookings' addresses point: reserved (RFC 2606), never delivered.
 PURGED_DOMAIN = "purged.invalid"

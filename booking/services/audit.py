@@ -8,8 +8,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from .extensions import db
-from .models import AuditEntry, Event, HumanBook, Partner, ProgramSession, Slot, User
+from booking.extensions import db
+from booking.domain.models import AuditEntry, Event, HumanBook, Partner, ProgramSession, Slot, User
 
 #: Long texts (descriptions, agreements) are cut to this length in the log.
 VALUE_MAX = 120

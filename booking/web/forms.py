@@ -28,12 +28,12 @@ from wtforms.validators import (
     StopValidation,
 )
 
-from .accounts import NAME_MAX as USER_NAME_MAX
-from .accounts import PASSWORD_MAX, PASSWORD_MIN
-from .partners import ProfileFields
-from .reservations import ACCESSIBILITY_MAX, AGREEMENT_NEEDED, EMAIL_MAX, NAME_MAX
-from .scheduling import YEARS, YEARS_MESSAGE
-from .text import problem as text_problem
+from booking.services.accounts import NAME_MAX as USER_NAME_MAX
+from booking.services.accounts import PASSWORD_MAX, PASSWORD_MIN
+from booking.services.partners import ProfileFields
+from booking.services.reservations import ACCESSIBILITY_MAX, AGREEMENT_NEEDED, EMAIL_MAX, NAME_MAX
+from booking.domain.scheduling import YEARS, YEARS_MESSAGE
+from booking.domain.text import problem as text_problem
 
 
 def strip(value):

@@ -11,23 +11,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from .extensions import db, transaction
-from .feeds import Audience, FeedContent
-from .models import (
-    Booking,
-    BookingStatus,
-    Event,
-    EventHost,
-    EventStatus,
-    HumanBook,
-    ListingStatus,
-    ProgramSession,
-    Role,
-    Slot,
-    SlotStatus,
-    User,
-)
-from .reservations import hash_token
+from booking.extensions import db, transaction
+from booking.domain.ical import Audience, FeedContent
+from booking.domain.models import Booking, BookingStatus, Event, EventHost, EventStatus, HumanBook, ListingStatus, ProgramSession, Role, Slot, SlotStatus, User
+from booking.services.reservations import hash_token
 
 #: Default for FEED_CANCELLED_GRACE_DAYS.
 CANCELLED_GRACE = timedelta(days=30)

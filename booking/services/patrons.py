@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from .extensions import db, transaction
-from .models import RememberedPatron
-from .reservations import TOKEN_BYTES, hash_token, normalize_email
+from booking.extensions import db, transaction
+from booking.domain.models import RememberedPatron
+from booking.services.reservations import TOKEN_BYTES, hash_token, normalize_email
 
 
 def remember(email: str, *, now: datetime) -> str:

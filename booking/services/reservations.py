@@ -30,39 +30,13 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import Signer
 
-from .errors import (
-    AlreadyBooked,
-    HoldLapsed,
-    TooManyHolds,
-    AttendanceRefused,
-    BookingNotFound,
-    DeskBookingNotFound,
-    Busy,
-    DomainError,
-    NotCancellable,
-    OverlappingBooking,
-    PatronLimitReached,
-    RegistrationClosed,
-    SlotNotFound,
-    SlotUnavailable,
-    ValidationFailed,
-)
-from . import notifications
-from .notifications import is_walk_in_placeholder, walk_in_placeholder_email
-from .extensions import db, transaction
-from .text import check_text
-from .text import has_control_characters  # noqa: F401 (still imported from here)
-from .models import (
-    ACTIVE_BOOKING_STATUSES,
-    HOLDING_STATUSES,
-    waiting_in_line,
-    Booking,
-    BookingStatus,
-    Event,
-    EventStatus,
-    Slot,
-    SlotStatus,
-)
+from booking.domain.errors import AlreadyBooked, HoldLapsed, TooManyHolds, AttendanceRefused, BookingNotFound, DeskBookingNotFound, Busy, DomainError, NotCancellable, OverlappingBooking, PatronLimitReached, RegistrationClosed, SlotNotFound, SlotUnavailable, ValidationFailed
+from booking.services.outbox import notifications
+from booking.services.outbox.notifications import is_walk_in_placeholder, walk_in_placeholder_email
+from booking.extensions import db, transaction
+from booking.domain.text import check_text
+from booking.domain.text import has_control_characters
+from booking.domain.models import ACTIVE_BOOKING_STATUSES, HOLDING_STATUSES, waiting_in_line, Booking, BookingStatus, Event, EventStatus, Slot, SlotStatus
 
 NAME_MAX = 120
 EMAIL_MAX = 254

@@ -7,21 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from .extensions import db
-from .models import (
-    Booking,
-    Event,
-    EventHost,
-    EventKind,
-    EventStatus,
-    HumanBook,
-    ListingStatus,
-    Partner,
-    ProgramSession,
-    Slot,
-    SlotStatus,
-    waiting_in_line,
-)
+from booking.extensions import db
+from booking.domain.models import Booking, Event, EventHost, EventKind, EventStatus, HumanBook, ListingStatus, Partner, ProgramSession, Slot, SlotStatus, waiting_in_line
 
 #: Event statuses whose pages the public may see.
 VISIBLE_EVENT_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED, EventStatus.FINISHED)

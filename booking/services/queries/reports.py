@@ -44,11 +44,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from .extensions import db
-from .models import (
-    Booking, BookingStatus, ChangedView, Event, EventHost, EventStatus, Feedback, HostRole,
-    HumanBook, Partner, ProgramSession, Reflection, Slot, SlotStatus,
-)
+from booking.extensions import db
+from booking.domain.models import Booking, BookingStatus, ChangedView, Event, EventHost, EventStatus, Feedback, HostRole, HumanBook, Partner, ProgramSession, Reflection, Slot, SlotStatus
 
 #: Statuses of bookings that hold seats in a reading.
 SEAT_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW)

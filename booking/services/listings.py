@@ -12,12 +12,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from . import audit
-from .availability import Plan, active_bookings, require_confirmation, withdraw_slot
-from .errors import DomainError, ValidationFailed
-from .extensions import db, transaction
-from .models import Booking, HumanBook, ListingStatus, Partner, Role, Slot, SlotStatus, User
-from .text import check_text
+from booking.services import audit
+from booking.services.availability import Plan, active_bookings, require_confirmation, withdraw_slot
+from booking.domain.errors import DomainError, ValidationFailed
+from booking.extensions import db, transaction
+from booking.domain.models import Booking, HumanBook, ListingStatus, Partner, Role, Slot, SlotStatus, User
+from booking.domain.text import check_text
 
 TITLE_MAX = 120
 TEXT_MAX = 2000

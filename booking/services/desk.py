@@ -22,22 +22,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from . import audit, events, notifications, reservations
-from .errors import ValidationFailed
-from .extensions import db, transaction
-from .models import (
-    AvailabilityWindow,
-    Booking,
-    BookingStatus,
-    Event,
-    EventStatus,
-    HumanBook,
-    Slot,
-    SlotStatus,
-    User,
-    waiting_in_line,
-)
-from .reservations import CHECK_IN_OPENS
+from booking.services import audit, events, reservations
+from booking.services.outbox import notifications
+from booking.domain.errors import ValidationFailed
+from booking.extensions import db, transaction
+from booking.domain.models import AvailabilityWindow, Booking, BookingStatus, Event, EventStatus, HumanBook, Slot, SlotStatus, User, waiting_in_line
+from booking.services.reservations import CHECK_IN_OPENS
 
 #: The break between readings when a book's readings were not made from availability windows.
 DEFAULT_BREAK = timedelta(minutes=10)

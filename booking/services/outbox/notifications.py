@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 
-from .extensions import db
-from .feeds import booking_sequence
-from .models import Booking, BookingStatus, OutboxMessage, Slot, SlotStatus
+from booking.extensions import db
+from booking.domain.ical import booking_sequence
+from booking.domain.models import Booking, BookingStatus, OutboxMessage, Slot, SlotStatus
 
 #: Walk-ins without an e-mail get an address here: reserved (RFC 2606), so never delivered,
 #: and with a random part, so never another patron's identity. Nothing is queued to it.

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from flask_login import UserMixin
 
-from . import passwords
-from .extensions import db
+from booking.extensions import db
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -462,11 +461,6 @@ class User(UserMixin, db.Model):
         """Flask-Login: the sign-in id; before any sign-in, the bare id, which no loader accepts."""
         return self.sign_in_id or str(self.id)
 
-    def set_password(self, password: str) -> None:
-        self.password_hash = passwords.hash_password(password)
-
-    def check_password(self, password: str) -> bool:
-        return passwords.matches(self.password_hash, password)
 
 
 class AvailabilityWindow(db.Model):

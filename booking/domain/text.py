@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from .errors import ValidationFailed
+from booking.domain.errors import ValidationFailed
 
 TEXT_MESSAGE = "Remove the invisible control characters from this field."
 LINE_MESSAGE = ("Keep this on one line: remove line breaks, tabs and other invisible "

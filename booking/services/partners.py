@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
-from . import audit
-from .errors import DomainError, ValidationFailed
-from .events import free_slug, slugify
-from .extensions import db
-from .models import Partner, Role, User, utcnow
-from .text import check_text
+from booking.services import audit
+from booking.domain.errors import DomainError, ValidationFailed
+from booking.services.events import free_slug, slugify
+from booking.extensions import db
+from booking.domain.models import Partner, Role, User, utcnow
+from booking.domain.text import check_text
 
 NAME_MAX = 200
 KIND_MAX = 80

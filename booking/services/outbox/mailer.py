@@ -31,11 +31,12 @@ from flask import Flask, current_app, render_template
 from icalendar import Calendar, vCalAddress
 from sqlalchemy.orm import selectinload
 
-from . import notifications
-from .extensions import db
-from .feedback import SURVEYED_STATUSES
-from .feeds import booking_event
-from .models import Booking, BookingStatus, EventHost, HostRole, OutboxMessage, utcnow
+from booking.services.outbox import notifications
+from booking.extensions import db
+from booking.services.feedback import SURVEYED_STATUSES
+from booking.domain.ical import booking_event
+from booking.domain.formatting import format_date, format_datetime as when, format_time
+from booking.domain.models import Booking, BookingStatus, EventHost, HostRole, OutboxMessage, utcnow
 
 SITE_NAME = "Human Library & partner events"
 ITIP_PRODID = "-//Human Library Bookings//Invitations//EN"
@@ -166,7 +167,6 @@ def _check_still_relevant(message: OutboxMessage, booking: Booking, now: datetim
 
 
 def _booking_context(booking: Booking, payload: dict) -> dict:
-    from .web.filters import format_date, format_datetime as when, format_time
 
     slot, event = booking.slot, booking.event
     return {

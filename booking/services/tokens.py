@@ -1,17 +1,14 @@
-"""Who may do what: role checks for views, and signed, expiring links (invitations, resets,
-surveys)."""
+"""Signed, expiring links and cookies: invitations, resets, surveys, the sign-in id."""
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import wraps
 
-from flask import abort, current_app, redirect, request, url_for
-from flask_login import current_user
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from .models import Role, User
+from booking.domain.models import Role, User
 
 #: How long an invitation link stays valid.
 INVITATION_MAX_AGE = 7 * 24 * 3600
@@ -29,23 +26,6 @@ class LinkInvalid(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
-
-
-def roles_required(*roles: Role):
-    """Let signed-in users with one of `roles` through; others get the login page or a 403."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-            if current_user.role not in roles:
-                abort(403, "Your account does not give access to this page.")
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 def serializer(purpose: str) -> URLSafeTimedSerializer:

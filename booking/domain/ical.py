@@ -15,10 +15,9 @@ from enum import Enum
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from flask import Response, request
 from icalendar import Calendar, Event as VEvent, Timezone, vDuration
 
-from .models import Booking, BookingStatus, Event, EventStatus, Slot, SlotStatus
+from booking.domain.models import Booking, BookingStatus, Event, EventStatus, Slot, SlotStatus
 
 PRODID = "-//Human Library Bookings//EN"
 #: How often calendar apps are asked to fetch a feed again (many refresh less often anyway).
@@ -332,17 +331,3 @@ def booking_calendar(booking: Booking, *, host: str, event_url: str, manage_url:
         spans=[(slot.starts_at, slot.ends_at, event.timezone)],
         last_modified=booking_changed_at(booking),
     )
-
-
-def calendar_response(body: bytes, *, last_modified: datetime, filename: str) -> Response:
-    """Serve calendar bytes with a strong ETag and Last-Modified; 304 when unchanged.
-
-    The same bytes whatever the Accept header: calendar apps send all sorts of them.
-    """
-    response = Response(body, mimetype="text/calendar")
-    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    response.set_etag(hashlib.sha256(body).hexdigest())
-    response.last_modified = last_modified.astimezone(timezone.utc).replace(microsecond=0)
-    response.cache_control.no_cache = True
-    return response.make_conditional(request)

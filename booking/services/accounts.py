@@ -4,12 +4,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
-from . import auth, notifications, passwords
-from .errors import DomainError, ValidationFailed
-from .extensions import db
-from .models import HumanBook, Partner, Role, User, utcnow
-from .reservations import normalize_email
-from .text import check_text
+from booking.services import tokens as auth, passwords
+from booking.services.outbox import notifications
+from booking.domain.errors import DomainError, ValidationFailed
+from booking.extensions import db
+from booking.domain.models import HumanBook, Partner, Role, User, utcnow
+from booking.services.reservations import normalize_email
+from booking.domain.text import check_text
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -114,7 +115,7 @@ def accept_invitation(token: str, *, name: str, password: str) -> User:
         partner_id=invitation.partner_id, human_book_id=invitation.human_book_id,
         created_at=utcnow(),
     )
-    user.set_password(password)
+    passwords.set_password(user, password)
     db.session.add(user)
     db.session.commit()
     return user
@@ -173,7 +174,7 @@ def create_account(email: str, *, role: Role, password: str, name: str = "",
         raise ValidationFailed(errors)
     user = User(email=address, name=name.strip(), role=role,
                 partner_id=partner.id if partner is not None else None, created_at=now)
-    user.set_password(password)
+    passwords.set_password(user, password)
     db.session.add(user)
     db.session.commit()
     return user
@@ -183,7 +184,7 @@ def reset_password(token: str, password: str) -> User:
     """Set the new password a reset link allows; every session of the account ends."""
     user = auth.read_reset(token, user_by_id)
     check_password_rules(password, user.email, user.name)
-    user.set_password(password)
+    passwords.set_password(user, password)
     _end_sessions(user)
     db.session.commit()
     return user
@@ -192,10 +193,10 @@ def reset_password(token: str, password: str) -> User:
 def change_password(user: User, *, current: str, new: str) -> User:
     """A signed-in person's new password, given their current one; every session ends (the
     caller signs this browser in again)."""
-    if not user.check_password(current if isinstance(current, str) else ""):
+    if not passwords.matches(user.password_hash, current if isinstance(current, str) else ""):
         raise ValidationFailed({"current_password": ["That is not your current password."]})
     check_password_rules(new, user.email, user.name)
-    user.set_password(new)
+    passwords.set_password(user, new)
     _end_sessions(user)
     db.session.commit()
     return user

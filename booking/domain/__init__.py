@@ -1,0 +1,1 @@
+"""The domain: models, errors and pure helpers. No request, no app, no clock."""

@@ -1,0 +1,1 @@
+"""Read-only queries: the catalogue and the reports."""
