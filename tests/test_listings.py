@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from conftest import AFTER_BOOKING
 from booking.services import availability, listings, reservations
 from booking.services.availability import ConfirmationNeeded, WindowSpec
-from booking.domain.errors import DomainError
+from booking.domain.errors import ConfirmationNeeded, DomainError, Forbidden
 from booking.domain.models import Booking, BookingStatus, HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, SlotStatus, User
 
 
@@ -99,7 +99,7 @@ def test_only_the_books_own_partner_or_staff_retire_it(db, shelf, make_partner, 
     stranger = User(email="o@example.org", role=Role.COORDINATOR, partner_id=make_partner().id)
     db.session.add(stranger)
     db.session.commit()
-    with pytest.raises(listings.ListingNotAllowed):
+    with pytest.raises(Forbidden):
         listings.retire_book(stranger, shelf["book"], now=now)
     db.session.expire_all()
     assert db.session.get(HumanBook, shelf["book"].id).listing_status == ListingStatus.APPROVED

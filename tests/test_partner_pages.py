@@ -13,6 +13,7 @@ from conftest import confirmation_fields, csrf_token_from
 
 from booking.domain.models import HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, User
 from booking.services import passwords
+from booking.domain.errors import Forbidden
 
 PASSWORD = "correct horse battery"
 
@@ -122,9 +123,9 @@ def test_tampered_and_expired_links_are_refused(client, world, app, monkeypatch)
 
 
 def test_invitation_rules(world):
-    with pytest.raises(accounts.NotAllowed):
+    with pytest.raises(Forbidden):
         accounts.invite(world["volunteer"], email="x@example.org", role=Role.VOLUNTEER)
-    with pytest.raises(accounts.NotAllowed):
+    with pytest.raises(Forbidden):
         accounts.invite(world["coordinator"], email="x@example.org", role=Role.STAFF)
     with pytest.raises(accounts.ValidationFailed):
         accounts.invite(world["coordinator"], email="x@example.org", role=Role.VOLUNTEER,

@@ -11,7 +11,13 @@ from conftest import AFTER_BOOKING
 from booking.services.queries import catalogue
 from booking.services import partners, programme, reservations
 from booking.services.availability import ConfirmationNeeded, VolunteerConflict
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.errors import (
+    ConfirmationNeeded,
+    DomainError,
+    Forbidden,
+    ValidationFailed,
+    VolunteerConflict,
+)
 from booking.domain.models import Booking, BookingStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Role, Slot, SlotStatus, User
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -79,7 +85,7 @@ def test_a_new_session_is_a_draft_with_one_slot_at_local_time(db, place, now):
 def test_a_session_goes_public_once_staff_approve_it_and_edits_keep_it_public(db, place, now):
     session = create(place, now)
     programme.submit_session(place["coordinator"], session, now=now)
-    with pytest.raises(programme.SessionNotAllowed):
+    with pytest.raises(Forbidden):
         programme.review_session(place["coordinator"], session, approve=True, now=now)
     programme.review_session(place["staff"], session, approve=True, now=now)
     programme.update_session(place["coordinator"], session, fields(title="Storytime in Spanish"),
@@ -114,12 +120,12 @@ def test_the_presenter_must_be_one_of_the_partners_volunteers(db, place, now):
 
 def test_coordinator_cannot_edit_another_partners_session(db, place, now):
     session = create(place, now)
-    with pytest.raises(programme.SessionNotAllowed):
+    with pytest.raises(Forbidden):
         programme.update_session(place["other_coordinator"], session, fields(title="Mine now"),
                                  now=now)
-    with pytest.raises(programme.SessionNotAllowed):
+    with pytest.raises(Forbidden):
         programme.retire_session(place["other_coordinator"], session, now=now)
-    with pytest.raises(programme.SessionNotAllowed):
+    with pytest.raises(Forbidden):
         programme.create_session(place["other_coordinator"], place["partner"], place["event"],
                                  fields(), now=now)
     assert slot_of(db, session).status == SlotStatus.OPEN
@@ -387,6 +393,6 @@ def test_a_bad_profile_is_refused_and_nothing_changes(db, place, entered, field)
 
 
 def test_coordinator_cannot_edit_another_partners_profile(db, place):
-    with pytest.raises(partners.PartnerNotAllowed):
+    with pytest.raises(Forbidden):
         partners.update_profile(place["other_coordinator"], place["partner"],
                                 partners.ProfileFields(name="Taken over"))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from booking.services import availability, desk, events, programme, reservations
 from booking.services.availability import WindowSpec
-from booking.domain.errors import Busy, DomainError
+from booking.domain.errors import Busy, ConfirmationNeeded, DomainError, SeatsTaken
 from booking.domain.models import Booking, BookingStatus, EventStatus, HostRole, Slot, SlotStatus
 
 PATRONS = [f"reader{n}@example.org" for n in range(6)]
@@ -206,7 +206,7 @@ def test_a_reading_cannot_shrink_below_the_readers_already_checked_in(
     for booking in seated[:2]:  # check-in opened: the reading starts within 30 minutes
         reservations.check_in(booking.id, now=now)
 
-    with pytest.raises(availability.SeatsTaken, match="2 seats taken by readers the desk"):
+    with pytest.raises(SeatsTaken, match="2 seats taken by readers the desk"):
         availability.save(event, book, [WindowSpec(window.starts_local, window.ends_local,
                                                    30, 10, readers=1)],
                           now=now, user=staff, confirmed={b.id for b in seated})
@@ -215,6 +215,6 @@ def test_a_reading_cannot_shrink_below_the_readers_already_checked_in(
     assert (slot.capacity, slot.booked) == (3, 3)
     assert [b.status for b in seated] == [BookingStatus.ATTENDED] * 2 + [BookingStatus.CONFIRMED]
     # Down to the two checked-in readers is fine: the third, confirmed, is asked about.
-    with pytest.raises(availability.ConfirmationNeeded):
+    with pytest.raises(ConfirmationNeeded):
         availability.save(event, book, [WindowSpec(window.starts_local, window.ends_local,
                                                    30, 10, readers=2)], now=now, user=staff)

@@ -6,7 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from booking.services import tokens as auth, passwords
 from booking.services.outbox import notifications
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.errors import DomainError, Forbidden, ValidationFailed
 from booking.extensions import db
 from booking.domain.models import HumanBook, Partner, Role, User, utcnow
 from booking.services.reservations import normalize_email
@@ -15,10 +15,6 @@ from booking.domain.text import check_text
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
 NAME_MAX = 200
-
-
-class NotAllowed(DomainError):
-    status = 403
 
 
 def find_user(email: str) -> User | None:
@@ -79,10 +75,10 @@ def invite(
             partner_id = None
     elif inviter.role == Role.COORDINATOR:
         if role != Role.VOLUNTEER:
-            raise NotAllowed("Coordinators can invite volunteers only.")
+            raise Forbidden("Coordinators can invite volunteers only.")
         partner_id = inviter.partner_id
     else:
-        raise NotAllowed("Your account cannot send invitations.")
+        raise Forbidden("Your account cannot send invitations.")
     if human_book_id is not None:
         book = db.session.get(HumanBook, human_book_id)
         if book is None or book.partner_id != partner_id or role != Role.VOLUNTEER:

@@ -18,7 +18,13 @@ import sqlalchemy as sa
 from booking.services import audit, reservations
 from booking.services.outbox import notifications
 from booking.domain import text
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.errors import (
+    ConfirmationNeeded,
+    DomainError,
+    SeatsTaken,
+    ValidationFailed,
+    VolunteerConflict,
+)
 from booking.extensions import db, transaction
 from booking.domain.models import HOLDING_STATUSES, AvailabilityWindow, Booking, BookingStatus, Event, EventHost, EventStatus, HumanBook, ListingStatus, ProgramSession, Slot, SlotStatus, User
 from booking.domain.scheduling import readings
@@ -73,30 +79,6 @@ class Plan:
         return bool(self.resize or self.reopen or self.create or self.remove)
 
 
-class ConfirmationNeeded(DomainError):
-    """The change would cancel bookings; it is applied only once the person confirms.
-
-    `plan` is anything with the `lost` bookings: an availability Plan or a session's plan.
-    `seen` are the ids the person confirmed before, when the list has changed since.
-    """
-
-    def __init__(self, plan: Plan, *, seen: Collection[int] = (), reason_problem: str = ""):
-        n = len(plan.lost)
-        bookings = f"{n} booking{'s' if n != 1 else ''}"
-        #: Ids of the bookings in the list that the person was not shown before.
-        self.unseen = {booking.id for booking in plan.lost} - set(seen) if seen else set()
-        if reason_problem:
-            message = f"The reason for the readers: {reason_problem} Nothing was changed."
-        elif seen:
-            message = (f"The bookings this change would cancel have changed since you looked: "
-                       f"it would now cancel {bookings}. Nothing was changed. "
-                       "Check the new list and confirm again.")
-        else:
-            message = f"This change would cancel {bookings}. Check the list and confirm to go ahead."
-        super().__init__(message)
-        self.plan = plan
-
-
 def require_confirmation(plan, confirmed: Collection[int], reason: str = "") -> None:
     """Go ahead only if every booking the plan would cancel is one the person confirmed,
     with a `reason` the readers can be sent (one line).
@@ -113,22 +95,6 @@ def require_confirmation(plan, confirmed: Collection[int], reason: str = "") -> 
     refused = text.problem(reason) if plan.lost else None
     if refused:
         raise ConfirmationNeeded(plan, seen=confirmed, reason_problem=refused)
-
-
-class VolunteerConflict(DomainError):
-    """The volunteer would be in two places at once."""
-
-
-class SeatsTaken(DomainError):
-    """A reading cannot have fewer seats than its readers already checked in (or marked
-    no-show) hold: the desk has seated them, and nothing may cancel that."""
-
-    def __init__(self, slot: Slot, seats: int):
-        when = slot.starts_at.astimezone(ZoneInfo(slot.event.timezone))
-        super().__init__(
-            f"The {'reading' if slot.book_id else 'session'} at {when:%Y-%m-%d %H:%M} already "
-            f"has {seats} seat{'s' if seats != 1 else ''} taken by readers the desk checked in "
-            f"or marked as no-show, so it cannot have fewer. Nothing was changed.")
 
 
 def check_windows(event: Event, specs: list[WindowSpec]) -> None:

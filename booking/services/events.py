@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from booking.services import audit, availability, reservations
 from booking.services.outbox import notifications
-from booking.domain.errors import DomainError, NotFound, ValidationFailed
+from booking.domain.errors import DomainError, Forbidden, NotFound, SpanConflict, ValidationFailed
 from booking.extensions import db, transaction
 from booking.domain.models import ACTIVE_BOOKING_STATUSES, HOLDING_STATUSES, AvailabilityWindow, Booking, Event, EventHost, EventKind, EventStatus, HostRole, HumanBook, Partner, ProgramSession, Role, Slot, SlotStatus, User
 from booking.domain.scheduling import YEARS, YEARS_MESSAGE
@@ -41,29 +41,6 @@ RESERVED_SLUGS = frozenset({"new", "audit"})
 TIMEZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith(
     ("Etc/", "SystemV/", "US/", "posix/", "right/"))) + ["UTC"]
 _ZONES = frozenset(TIMEZONES)
-
-
-class NotStaff(DomainError):
-    status = 403
-
-    def __init__(self):
-        super().__init__("Only library staff manage events.")
-
-
-class SpanConflict(DomainError):
-    """The new time span would leave booked readings outside the event."""
-
-    def __init__(self, slots: list[Slot], zone: str):
-        where = ZoneInfo(zone)
-        listed = "; ".join(
-            f"{slot.resource_title} {slot.starts_at.astimezone(where):%Y-%m-%d %H:%M}"
-            f" ({slot.booked} booked)" for slot in slots
-        )
-        super().__init__(
-            f"These readings have bookings and would fall outside the new times: {listed}. "
-            "Cancel those readings first (each patron is told why), or keep the times."
-        )
-        self.slots = slots
 
 
 @dataclass(frozen=True)
@@ -212,7 +189,7 @@ def _slug_taken(slug: str, event: Event | None) -> bool:
 
 def _require_staff(user: User) -> None:
     if user is None or user.role != Role.STAFF:
-        raise NotStaff()
+        raise Forbidden("Only library staff manage events.")
 
 
 def _touched(event: Event, now: datetime) -> None:
@@ -246,7 +223,6 @@ def create_event(user: User, fields: EventFields, now: datetime) -> Event:
         db.session.flush()
         audit.record(user, "event.create", event, audit.diff({}, _snapshot(event)), now)
         return event
-
 
 
 def update_event(user: User, event: Event, fields: EventFields, now: datetime) -> Event:
@@ -283,7 +259,6 @@ def update_event(user: User, event: Event, fields: EventFields, now: datetime) -
         return event
 
 
-
 def publish_event(user: User, event: Event, now: datetime) -> Event:
     """Make a draft public and bookable."""
 
@@ -300,7 +275,6 @@ def publish_event(user: User, event: Event, now: datetime) -> Event:
         _touched(event, now)
         audit.record(user, "event.publish", event, {"status": ["draft", "published"]}, now)
         return event
-
 
 
 def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
@@ -329,7 +303,6 @@ def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
             "status": [before, event.status], "reason": text, "bookings_cancelled": cancelled,
         }, now)
         return cancelled
-
 
 
 def clone_event(user: User, event: Event, new_start_local: datetime,
@@ -448,7 +421,6 @@ def cancel_slot(user: User, slot: Slot, reason: str, now: datetime) -> int:
         return cancelled
 
 
-
 def _check_reason(reason) -> str:
     text = reason.strip() if isinstance(reason, str) else ""
     if not text:
@@ -539,7 +511,6 @@ def set_hosts(user: User, event: Event, hosts: list[tuple[int, str]], now: datet
             _touched(event, now)
             audit.record(user, "hosts.set", event, {"hosts": [before, after]}, now)
         return event
-
 
 
 def _check_hosts(hosts) -> dict[int, HostRole]:

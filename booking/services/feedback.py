@@ -19,7 +19,14 @@ import sqlalchemy as sa
 
 from booking.services import tokens as auth
 from booking.services.outbox import notifications
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.errors import (
+    AlreadyAnswered,
+    DomainError,
+    FeedbackRefused,
+    NotYourBook,
+    ReflectionRefused,
+    ValidationFailed,
+)
 from booking.extensions import db
 from booking.domain.models import Booking, BookingStatus, ChangedView, Event, EventHost, EventStatus, Feedback, HumanBook, Reflection, Role, Slot, SlotStatus, User
 from booking.domain.text import check_text
@@ -29,27 +36,6 @@ REQUEST_WINDOW = timedelta(days=7)
 #: Bookings that are asked, and may answer: the reader came, or was not marked either way.
 SURVEYED_STATUSES = (BookingStatus.ATTENDED, BookingStatus.CONFIRMED)
 TEXT_MAX = 2000
-
-
-class FeedbackRefused(DomainError):
-    """The survey cannot be answered for this booking (not over yet, cancelled…)."""
-
-
-class AlreadyAnswered(DomainError):
-    def __init__(self):
-        super().__init__("We have already received your answers for this reading. Thank you!")
-
-
-class ReflectionRefused(DomainError):
-    """The reflection cannot be written yet, or not by this person."""
-
-
-class NotYourBook(ReflectionRefused):
-    status = 403
-
-    def __init__(self):
-        super().__init__("Only the volunteer who is this book, or library staff, can reflect on "
-                         "its readings.")
 
 
 # -- survey requests -----------------------------------------------------------------------

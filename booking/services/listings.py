@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from booking.services import audit
 from booking.services.availability import Plan, active_bookings, require_confirmation, withdraw_slot
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.errors import ConfirmationNeeded, DomainError, Forbidden, ValidationFailed
 from booking.extensions import db, transaction
 from booking.domain.models import Booking, HumanBook, ListingStatus, Partner, Role, Slot, SlotStatus, User
 from booking.domain.text import check_text
@@ -23,10 +23,6 @@ TITLE_MAX = 120
 TEXT_MAX = 2000
 TAGS_MAX = 12
 RETIRED_REASON = "The book was taken out of the catalogue."
-
-
-class ListingNotAllowed(DomainError):
-    status = 403
 
 
 @dataclass(frozen=True)
@@ -81,7 +77,7 @@ def can_manage(user: User, book: HumanBook) -> bool:
 
 def create_book(user: User, partner: Partner, fields: BookFields, *, now: datetime) -> HumanBook:
     if not (user.role == Role.STAFF or user.partner_id == partner.id) or user.role == Role.VOLUNTEER:
-        raise ListingNotAllowed("You can add books only for your own organisation.")
+        raise Forbidden("You can add books only for your own organisation.")
     check_fields(fields)
     book = HumanBook(partner_id=partner.id, listing_status=ListingStatus.DRAFT,
                      created_at=now, updated_at=now)
@@ -96,7 +92,7 @@ def create_book(user: User, partner: Partner, fields: BookFields, *, now: dateti
 def update_book(user: User, book: HumanBook, fields: BookFields, *, now: datetime) -> HumanBook:
     """Edit a listing. An approved listing stays public; a retired one cannot be edited."""
     if not can_manage(user, book):
-        raise ListingNotAllowed("You can edit only your own organisation's books.")
+        raise Forbidden("You can edit only your own organisation's books.")
     if book.listing_status == ListingStatus.RETIRED:
         raise DomainError("This book is retired. Ask library staff if it should return.")
     check_fields(fields)
@@ -112,7 +108,7 @@ def update_book(user: User, book: HumanBook, fields: BookFields, *, now: datetim
 
 def submit_book(user: User, book: HumanBook, *, now: datetime) -> HumanBook:
     if not can_manage(user, book):
-        raise ListingNotAllowed("You can submit only your own organisation's books.")
+        raise Forbidden("You can submit only your own organisation's books.")
     if book.listing_status != ListingStatus.DRAFT:
         raise DomainError(f"Only a draft can be sent for approval; this one is {book.listing_status.value}.")
     audit.record(user, "listing.submit", book,
@@ -128,7 +124,7 @@ def retire_book(user: User, book: HumanBook, *, now: datetime, confirmed: Collec
     not among the `confirmed` booking ids; returns the bookings cancelled.
     """
     if not can_manage(user, book):
-        raise ListingNotAllowed("You can retire only your own organisation's books.")
+        raise Forbidden("You can retire only your own organisation's books.")
     with transaction():
         upcoming = _lock_upcoming_readings(book, now)
         lost = [booking for slot in sorted(upcoming, key=lambda slot: slot.starts_at)
@@ -147,7 +143,7 @@ def retire_book(user: User, book: HumanBook, *, now: datetime, confirmed: Collec
 def review_book(user: User, book: HumanBook, *, approve: bool, now: datetime) -> HumanBook:
     """Staff approve a submitted listing (it goes public) or send it back to draft."""
     if user.role != Role.STAFF:
-        raise ListingNotAllowed("Only library staff approve listings.")
+        raise Forbidden("Only library staff approve listings.")
     if book.listing_status != ListingStatus.SUBMITTED:
         raise DomainError("Only a submitted listing can be reviewed.")
     status = ListingStatus.APPROVED if approve else ListingStatus.DRAFT

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
 from booking.services import audit
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.errors import DomainError, Forbidden, ValidationFailed
 from booking.services.events import free_slug, slugify
 from booking.extensions import db
 from booking.domain.models import Partner, Role, User, utcnow
@@ -20,10 +20,6 @@ KIND_MAX = 80
 WEBSITE_MAX = 300
 DESCRIPTION_MAX = 2000
 EMAIL_MAX = 254
-
-
-class PartnerNotAllowed(DomainError):
-    status = 403
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,7 @@ def update_profile(user: User, partner: Partner, fields: ProfileFields, *,
                    now: datetime | None = None) -> Partner:
     """Change a partner's name, kind, website, description and contact address (audited)."""
     if not can_act_for(user, partner):
-        raise PartnerNotAllowed("You can edit only your own organisation's profile.")
+        raise Forbidden("You can edit only your own organisation's profile.")
     clean = _check_profile_and_name(fields, partner)
     before = audit.snapshot(partner, PROFILE_FIELDS)
     partner.name, partner.kind, partner.website = clean.name, clean.kind, clean.website
@@ -112,7 +108,7 @@ def create_partner(user: User, fields: ProfileFields, now: datetime) -> Partner:
     offers two organisations that read alike.
     """
     if user is None or user.role != Role.STAFF:
-        raise PartnerNotAllowed("Only library staff add partner organisations.")
+        raise Forbidden("Only library staff add partner organisations.")
     clean = _check_profile_and_name(fields)
     partner = Partner(slug=free_slug(slugify(clean.name, "partner"), _slug_taken),
                       name=clean.name, kind=clean.kind, website=clean.website,

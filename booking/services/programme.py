@@ -21,7 +21,13 @@ import sqlalchemy as sa
 from booking.services import audit, reservations
 from booking.services.outbox import notifications
 from booking.services.availability import VolunteerConflict, active_bookings, lock_volunteers, partner_events, require_confirmation, surplus_bookings, withdraw_slot
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.errors import (
+    ConfirmationNeeded,
+    DomainError,
+    Forbidden,
+    ValidationFailed,
+    VolunteerConflict,
+)
 from booking.extensions import db, transaction
 from booking.domain.models import ACTIVE_BOOKING_STATUSES, Booking, Event, EventStatus, ListingStatus, Partner, ProgramSession, Role, Slot, SlotStatus, User
 from booking.domain.scheduling import to_utc
@@ -35,10 +41,6 @@ LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 FEWER_SEATS_REASON = "The session now has fewer seats."
 RETIRED_REASON = "The session was taken off the programme."
 OVERLAP_REASON = "The session moved to a new time that overlaps another of your bookings."
-
-
-class SessionNotAllowed(DomainError):
-    status = 403
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ def create_session(user: User, partner: Partner, event: Event, fields: SessionFi
     """
     if not (user.role == Role.STAFF or
             (user.role == Role.COORDINATOR and user.partner_id == partner.id)):
-        raise SessionNotAllowed("You can add sessions only for your own organisation.")
+        raise Forbidden("You can add sessions only for your own organisation.")
     if event.id not in {e.id for e in partner_events(partner.id, now)}:
         raise DomainError(f"{partner.name} does not co-host an upcoming event “{event.title}”.")
     with transaction():
@@ -233,7 +235,7 @@ def update_session(
     seats; a reader who holds another booking at the new time is told OVERLAP_REASON.
     """
     if not can_manage(user, session):
-        raise SessionNotAllowed("You can edit only your own organisation's sessions.")
+        raise Forbidden("You can edit only your own organisation's sessions.")
     if session.listing_status == ListingStatus.RETIRED:
         raise DomainError("This session is retired. Ask library staff if it should return.")
     with transaction():
@@ -260,7 +262,7 @@ def update_session(
 def submit_session(user: User, session: ProgramSession, *, now: datetime) -> ProgramSession:
     """Send a draft to library staff for approval."""
     if not can_manage(user, session):
-        raise SessionNotAllowed("You can submit only your own organisation's sessions.")
+        raise Forbidden("You can submit only your own organisation's sessions.")
     if session.listing_status != ListingStatus.DRAFT:
         raise DomainError("Only a draft can be sent for approval; "
                           f"this one is {session.listing_status.value}.")
@@ -273,7 +275,7 @@ def retire_session(user: User, session: ProgramSession, *, now: datetime,
                    confirmed: Collection[int] = (), reason: str = RETIRED_REASON) -> list[Booking]:
     """Take a session off the programme; its bookings are cancelled once confirmed (by id)."""
     if not can_manage(user, session):
-        raise SessionNotAllowed("You can retire only your own organisation's sessions.")
+        raise Forbidden("You can retire only your own organisation's sessions.")
     with transaction():
         _lock(session)
         slot = session_slot(session)
@@ -298,7 +300,7 @@ def review_session(user: User, session: ProgramSession, *, approve: bool,
                    now: datetime) -> ProgramSession:
     """Staff approve a submitted session (it goes public) or send it back to draft."""
     if user.role != Role.STAFF:
-        raise SessionNotAllowed("Only library staff approve sessions.")
+        raise Forbidden("Only library staff approve sessions.")
     if session.listing_status != ListingStatus.SUBMITTED:
         raise DomainError("Only a submitted session can be reviewed.")
     status = ListingStatus.APPROVED if approve else ListingStatus.DRAFT

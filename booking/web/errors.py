@@ -5,7 +5,16 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from booking.domain.errors import Busy, DomainError, ValidationFailed, is_lock_timeout
+from booking.domain.errors import (
+    Busy,
+    DomainError,
+    Forbidden,
+    HoldLapsed,
+    NotFound,
+    TooManyHolds,
+    ValidationFailed,
+    is_lock_timeout,
+)
 from ..extensions import db
 from .hardening import mask_secret_paths
 
@@ -21,6 +30,26 @@ TITLES = {
     500: "Something went wrong on our side",
     503: "Please try again in a moment",
 }
+
+
+#: The HTTP answer for each kind of domain error; the most specific class listed wins, and a
+#: refusal not listed here is a conflict with the current state (409).
+STATUS_FOR = {
+    ValidationFailed: 422,
+    Forbidden: 403,
+    NotFound: 404,
+    HoldLapsed: 410,
+    TooManyHolds: 429,
+    Busy: 503,
+}
+
+
+def status_for(error: DomainError) -> int:
+    """The HTTP status a domain error answers with (STATUS_FOR; 409 otherwise)."""
+    for kind in type(error).__mro__:
+        if kind in STATUS_FOR:
+            return STATUS_FOR[kind]
+    return 409
 
 
 def wants_json() -> bool:
@@ -49,8 +78,8 @@ def register(app: Flask) -> None:
     def domain_error(exc: DomainError):
         db.session.rollback()
         if isinstance(exc, ValidationFailed):
-            return error_response(exc.status, exc.message, exc.errors)
-        return error_response(exc.status, exc.message)
+            return error_response(status_for(exc), exc.message, exc.errors)
+        return error_response(status_for(exc), exc.message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from booking.services import tokens as auth, feedback
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.errors import AlreadyAnswered, DomainError, ValidationFailed
 from booking.web.clients import limiter
 from booking.web.forms import FeedbackForm
 from booking.domain.models import utcnow
-from .errors import add_field_errors
+from .errors import add_field_errors, status_for
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 
@@ -34,7 +34,7 @@ def survey(token: str):
     problem = feedback.survey_problem(booking, now)
     if problem is not None:
         return (render_template("feedback/survey.html", booking=booking, form=None,
-                                problem=problem.message), problem.status)
+                                problem=problem.message), status_for(problem))
     form = FeedbackForm()
     status, message = 200, None
     if form.validate_on_submit():
@@ -43,11 +43,11 @@ def survey(token: str):
                                      form.changed_view.data, form.comment.data, now)
         except ValidationFailed as exc:
             add_field_errors(form, exc.errors)
-            status = exc.status
-        except feedback.AlreadyAnswered:
+            status = status_for(exc)
+        except AlreadyAnswered:
             return render_template("feedback/thanks.html", booking=booking, again=True), 409
         except DomainError as exc:
-            message, status = exc.message, exc.status
+            message, status = exc.message, status_for(exc)
         else:
             return redirect(url_for("feedback.survey", token=token), 303)
     elif form.is_submitted():

@@ -11,6 +11,7 @@ from booking.web.forms import ConfirmForm, ConfirmHoldForm
 from booking.domain.models import BookingStatus, utcnow
 from . import holds
 from .throttles import booking_throttle
+from booking.web.errors import status_for
 
 bp = Blueprint("manage", __name__, url_prefix="/bookings")
 
@@ -80,7 +81,7 @@ def confirm_hold(token: str, code: str):
         except DomainError as exc:
             # It lapsed (HoldLapsed, and the hold is gone), or rule 2 or a closed reading
             # refused it: then nothing changed, and the hold stays until it lapses.
-            problem, status = exc.message, exc.status
+            problem, status = exc.message, status_for(exc)
         else:
             response = redirect(url_for("manage.confirmation", token=token), 303)
             if form.remember.data:
@@ -92,7 +93,7 @@ def confirm_hold(token: str, code: str):
         booking.status == BookingStatus.CANCELLED
         or booking.status == BookingStatus.PENDING and booking.hold_expires_at <= now)
     if lapsed and problem is None:
-        problem, status = HoldLapsed().message, HoldLapsed.status
+        problem, status = HoldLapsed().message, status_for(HoldLapsed())
     elif booking.status != BookingStatus.PENDING and problem is None:
         return redirect(url_for("manage.confirmation", token=token), 303)
     return render_template(

@@ -9,7 +9,7 @@ from booking.web.access import roles_required
 from booking.domain.errors import DomainError, ValidationFailed
 from booking.web.forms import ReflectionForm
 from booking.domain.models import Role, utcnow
-from .errors import add_field_errors
+from .errors import add_field_errors, status_for
 from .schedule import availability_page
 
 bp = Blueprint("me", __name__, url_prefix="/me")
@@ -60,7 +60,7 @@ def reflection(slug: str):
     problem = feedback.reflection_problem(current_user, event, book, now)
     if problem is not None:
         return (render_template("me/reflection.html", event=event, book=book, form=None,
-                                problem=problem.message), problem.status)
+                                problem=problem.message), status_for(problem))
     existing = feedback.find_reflection(event, book)
     form = ReflectionForm(data=_answers(existing) if existing else None)
     status, message = 200, None
@@ -73,9 +73,9 @@ def reflection(slug: str):
             )
         except ValidationFailed as exc:
             add_field_errors(form, exc.errors)
-            status = exc.status
+            status = status_for(exc)
         except DomainError as exc:
-            message, status = exc.message, exc.status
+            message, status = exc.message, status_for(exc)
         else:
             flash("Thank you for your reflection. You can revise it here at any time.",
                   "success")

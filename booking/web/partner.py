@@ -13,13 +13,13 @@ from flask_login import current_user
 from booking.services import availability, listings, partners, programme
 from booking.web.access import roles_required
 from booking.services.availability import ConfirmationNeeded
-from booking.domain.errors import ValidationFailed
+from booking.domain.errors import ConfirmationNeeded, ValidationFailed, VolunteerConflict
 from ..extensions import db
 from booking.web.forms import BookForm, ConfirmForm, InviteForm, ProfileForm, SessionForm
 from booking.domain.models import Event, HumanBook, ListingStatus, Partner, ProgramSession, Role, utcnow
 from booking.services.queries.reports import PARTNER_TABLES
 from .converters import MAX_ID
-from .errors import add_field_errors
+from .errors import add_field_errors, status_for
 from .invitations import invitation_page
 from .reports import impact_page, report_csv, report_page
 from .schedule import availability_page, confirmation_page, confirmed_bookings, event_days
@@ -273,8 +273,8 @@ def new_session(slug: str):
     except ValidationFailed as exc:
         add_field_errors(form, exc.errors, fallback="title")
         return _render_session_form(form, event, None, status=422)
-    except availability.VolunteerConflict as exc:
-        return _render_session_form(form, event, None, problem=exc.message, status=exc.status)
+    except VolunteerConflict as exc:
+        return _render_session_form(form, event, None, problem=exc.message, status=status_for(exc))
     flash(f"“{session.title}” is saved as a draft. Send it for approval when it is ready.",
           "success")
     return redirect(url_for("partner.home"), 303)
@@ -305,8 +305,8 @@ def edit_session(session_id: int):
     except ValidationFailed as exc:
         add_field_errors(form, exc.errors, fallback="title")
         return _render_session_form(form, event, session, status=422)
-    except availability.VolunteerConflict as exc:
-        return _render_session_form(form, event, session, problem=exc.message, status=exc.status)
+    except VolunteerConflict as exc:
+        return _render_session_form(form, event, session, problem=exc.message, status=status_for(exc))
     moved = " Readers who booked are told about the new time." if result.moved else ""
     flash(f"“{session.title}” is saved.{moved}", "success")
     return redirect(url_for("partner.home"), 303)

@@ -10,7 +10,7 @@ from booking.web.forms import BookingForm, ConfirmForm, EventFilterForm
 from booking.domain.models import utcnow
 from . import holds
 from .converters import MAX_ID
-from .errors import add_field_errors
+from .errors import add_field_errors, status_for
 from .throttles import booking_throttle
 
 bp = Blueprint("public", __name__)
@@ -76,7 +76,7 @@ def book(slot_id: int):
     if problem is not None:
         return (
             render_template("public/book.html", slot=slot, form=None, problem=problem.message),
-            problem.status,
+            status_for(problem),
         )
     status = 200
     message = None
@@ -103,7 +103,7 @@ def book(slot_id: int):
             status = 422
         except DomainError as exc:
             message = exc.message
-            status = exc.status
+            status = status_for(exc)
         else:
             return redirect(url_for("manage.confirmation", token=reservation.token), 303)
     elif form.is_submitted():

@@ -14,6 +14,7 @@ from booking.domain.errors import DomainError, ValidationFailed
 from booking.web.forms import ConfirmForm, WindowForm
 from booking.domain.models import Event, HumanBook, Role, utcnow
 from .converters import MAX_ID
+from booking.web.errors import status_for
 
 
 def event_days(event: Event) -> list[tuple[str, str]]:
@@ -129,7 +130,7 @@ def availability_page(book: HumanBook, event: Event, *, page_url: str, back_url:
             except ValidationFailed as exc:
                 problem, status = " ".join(exc.errors.get("windows", [exc.message])), 422
             except DomainError as exc:
-                problem, status = exc.message, exc.status
+                problem, status = exc.message, status_for(exc)
             else:
                 created = len(result.create) + len(result.reopen)
                 removed = len(result.remove)

@@ -12,7 +12,7 @@ from ..extensions import db
 from booking.web.forms import CancelForm, CloneEventForm, ConfirmForm, EventForm, hosts_form
 from booking.domain.models import Event, EventStatus, Partner, Role, utcnow
 from .converters import MAX_ID
-from .errors import add_field_errors
+from .errors import add_field_errors, status_for
 
 bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
 
@@ -63,7 +63,7 @@ def _event_form(form: EventForm, event: Event | None):
         except ValidationFailed as exc:
             problem, status = add_field_errors(form, exc.errors), 422
         except DomainError as exc:
-            problem, status = exc.message, exc.status
+            problem, status = exc.message, status_for(exc)
     elif form.is_submitted():
         status = 422
     return render_template("staff_events/form.html", form=form, event=event,
@@ -114,7 +114,7 @@ def clone(slug: str):
         except ValidationFailed as exc:
             problem, status = add_field_errors(form, exc.errors), 422
         except DomainError as exc:
-            problem, status = exc.message, exc.status
+            problem, status = exc.message, status_for(exc)
         else:
             flash(f"A draft copy of “{event.title}” is ready. Check it, then publish it.",
                   "success")
@@ -169,7 +169,7 @@ def _cancel_page(event: Event, slot, cancel_with, done: str):
         except ValidationFailed as exc:
             problem, status = add_field_errors(form, exc.errors), 422
         except DomainError as exc:
-            problem, status = exc.message, exc.status
+            problem, status = exc.message, status_for(exc)
         else:
             flash(f"{done}; {count} booking{'s' if count != 1 else ''} cancelled and every "
                   "patron notified.", "success")
@@ -196,7 +196,7 @@ def hosts(slug: str):
         except ValidationFailed as exc:
             problem, status = " ".join(m for ms in exc.errors.values() for m in ms), 422
         except DomainError as exc:
-            problem, status = exc.message, exc.status
+            problem, status = exc.message, status_for(exc)
         else:
             flash("The event's partners are saved.", "success")
             return _overview(event)
