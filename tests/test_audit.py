@@ -9,6 +9,7 @@ from booking.services.availability import WindowSpec
 from booking.domain.models import AuditEntry, ListingStatus
 from test_partner_pages import login, make_user, sign_in, world  # noqa: F401 (fixtures)
 from test_programme import create, fields, local, place  # noqa: F401 (fixture)
+from booking.domain.commands import Patron
 
 
 def entries(db) -> list[tuple[str, str, int]]:
@@ -68,7 +69,7 @@ def test_a_coordinators_changes_to_a_session_are_audited_as_staffs_are(db, place
 def test_staff_retiring_a_session_with_bookings_is_audited_with_the_count(db, place, now):
     session = create(place, now)
     slot = programme.session_slot(session)
-    booking = reservations.book(slot.id, name="Ada", email="ada@example.org", now=now).booking
+    booking = reservations.book(slot.id, Patron.parse(name="Ada", email="ada@example.org"), now=now).booking
 
     programme.retire_session(place["staff"], session, now=now, confirmed=[booking.id])
 

@@ -12,6 +12,7 @@ from booking.services import availability, reservations
 from booking.services.availability import ConfirmationNeeded, VolunteerConflict, WindowSpec
 from booking.domain.errors import ValidationFailed
 from booking.domain.models import AvailabilityWindow, Booking, BookingStatus, OutboxMessage, Slot, SlotStatus
+from booking.domain.commands import Patron
 
 CHICAGO = ZoneInfo("America/Chicago")
 DAY = datetime(2031, 6, 14)  # a Saturday well in the future, CDT (UTC-5)
@@ -77,8 +78,11 @@ def test_saving_the_same_windows_again_keeps_slots_and_bookings(db, event, book,
     spec = [WindowSpec(local(10), local(12))]
     availability.save(event, book, spec, now=now)
     ids = [s.id for s in slots_of(db, book)]
-    reservation = reservations.book(ids[0], name="Ada", email="ada@example.org",
-                                    accept_agreement=True, now=now)
+    reservation = reservations.book(
+        ids[0],
+        Patron.parse(name="Ada", email="ada@example.org", accept_agreement=True),
+        now=now,
+    )
     before = snapshot(db)
     plan = availability.save(event, book, spec, now=now)
     assert not plan.changes_anything
@@ -97,8 +101,11 @@ def test_extending_a_window_adds_readings_and_keeps_the_existing_ones(db, event,
 def test_shrinking_a_window_with_a_booking_asks_first_and_changes_nothing(db, event, book, now):
     availability.save(event, book, [WindowSpec(local(10), local(12))], now=now)
     last = slots_of(db, book)[-1]
-    reservations.book(last.id, name="Ada", email="ada@example.org", accept_agreement=True,
-                      now=now)
+    reservations.book(
+        last.id,
+        Patron.parse(name="Ada", email="ada@example.org", accept_agreement=True),
+        now=now,
+    )
     before = snapshot(db)
     with pytest.raises(ConfirmationNeeded) as refused:
         availability.save(event, book, [WindowSpec(local(10), local(11))], now=now)
@@ -113,10 +120,16 @@ def test_confirmed_shrink_cancels_with_reason_and_notification_and_nothing_else(
     availability.save(event, other, [WindowSpec(local(10), local(12))], now=now)
     availability.save(event, book, [WindowSpec(local(10), local(12))], now=now)
     kept, _, dropped = slots_of(db, book)
-    keep_booking = reservations.book(kept.id, name="Bo", email="bo@example.org",
-                                     accept_agreement=True, now=now).booking
-    lost_booking = reservations.book(dropped.id, name="Ada", email="ada@example.org",
-                                     accept_agreement=True, now=now).booking
+    keep_booking = reservations.book(
+        kept.id,
+        Patron.parse(name="Bo", email="bo@example.org", accept_agreement=True),
+        now=now,
+    ).booking
+    lost_booking = reservations.book(
+        dropped.id,
+        Patron.parse(name="Ada", email="ada@example.org", accept_agreement=True),
+        now=now,
+    ).booking
     other_before = [(s.id, s.status, s.booked) for s in slots_of(db, other)]
 
     availability.save(event, book, [WindowSpec(local(10), local(11, 30))], now=now,
@@ -139,10 +152,16 @@ def test_confirmed_shrink_cancels_with_reason_and_notification_and_nothing_else(
 def test_removing_every_window_cancels_the_slots_and_a_waitlist_too(db, event, book, now):
     availability.save(event, book, [WindowSpec(local(10), local(10, 30))], now=now)
     [slot] = slots_of(db, book)
-    reservations.book(slot.id, name="Ada", email="ada@example.org", accept_agreement=True,
-                      now=now)
-    waiting = reservations.book(slot.id, name="Cy", email="cy@example.org",
-                                accept_agreement=True, now=now).booking
+    reservations.book(
+        slot.id,
+        Patron.parse(name="Ada", email="ada@example.org", accept_agreement=True),
+        now=now,
+    )
+    waiting = reservations.book(
+        slot.id,
+        Patron.parse(name="Cy", email="cy@example.org", accept_agreement=True),
+        now=now,
+    ).booking
     assert waiting.status == BookingStatus.WAITLISTED
     with pytest.raises(ConfirmationNeeded) as asked:
         availability.save(event, book, [], now=now)
@@ -166,10 +185,16 @@ def test_offering_a_removed_time_again_reopens_the_same_slot(db, event, book, no
 def test_fewer_readers_cancels_the_newest_booking_after_confirmation(db, event, book, now):
     availability.save(event, book, [WindowSpec(local(10), local(10, 30), readers=2)], now=now)
     [slot] = slots_of(db, book)
-    first = reservations.book(slot.id, name="Ada", email="ada@example.org",
-                              accept_agreement=True, now=now).booking
-    second = reservations.book(slot.id, name="Bo", email="bo@example.org",
-                               accept_agreement=True, now=now + timedelta(seconds=1)).booking
+    first = reservations.book(
+        slot.id,
+        Patron.parse(name="Ada", email="ada@example.org", accept_agreement=True),
+        now=now,
+    ).booking
+    second = reservations.book(
+        slot.id,
+        Patron.parse(name="Bo", email="bo@example.org", accept_agreement=True),
+        now=now + timedelta(seconds=1),
+    ).booking
     with pytest.raises(ConfirmationNeeded) as refused:
         availability.save(event, book, [WindowSpec(local(10), local(10, 30), readers=1)], now=now)
     assert [b.id for b in refused.value.plan.lost] == [second.id]
@@ -185,10 +210,16 @@ def test_fewer_readers_cancels_the_newest_booking_after_confirmation(db, event, 
 def test_more_readers_promotes_the_waitlist(db, event, book, now):
     availability.save(event, book, [WindowSpec(local(10), local(10, 30), readers=1)], now=now)
     [slot] = slots_of(db, book)
-    reservations.book(slot.id, name="Ada", email="ada@example.org", accept_agreement=True,
-                      now=now)
-    waiting = reservations.book(slot.id, name="Bo", email="bo@example.org",
-                                accept_agreement=True, now=now).booking
+    reservations.book(
+        slot.id,
+        Patron.parse(name="Ada", email="ada@example.org", accept_agreement=True),
+        now=now,
+    )
+    waiting = reservations.book(
+        slot.id,
+        Patron.parse(name="Bo", email="bo@example.org", accept_agreement=True),
+        now=now,
+    ).booking
     availability.save(event, book, [WindowSpec(local(10), local(10, 30), readers=2)], now=now)
     db.session.expire_all()
     assert db.session.get(Booking, waiting.id).status == BookingStatus.CONFIRMED
@@ -250,13 +281,13 @@ def test_a_booking_made_after_the_confirmation_page_is_not_cancelled_but_asked_a
         db, event, book, now):
     availability.save(event, book, [WindowSpec(local(10), local(12))], now=now)
     _, second, third = slots_of(db, book)
-    shown = reservations.book(third.id, name="Ada", email="ada@example.org", now=now).booking
+    shown = reservations.book(third.id, Patron.parse(name="Ada", email="ada@example.org"), now=now).booking
     with pytest.raises(ConfirmationNeeded) as asked:
         availability.save(event, book, [WindowSpec(local(10), local(10, 30))], now=now)
     confirmed = {b.id for b in asked.value.plan.lost}
     assert confirmed == {shown.id}
     # Someone books a reading the change also removes while the page is on screen.
-    unseen = reservations.book(second.id, name="Bo", email="bo@example.org", now=now).booking
+    unseen = reservations.book(second.id, Patron.parse(name="Bo", email="bo@example.org"), now=now).booking
     before = snapshot(db)
     with pytest.raises(ConfirmationNeeded) as again:
         availability.save(event, book, [WindowSpec(local(10), local(10, 30))], now=now,
@@ -276,8 +307,8 @@ def test_a_confirmed_booking_that_is_gone_since_does_not_hold_the_change_up(
         db, event, book, now):
     availability.save(event, book, [WindowSpec(local(10), local(11, 10))], now=now)
     _, last = slots_of(db, book)
-    listed = reservations.book(last.id, name="Ada", email="ada@example.org", now=now)
-    left = reservations.book(last.id, name="Bo", email="bo@example.org", now=now)
+    listed = reservations.book(last.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
+    left = reservations.book(last.id, Patron.parse(name="Bo", email="bo@example.org"), now=now)
     reservations.cancel(left.token, now=now)  # after the page listed both
     availability.save(event, book, [WindowSpec(local(10), local(10, 30))], now=now,
                       confirmed={listed.booking.id, left.booking.id})
@@ -288,7 +319,7 @@ def test_a_confirmed_booking_that_is_gone_since_does_not_hold_the_change_up(
 def test_a_bare_yes_is_not_a_confirmation(db, event, book, now):
     availability.save(event, book, [WindowSpec(local(10), local(10, 30))], now=now)
     [slot] = slots_of(db, book)
-    reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
+    reservations.book(slot.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
     before = snapshot(db)
     with pytest.raises(TypeError):
         availability.save(event, book, [], now=now, confirmed=True)

@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 from booking.services import reservations
 from booking.domain.models import Event, HostRole, Role, Slot, SlotStatus
 from test_partner_pages import PASSWORD, make_user  # noqa: F401  (fixture)
+from booking.domain.commands import Patron
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 360, "height": 740}
@@ -143,8 +144,11 @@ def test_the_desk_refreshes_by_itself_and_leaves_a_walk_in_being_typed_alone(
     page.locator("body").click(position={"x": 5, "y": 5})  # focus leaves; the text stays
 
     # Meanwhile a patron books online, and the nurse's only reading is taken off.
-    reservations.book(day["slots"]["Refugee"][0], name="Zoe Newcomer", email="zoe@example.org",
-                      now=now)
+    reservations.book(
+        day["slots"]["Refugee"][0],
+        Patron.parse(name="Zoe Newcomer", email="zoe@example.org"),
+        now=now,
+    )
     db.session.get(Slot, nurse_slot_id).status = SlotStatus.CANCELLED
     db.session.commit()
     db.session.close()

@@ -15,6 +15,7 @@ from booking.extensions import db as _db
 from booking.domain.models import Booking, BookingStatus, OutboxMessage, Event, HostRole, HumanBook, Partner, ProgramSession, Role, Slot, SlotStatus, User
 
 from conftest import TEST_DATABASE_URL
+from booking.domain.commands import Patron, WalkIn
 
 THREADS = 24
 
@@ -62,8 +63,11 @@ def seats_by_status(db, slot_id):
 def test_many_patrons_racing_for_a_slot_never_overbook_it(app, db, make_slot, now):
     slot_id = make_slot(capacity=5).id  # plain ids only: ORM objects belong to this thread
     attempts = [
-        (lambda n=n: reservations.book(slot_id, name=f"Reader {n}", email=f"r{n}@example.org",
-                                       now=now))
+        (lambda n=n: reservations.book(
+            slot_id,
+            Patron.parse(name=f"Reader {n}", email=f"r{n}@example.org"),
+            now=now,
+        ))
         for n in range(THREADS)
     ]
     outcomes = race(app, attempts)
@@ -80,8 +84,11 @@ def test_mixed_seat_counts_never_exceed_capacity(app, db, make_event, make_slot,
     event = make_event(max_seats_per_booking=2)
     slot_id = make_slot(event, capacity=7).id
     attempts = [
-        (lambda n=n: reservations.book(slot_id, name=f"R{n}", email=f"m{n}@example.org",
-                                       seats=1 + n % 2, now=now))
+        (lambda n=n: reservations.book(
+            slot_id,
+            Patron.parse(name=f"R{n}", email=f"m{n}@example.org", seats=1 + n % 2),
+            now=now,
+        ))
         for n in range(THREADS)
     ]
     race(app, attempts)
@@ -99,8 +106,10 @@ def test_one_patron_racing_at_overlapping_slots_gets_at_most_one(
                           capacity=3).id for i in range(6)]
     attempts = [
         (lambda s=s, n=n: reservations.book(
-            s, name="Same Reader", email=("same@example.org" if n % 2 else " SAME@Example.org"),
-            now=now))
+            s,
+            Patron.parse(name="Same Reader", email="same@example.org" if n % 2 else " SAME@Example.org"),
+            now=now,
+        ))
         for n in range(THREADS) for s in [slot_ids[n % len(slot_ids)]]
     ]
     outcomes = race(app, attempts)
@@ -121,8 +130,12 @@ def _hold(now, client="racer"):
 def test_holds_and_bookings_racing_for_a_slot_never_overbook_it(app, db, make_slot, now):
     slot_id = make_slot(capacity=5).id
     attempts = [
-        (lambda n=n: reservations.book(slot_id, name=f"H{n}", email=f"h{n}@example.org",
-                                       now=now, hold=_hold(now) if n % 2 else None))
+        (lambda n=n: reservations.book(
+            slot_id,
+            Patron.parse(name=f"H{n}", email=f"h{n}@example.org"),
+            now=now,
+            hold=_hold(now) if n % 2 else None,
+        ))
         for n in range(THREADS)
     ]
     race(app, attempts)
@@ -143,12 +156,15 @@ def test_a_hold_confirmed_as_it_lapses_ends_one_way_only(app, db, make_slot, now
         db.session.execute(sa.delete(OutboxMessage))
         db.session.execute(sa.delete(Booking))
         db.session.commit()
-        made = reservations.book(slot_id, name="Ada", email=f"ada{round_}@example.org",
-                                 now=now, hold=_hold(now))
+        made = reservations.book(
+            slot_id,
+            Patron.parse(name="Ada", email=f"ada{round_}@example.org"),
+            now=now,
+            hold=_hold(now),
+        )
         token, code = made.token, reservations.hold_code(made.booking.manage_token_hash)
         deadline = made.booking.hold_expires_at
-        waiting = reservations.book(slot_id, name="Bea", email=f"bea{round_}@example.org",
-                                    now=now).booking.id
+        waiting = reservations.book(slot_id, Patron.parse(name="Bea", email=f"bea{round_}@example.org"), now=now).booking.id
         outcomes = race(app, [
             lambda: reservations.confirm_hold(token, code, now=deadline - timedelta(seconds=1)),
             lambda: reservations.expire_holds(deadline + timedelta(seconds=1)),
@@ -168,11 +184,10 @@ def test_a_hold_confirmed_as_it_lapses_ends_one_way_only(app, db, make_slot, now
 
 def test_cancellations_racing_bookings_keep_the_counter_true(app, db, make_slot, now):
     slot_id = make_slot(capacity=4).id
-    tokens = [reservations.book(slot_id, name=f"E{n}", email=f"e{n}@example.org", now=now).token
+    tokens = [reservations.book(slot_id, Patron.parse(name=f"E{n}", email=f"e{n}@example.org"), now=now).token
               for n in range(8)]  # 4 confirmed, 4 waitlisted
     attempts = [(lambda t=t: reservations.cancel(t, now=now)) for t in tokens[:6]] + [
-        (lambda n=n: reservations.book(slot_id, name=f"N{n}", email=f"n{n}@example.org",
-                                       now=now))
+        (lambda n=n: reservations.book(slot_id, Patron.parse(name=f"N{n}", email=f"n{n}@example.org"), now=now))
         for n in range(THREADS - 6)
     ]
     race(app, attempts)
@@ -191,11 +206,10 @@ def test_online_bookers_and_walk_ins_racing_respect_held_seats(app, db, make_eve
     slot_id = make_slot(event, capacity=4).id
     half = THREADS // 2
     attempts = [
-        (lambda n=n: reservations.book(slot_id, name=f"O{n}", email=f"o{n}@example.org",
-                                       now=now))
+        (lambda n=n: reservations.book(slot_id, Patron.parse(name=f"O{n}", email=f"o{n}@example.org"), now=now))
         for n in range(half)
     ] + [
-        (lambda n=n: reservations.book(slot_id, name=f"W{n}", email="", walk_in=True, now=now))
+        (lambda n=n: reservations.book(slot_id, WalkIn.parse(name=f"W{n}", email=""), now=now))
         for n in range(half)
     ]
     outcomes = race(app, attempts)
@@ -299,7 +313,7 @@ def test_readers_racing_a_session_move_never_hold_two_overlapping_bookings(
         session = programme.create_session(coordinator, partner, event,
                                            fields(at(10), at(11)), now=now)
         slot_id = programme.session_slot(session).id
-        held = {reservations.book(slot_id, name="Reader", email=email, now=now).booking.id
+        held = {reservations.book(slot_id, Patron.parse(name="Reader", email=email), now=now).booking.id
                 for email in emails}
         reading_id = make_slot(event, book=make_book(partner), capacity=readers,
                                starts_at=event.starts_at + timedelta(hours=3)).id  # 13:00
@@ -311,8 +325,7 @@ def test_readers_racing_a_session_move_never_hold_two_overlapping_bookings(
                 _db.session.get(ProgramSession, ids["session"]), fields(at(13), at(14)),
                 now=now, confirmed=held).moved
 
-        bookings = [(lambda email=email: reservations.book(reading_id, name="Reader",
-                                                           email=email, now=now))
+        bookings = [(lambda email=email: reservations.book(reading_id, Patron.parse(name="Reader", email=email), now=now))
                     for email in emails]
         outcomes = race(app, [move, *bookings])
         assert outcomes[0] is True, outcomes  # held ids cover whoever clashes

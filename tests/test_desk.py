@@ -10,6 +10,7 @@ from booking.services import desk, reservations
 from booking.services.desk import BookState
 from booking.domain.errors import AttendanceRefused, DeskBookingNotFound, PatronLimitReached, SlotUnavailable, ValidationFailed
 from booking.domain.models import AuditEntry, AvailabilityWindow, Booking, BookingStatus, OutboxMessage, Slot
+from booking.domain.commands import Patron, WalkIn
 
 MIN = timedelta(minutes=1)
 
@@ -38,7 +39,11 @@ def state_of(event, now):
 
 def test_a_book_goes_free_on_loan_free_resting_and_done_through_the_day(day, db):
     event, base, slots = day["event"], day["base"], day["slots"]
-    reservations.book(slots[0].id, name="Ann", email="ann@example.org", now=base - 60 * MIN)
+    reservations.book(
+        slots[0].id,
+        Patron.parse(name="Ann", email="ann@example.org"),
+        now=base - 60 * MIN,
+    )
 
     assert state_of(event, base - 60 * MIN).state == BookState.FREE
     on_loan = state_of(event, base + 5 * MIN)
@@ -58,8 +63,11 @@ def test_a_book_goes_free_on_loan_free_resting_and_done_through_the_day(day, db)
 
 def test_a_no_show_only_reading_leaves_the_book_free(day, db):
     event, base, slots = day["event"], day["base"], day["slots"]
-    booking = reservations.book(slots[0].id, name="Ann", email="ann@example.org",
-                                now=base - 60 * MIN).booking
+    booking = reservations.book(
+        slots[0].id,
+        Patron.parse(name="Ann", email="ann@example.org"),
+        now=base - 60 * MIN,
+    ).booking
     reservations.mark_no_show(booking.id, now=base + 5 * MIN)
     assert state_of(event, base + 6 * MIN).state == BookState.FREE
 
@@ -77,8 +85,16 @@ def test_without_windows_a_long_gap_is_a_rest(make_event, make_book, make_slot):
 
 def test_the_desk_lists_bookings_with_names_and_leaves_cancelled_ones_out(day):
     event, base, slots = day["event"], day["base"], day["slots"]
-    kept = reservations.book(slots[0].id, name="Ann", email="ann@example.org", now=base - 2 * MIN)
-    gone = reservations.book(slots[0].id, name="Bob", email="bob@example.org", now=base - 2 * MIN)
+    kept = reservations.book(
+        slots[0].id,
+        Patron.parse(name="Ann", email="ann@example.org"),
+        now=base - 2 * MIN,
+    )
+    gone = reservations.book(
+        slots[0].id,
+        Patron.parse(name="Bob", email="bob@example.org"),
+        now=base - 2 * MIN,
+    )
     reservations.cancel(gone.token, now=base - MIN)
     first = state_of(event, base).readings[0]
     assert [b.patron_name for b in first.bookings] == ["Ann"]
@@ -90,8 +106,11 @@ def test_the_desk_lists_bookings_with_names_and_leaves_cancelled_ones_out(day):
 
 def test_check_in_and_no_show_open_thirty_minutes_before_and_can_be_undone(day, db):
     base, slot = day["base"], day["slots"][0]
-    booking = reservations.book(slot.id, name="Ann", email="ann@example.org",
-                                now=base - 120 * MIN).booking
+    booking = reservations.book(
+        slot.id,
+        Patron.parse(name="Ann", email="ann@example.org"),
+        now=base - 120 * MIN,
+    ).booking
     with pytest.raises(AttendanceRefused, match="30 minutes"):
         reservations.check_in(booking.id, now=base - 31 * MIN)
     assert reservations.check_in(booking.id, now=base - 30 * MIN).status == BookingStatus.ATTENDED
@@ -106,8 +125,11 @@ def test_check_in_and_no_show_open_thirty_minutes_before_and_can_be_undone(day, 
 
 def test_a_no_show_does_not_free_the_seat_for_the_waitlist(day, db):
     base, slot = day["base"], day["slots"][0]
-    people = [reservations.book(slot.id, name=f"P{n}", email=f"p{n}@example.org",
-                                now=base - 60 * MIN).booking for n in range(3)]
+    people = [reservations.book(
+        slot.id,
+        Patron.parse(name=f"P{n}", email=f"p{n}@example.org"),
+        now=base - 60 * MIN,
+    ).booking for n in range(3)]
     assert people[2].status == BookingStatus.WAITLISTED
     reservations.mark_no_show(people[0].id, now=base + 5 * MIN)
     db.session.expire_all()
@@ -119,9 +141,16 @@ def test_a_no_show_does_not_free_the_seat_for_the_waitlist(day, db):
 def test_cancelled_and_waitlisted_bookings_cannot_be_checked_in(day, db, status):
     base, slot = day["base"], day["slots"][0]
     for n in range(2):
-        reservations.book(slot.id, name=f"P{n}", email=f"p{n}@example.org", now=base - 9 * MIN)
-    reservation = reservations.book(slot.id, name="Late", email="late@example.org",
-                                    now=base - 9 * MIN)
+        reservations.book(
+            slot.id,
+            Patron.parse(name=f"P{n}", email=f"p{n}@example.org"),
+            now=base - 9 * MIN,
+        )
+    reservation = reservations.book(
+        slot.id,
+        Patron.parse(name="Late", email="late@example.org"),
+        now=base - 9 * MIN,
+    )
     if status == BookingStatus.CANCELLED:
         reservations.cancel(reservation.token, now=base - 8 * MIN)
     with pytest.raises(AttendanceRefused):
@@ -131,8 +160,11 @@ def test_cancelled_and_waitlisted_bookings_cannot_be_checked_in(day, db, status)
 
 
 def test_an_unknown_booking_or_one_of_another_event_is_not_found(day, make_event, now):
-    booking = reservations.book(day["slots"][0].id, name="Ann", email="ann@example.org",
-                                now=day["base"] - 60 * MIN).booking
+    booking = reservations.book(
+        day["slots"][0].id,
+        Patron.parse(name="Ann", email="ann@example.org"),
+        now=day["base"] - 60 * MIN,
+    ).booking
     with pytest.raises(DeskBookingNotFound):
         reservations.check_in(987654, now=now)
     with pytest.raises(DeskBookingNotFound):
@@ -144,20 +176,25 @@ def test_an_unknown_booking_or_one_of_another_event_is_not_found(day, make_event
 
 def test_a_walk_in_needs_only_a_name_and_can_join_until_the_reading_ends(day, db):
     base, slot = day["base"], day["slots"][0]
-    first = reservations.book(slot.id, name="Walker", email="", walk_in=True, check_in=True,
-                              now=base + 25 * MIN).booking
-    second = reservations.book(slot.id, name="Walker", email="", walk_in=True,
-                               now=base + 26 * MIN).booking
+    first = reservations.book(
+        slot.id,
+        WalkIn.parse(name="Walker", email="", check_in=True),
+        now=base + 25 * MIN,
+    ).booking
+    second = reservations.book(slot.id, WalkIn.parse(name="Walker", email=""), now=base + 26 * MIN).booking
     assert first.walk_in and first.status == BookingStatus.ATTENDED
     assert second.status == BookingStatus.CONFIRMED
     # Each placeholder is its own identity, reserved and never e-mailed.
     assert first.patron_email != second.patron_email
     assert first.patron_email.endswith("@walk-in.invalid")
     with pytest.raises(SlotUnavailable, match="ended"):
-        reservations.book(day["slots"][1].id, name="Too late", email="", walk_in=True,
-                          now=day["slots"][1].ends_at)
+        reservations.book(
+            day["slots"][1].id,
+            WalkIn.parse(name="Too late", email=""),
+            now=day["slots"][1].ends_at,
+        )
     with pytest.raises(SlotUnavailable, match="started"):
-        reservations.book(slot.id, name="Online", email="o@example.org", now=base + MIN)
+        reservations.book(slot.id, Patron.parse(name="Online", email="o@example.org"), now=base + MIN)
 
 
 def test_a_walk_in_without_an_email_is_never_written_to(day, db):
@@ -165,8 +202,7 @@ def test_a_walk_in_without_an_email_is_never_written_to(day, db):
     from booking.domain.models import OutboxMessage
 
     base, slot = day["base"], day["slots"][1]
-    booking = reservations.book(slot.id, name="Walker", email="", walk_in=True,
-                                now=base).booking
+    booking = reservations.book(slot.id, WalkIn.parse(name="Walker", email=""), now=base).booking
     # The book's schedule changes and the walk-in's reading goes: cancelled, with its reason,
     # but no message queued to the placeholder address.
     availability.save(day["event"], day["book"], [], now=base, confirmed={booking.id})
@@ -179,10 +215,13 @@ def test_a_walk_in_with_an_email_still_cannot_be_in_two_readings_at_once(day, ma
                                                                         make_slot):
     base = day["base"]
     other = make_slot(day["event"], book=make_book(), starts_at=base)
-    reservations.book(day["slots"][0].id, name="Ann", email="ann@example.org", walk_in=True,
-                      now=base)
+    reservations.book(
+        day["slots"][0].id,
+        WalkIn.parse(name="Ann", email="ann@example.org"),
+        now=base,
+    )
     with pytest.raises(Exception, match="overlapping"):
-        reservations.book(other.id, name="Ann", email="ANN@example.org", walk_in=True, now=base)
+        reservations.book(other.id, WalkIn.parse(name="Ann", email="ANN@example.org"), now=base)
 
 
 def test_a_walk_in_with_an_email_is_held_to_the_per_patron_limit(make_event, make_slot, db,
@@ -190,13 +229,15 @@ def test_a_walk_in_with_an_email_is_held_to_the_per_patron_limit(make_event, mak
     event = make_event(max_bookings_per_patron=1)
     first, second = (make_slot(event, starts_at=event.starts_at + timedelta(hours=h))
                      for h in (1, 2))
-    reservations.book(first.id, name="Pat", email="pat@example.org", now=now)
+    reservations.book(first.id, Patron.parse(name="Pat", email="pat@example.org"), now=now)
 
     with pytest.raises(PatronLimitReached):
-        reservations.book(second.id, name="Pat", email="PAT@example.org", walk_in=True,
-                          now=second.starts_at)
-    walk_in = reservations.book(second.id, name="Pat", email="", walk_in=True,
-                                now=second.starts_at)
+        reservations.book(
+            second.id,
+            WalkIn.parse(name="Pat", email="PAT@example.org"),
+            now=second.starts_at,
+        )
+    walk_in = reservations.book(second.id, WalkIn.parse(name="Pat", email=""), now=second.starts_at)
 
     assert walk_in.status == BookingStatus.CONFIRMED  # without an e-mail, no one to count
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 2
@@ -205,14 +246,18 @@ def test_a_walk_in_with_an_email_is_held_to_the_per_patron_limit(make_event, mak
 def test_bad_walk_ins_get_clear_messages_and_change_nothing(day, db):
     base, slot = day["base"], day["slots"][0]
     with pytest.raises(ValidationFailed) as no_name:
-        reservations.book(slot.id, name="  ", email="", walk_in=True, now=base)
-    assert no_name.value.errors == {"name": ["Enter your name."]}
+        reservations.book(slot.id, WalkIn.parse(name="  ", email=""), now=base)
+    # The desk's form and the service say the same sentence (it was "Enter your name." here).
+    assert no_name.value.errors == {"name": ["Enter the walk-in's name."]}
     with pytest.raises(ValidationFailed) as too_many:
-        reservations.book(slot.id, name="Big family", email="", seats=3, walk_in=True, now=base)
+        reservations.book(slot.id, WalkIn.parse(name="Big family", email="", seats=3), now=base)
     assert too_many.value.errors == {"seats": ["Only 2 seats are free in this reading."]}
     with pytest.raises(ValidationFailed) as early:
-        reservations.book(day["slots"][2].id, name="Keen", email="", walk_in=True,
-                          check_in=True, now=base)
+        reservations.book(
+            day["slots"][2].id,
+            WalkIn.parse(name="Keen", email="", check_in=True),
+            now=base,
+        )
     assert "check_in" in early.value.errors
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
@@ -227,14 +272,12 @@ def test_held_seats_stop_online_booking_early_and_walk_ins_use_them(
 ):
     event = make_event(walk_in_seats_per_reading=1)
     slot = make_slot(event, capacity=3)
-    statuses = [reservations.book(slot.id, name=f"P{n}", email=f"p{n}@example.org",
-                                  now=now).status for n in range(3)]
+    statuses = [reservations.book(slot.id, Patron.parse(name=f"P{n}", email=f"p{n}@example.org"), now=now).status for n in range(3)]
     assert statuses == [BookingStatus.CONFIRMED, BookingStatus.CONFIRMED,
                         BookingStatus.WAITLISTED]
     db.session.refresh(slot)
     assert (slot.available, slot.free_seats) == (0, 1)
-    walk_in = reservations.book(slot.id, name="Walker", email="", walk_in=True,
-                                now=slot.starts_at + MIN)
+    walk_in = reservations.book(slot.id, WalkIn.parse(name="Walker", email=""), now=slot.starts_at + MIN)
     assert walk_in.status == BookingStatus.CONFIRMED
     db.session.refresh(slot)
     assert slot.booked == 3 and slot.free_seats == 0
@@ -244,8 +287,7 @@ def test_a_freed_seat_goes_to_the_waitlist_only_outside_the_held_ones(make_event
                                                                       db, now):
     event = make_event(walk_in_seats_per_reading=1)
     slot = make_slot(event, capacity=3)
-    tokens = [reservations.book(slot.id, name=f"P{n}", email=f"p{n}@example.org",
-                                now=now).token for n in range(4)]
+    tokens = [reservations.book(slot.id, Patron.parse(name=f"P{n}", email=f"p{n}@example.org"), now=now).token for n in range(4)]
     reservations.cancel(tokens[0], now=now)
     db.session.expire_all()
     statuses = [reservations.find_booking(t).status for t in tokens]
@@ -283,10 +325,17 @@ def test_holding_fewer_seats_moves_the_waitlist_up_before_any_newcomer(
     readings = [make_slot(event, capacity=3) for _ in range(2)]
     waiting = {}
     for slot in readings:
-        reservations.book(slot.id, name="First", email=f"first{slot.id}@example.org", now=now)
+        reservations.book(
+            slot.id,
+            Patron.parse(name="First", email=f"first{slot.id}@example.org"),
+            now=now,
+        )
         waiting[slot.id] = [
-            reservations.book(slot.id, name=f"W{n}", email=f"w{n}-{slot.id}@example.org",
-                              now=now).booking.id for n in range(3)]
+            reservations.book(
+                slot.id,
+                Patron.parse(name=f"W{n}", email=f"w{n}-{slot.id}@example.org"),
+                now=now,
+            ).booking.id for n in range(3)]
 
     promoted = desk.set_walk_in_seats(event, 0, user=staff, now=now)
 
@@ -301,7 +350,7 @@ def test_holding_fewer_seats_moves_the_waitlist_up_before_any_newcomer(
     told = db.session.scalars(sa.select(OutboxMessage.booking_id)
                               .where(OutboxMessage.kind == "waitlist_promoted")).all()
     assert sorted(told) == sorted(b.id for b in promoted)
-    newcomer = reservations.book(readings[0].id, name="New", email="new@example.org", now=now)
+    newcomer = reservations.book(readings[0].id, Patron.parse(name="New", email="new@example.org"), now=now)
     assert newcomer.status == BookingStatus.WAITLISTED
     [entry] = db.session.scalars(sa.select(AuditEntry)).all()
     assert (entry.action, entry.user_id, entry.changes) == (
@@ -313,8 +362,8 @@ def test_freeing_held_seats_moves_no_one_up_into_a_reading_begun_or_over(
 ):
     event = make_event(walk_in_seats_per_reading=1)
     slot = make_slot(event, capacity=2)
-    reservations.book(slot.id, name="First", email="first@example.org", now=now)
-    waiting = reservations.book(slot.id, name="Late", email="late@example.org", now=now)
+    reservations.book(slot.id, Patron.parse(name="First", email="first@example.org"), now=now)
+    waiting = reservations.book(slot.id, Patron.parse(name="Late", email="late@example.org"), now=now)
 
     for moment in (slot.starts_at + MIN, slot.ends_at + 10 * MIN):
         assert desk.set_walk_in_seats(event, 0, user=staff, now=moment) == []
@@ -330,8 +379,11 @@ def test_sessions_hold_no_seats_back_since_walk_ins_join_readings_only(
     event = make_event(walk_in_seats_per_reading=2)
     session_slot = make_slot(event, session=make_session(event), capacity=2)
 
-    statuses = [reservations.book(session_slot.id, name=f"P{n}", email=f"p{n}@example.org",
-                                  now=now).status for n in range(2)]
+    statuses = [reservations.book(
+        session_slot.id,
+        Patron.parse(name=f"P{n}", email=f"p{n}@example.org"),
+        now=now,
+    ).status for n in range(2)]
 
     assert statuses == [BookingStatus.CONFIRMED, BookingStatus.CONFIRMED]
     db.session.refresh(session_slot)
@@ -343,8 +395,7 @@ def test_holding_more_seats_keeps_every_booking_and_the_same_value_changes_nothi
 ):
     event = make_event()
     slot = make_slot(event, capacity=2)
-    booked = [reservations.book(slot.id, name=f"P{n}", email=f"p{n}@example.org",
-                                now=now).booking.id for n in range(2)]
+    booked = [reservations.book(slot.id, Patron.parse(name=f"P{n}", email=f"p{n}@example.org"), now=now).booking.id for n in range(2)]
 
     assert desk.set_walk_in_seats(event, 2, user=staff, now=now) == []
     assert desk.set_walk_in_seats(event, 2, user=staff, now=now) == []

@@ -9,6 +9,7 @@ from booking.services import reservations
 from booking.domain.models import Booking, BookingStatus, Slot, utcnow
 from conftest import csrf_token_from
 from test_partner_pages import login, make_user, sign_in, world  # noqa: F401 (fixtures)
+from booking.domain.commands import Patron
 
 
 @pytest.fixture
@@ -21,8 +22,16 @@ def today(make_event, make_book, make_slot, world):
     reading = make_slot(event, book=book, starts_at=now - timedelta(minutes=5), capacity=3)
     later = make_slot(event, book=book, starts_at=now + timedelta(hours=2), capacity=2)
     before = now - timedelta(hours=3)
-    ann = reservations.book(reading.id, name="Ann Reader", email="ann@example.org", now=before)
-    bob = reservations.book(reading.id, name="Bob Reader", email="bob@example.org", now=before)
+    ann = reservations.book(
+        reading.id,
+        Patron.parse(name="Ann Reader", email="ann@example.org"),
+        now=before,
+    )
+    bob = reservations.book(
+        reading.id,
+        Patron.parse(name="Bob Reader", email="bob@example.org"),
+        now=before,
+    )
     return {"event": event, "reading": reading, "later": later, "ann": ann.booking.id,
             "bob": bob.booking.id, "bob_token": bob.token}
 
@@ -158,8 +167,8 @@ def test_freeing_held_seats_at_the_desk_moves_the_waitlist_up_and_says_so(
     """The later reading: 2 seats, 1 held; one patron booked it and one waits."""
     event, later = today["event"], today["later"]
     before = later.starts_at - timedelta(hours=4)
-    reservations.book(later.id, name="Cy", email="cy@example.org", now=before)
-    waiting = reservations.book(later.id, name="Di", email="di@example.org", now=before)
+    reservations.book(later.id, Patron.parse(name="Cy", email="cy@example.org"), now=before)
+    waiting = reservations.book(later.id, Patron.parse(name="Di", email="di@example.org"), now=before)
     assert waiting.status == BookingStatus.WAITLISTED
 
     response = post_from_desk(staff_client, event, f"/desk/{event.slug}/walk-in-seats",

@@ -12,6 +12,7 @@ from conftest import AFTER_BOOKING
 from booking.services import audit, availability, events, listings, reservations
 from booking.domain.errors import DomainError, Forbidden, SpanConflict, ValidationFailed
 from booking.domain.models import AuditEntry, AvailabilityWindow, Booking, BookingStatus, Event, EventStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Role, Slot, SlotStatus, User
+from booking.domain.commands import Patron
 
 
 def local_day(days: int = 30) -> datetime:
@@ -32,8 +33,11 @@ def count(db, model, *where) -> int:
 
 
 def book_reader(slot, n: int, now, **kwargs):
-    return reservations.book(slot.id, name=f"Reader Person {n}", email=f"reader{n}@example.org",
-                             now=now, accept_agreement=True, **kwargs).booking
+    return reservations.book(
+        slot.id,
+        Patron.parse(name=f"Reader Person {n}", email=f"reader{n}@example.org", accept_agreement=True, **kwargs),
+        now=now,
+    ).booking
 
 
 def test_creating_an_event_stores_utc_and_makes_a_unique_slug(staff, now):

@@ -24,6 +24,7 @@ from test_notifications import crons_at_once
 from test_partner_pages import PASSWORD, sign_in
 from booking.services import passwords
 from booking.web.errors import status_for
+from booking.domain.commands import Patron, WalkIn
 
 
 @pytest.fixture
@@ -41,8 +42,11 @@ def past_reading(db, make_event, make_book, make_slot, now):
                          **slot_fields)
         booked_at = starts - timedelta(days=1)
         reservations_made = [
-            reservations.book(slot.id, name=email.split("@")[0].title(), email=email,
-                              now=booked_at)
+            reservations.book(
+                slot.id,
+                Patron.parse(name=email.split("@")[0].title(), email=email),
+                now=booked_at,
+            )
             for email in emails
         ]
         return slot, reservations_made
@@ -67,10 +71,16 @@ def test_requests_go_once_to_attended_and_confirmed_readers_of_readings_that_end
     slot, (came, unmarked, absent, gone) = past_reading(
         "came@example.org", "unmarked@example.org", "absent@example.org", "gone@example.org")
     reservations.cancel(gone.token, now=slot.starts_at - timedelta(hours=2))
-    walk_in = reservations.book(slot.id, name="Walk-in", email="", walk_in=True,
-                                now=slot.starts_at + timedelta(minutes=5)).booking
-    waiting = reservations.book(slot.id, name="Wait", email="wait@example.org",
-                                now=slot.starts_at - timedelta(days=1)).booking
+    walk_in = reservations.book(
+        slot.id,
+        WalkIn.parse(name="Walk-in", email=""),
+        now=slot.starts_at + timedelta(minutes=5),
+    ).booking
+    waiting = reservations.book(
+        slot.id,
+        Patron.parse(name="Wait", email="wait@example.org"),
+        now=slot.starts_at - timedelta(days=1),
+    ).booking
     assert waiting.status == BookingStatus.WAITLISTED  # the walk-in took the freed seat
     reservations.check_in(came.booking.id, now=slot.starts_at)
     reservations.mark_no_show(absent.booking.id, now=slot.starts_at)
@@ -212,7 +222,7 @@ def test_each_survey_answer_is_checked_and_nothing_is_stored_when_one_is_wrong(
 def test_the_survey_waits_for_the_reading_to_end_and_is_closed_to_cancelled_bookings(
     db, make_slot, past_reading, now
 ):
-    upcoming = reservations.book(make_slot().id, name="Ada", email="ada@example.org", now=now)
+    upcoming = reservations.book(make_slot().id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
     slot, [cancelled] = past_reading("bo@example.org")
     reservations.cancel(cancelled.token, now=slot.starts_at - timedelta(hours=1))
 
@@ -292,7 +302,7 @@ def test_broken_survey_links_and_odd_posts_get_clear_pages_never_500(
 ):
     slot, [reservation] = past_reading("ada@example.org")
     link = survey_link(reservation.booking.id)
-    upcoming = reservations.book(make_slot().id, name="Bo", email="bo@example.org", now=now)
+    upcoming = reservations.book(make_slot().id, Patron.parse(name="Bo", email="bo@example.org"), now=now)
 
     tampered = client.get(link[:-4] + "abcd")
     assert tampered.status_code == 400 and "not valid" in tampered.get_data(as_text=True)

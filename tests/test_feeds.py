@@ -13,6 +13,7 @@ from booking.services import calendars, reservations
 from booking.domain.models import EventStatus, HostRole, Role, SlotStatus, User, utcnow
 from test_pages import check_accessible_structure
 from test_partner_pages import make_user, sign_in  # noqa: F401 (a fixture, and a helper)
+from booking.domain.commands import Patron
 
 CHICAGO_DST_2031 = datetime(2031, 3, 9)  # clocks go forward at 02:00 local that Sunday
 
@@ -176,8 +177,11 @@ def test_schedule_shows_seats_left_and_no_personal_data(
     session = make_session(event, title="Zine workshop", audience="Teens")
     make_slot(event, session=session, starts_at=event.starts_at + timedelta(hours=3))
     make_slot(event, book=make_book(title="Hidden draft", listing_status="draft"))
-    reservations.book(reading.id, name="Ada Reader", email="ada@example.org", now=now,
-                      accept_agreement=True)
+    reservations.book(
+        reading.id,
+        Patron.parse(name="Ada Reader", email="ada@example.org", accept_agreement=True),
+        now=now,
+    )
 
     response = get_feed(client, f"/events/{event.slug}/schedule.ics")
     calendar = parse(response.data)
@@ -313,8 +317,11 @@ def people(make_partner, make_event, make_book, make_slot, make_user, now):
     own = make_slot(event, book=own_book, capacity=2)
     other = make_slot(event, book=other_book, starts_at=event.starts_at + timedelta(hours=2))
     for slot in (own, other):
-        reservations.book(slot.id, name=f"Reader {slot.id}", email=f"r{slot.id}@example.org",
-                          now=now)
+        reservations.book(
+            slot.id,
+            Patron.parse(name=f"Reader {slot.id}", email=f"r{slot.id}@example.org"),
+            now=now,
+        )
     return {
         "own": own, "other": other,
         "staff": make_user("staff@example.org", Role.STAFF),
@@ -424,7 +431,7 @@ def test_rotating_without_csrf_token_changes_nothing(client, people):
 
 def test_pages_with_a_feed_offer_webcal_google_copy_and_instructions(client, make_slot, now):
     slot = make_slot()
-    reservation = reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
+    reservation = reservations.book(slot.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
     pages = {
         "/": "/feeds/events.ics",
         f"/events/{slot.event.slug}": f"/events/{slot.event.slug}/schedule.ics",
@@ -446,8 +453,7 @@ def test_pages_with_a_feed_offer_webcal_google_copy_and_instructions(client, mak
 
 def test_booking_file_is_byte_identical_until_it_changes(client, make_slot, now):
     slot = make_slot()
-    reservation = reservations.book(slot.id, name="Ada Reader", email="ada@example.org",
-                                    now=now)
+    reservation = reservations.book(slot.id, Patron.parse(name="Ada Reader", email="ada@example.org"), now=now)
     path = f"/bookings/{reservation.token}.ics"
     first = get_feed(client, path)
     calendar = parse(first.data)

@@ -18,6 +18,7 @@ from booking.domain.models import Booking, BookingStatus, OutboxMessage, Remembe
 from booking.web.holds import COOKIE
 
 from conftest import csrf_token_from
+from booking.domain.commands import Patron, WalkIn
 
 
 @pytest.fixture
@@ -112,7 +113,7 @@ def test_the_answer_does_not_depend_on_what_the_address_already_holds(client, db
     first = make_slot(event, capacity=3)
     same_time = make_slot(event, capacity=3, starts_at=first.starts_at)
     # Ada already holds a confirmed booking (proven address): overlap, same slot and limit.
-    reservations.book(first.id, name="Ada", email="ada@example.org", now=now)
+    reservations.book(first.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
 
     answers = {
         "fresh address": api_book(client, same_time.id, "zed@example.org"),
@@ -132,7 +133,7 @@ def test_the_booking_page_answers_the_same_for_a_fresh_and_a_busy_address(
     event = make_event()
     first = make_slot(event, capacity=3)
     same_time = make_slot(event, capacity=3, starts_at=first.starts_at)
-    reservations.book(first.id, name="Ada", email="ada@example.org", now=now)
+    reservations.book(first.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
 
     pages = []
     for email in ("zed@example.org", "ada@example.org"):
@@ -227,7 +228,7 @@ def test_a_conflict_found_on_confirming_is_explained_and_changes_nothing(client,
     event = make_event()
     first = make_slot(event, capacity=2)
     same_time = make_slot(event, capacity=2, starts_at=first.starts_at)
-    reservations.book(first.id, name="Ada", email="ada@example.org", now=now)
+    reservations.book(first.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
     hold_id = api_book(client, same_time.id, "ada@example.org").get_json()["id"]
 
     answer = confirm(client, confirm_link(db, "ada@example.org"))
@@ -297,7 +298,7 @@ def test_lapsed_holds_free_their_seats_and_move_the_waitlist_up(app, client, db,
                                                                 now, runner):
     slot = make_slot(capacity=1)
     hold_id = api_book(client, slot.id, "ada@example.org").get_json()["id"]
-    waiting = reservations.book(slot.id, name="Bea", email="bea@example.org", now=now).booking
+    waiting = reservations.book(slot.id, Patron.parse(name="Bea", email="bea@example.org"), now=now).booking
     assert waiting.status == BookingStatus.WAITLISTED
 
     assert reservations.expire_holds(now + timedelta(minutes=19)) == 0
@@ -316,17 +317,20 @@ def test_booking_a_slot_lets_its_overdue_holds_lapse_first(client, db, make_slot
     slot = make_slot(capacity=1)
     api_book(client, slot.id, "ada@example.org")
 
-    late = reservations.book(slot.id, name="Bea", email="bea@example.org",
-                             now=now + timedelta(minutes=25))
+    late = reservations.book(
+        slot.id,
+        Patron.parse(name="Bea", email="bea@example.org"),
+        now=now + timedelta(minutes=25),
+    )
 
     assert late.status == BookingStatus.CONFIRMED
 
 
 def test_a_hold_on_the_waitlist_takes_its_turn_but_stays_a_hold(client, db, make_slot, now):
     slot = make_slot(capacity=1)
-    seated = reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
+    seated = reservations.book(slot.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
     hold_id = api_book(client, slot.id, "bea@example.org").get_json()["id"]
-    behind = reservations.book(slot.id, name="Cy", email="cy@example.org", now=now).booking
+    behind = reservations.book(slot.id, Patron.parse(name="Cy", email="cy@example.org"), now=now).booking
 
     reservations.cancel(seated.token, now=now)
 
@@ -525,7 +529,7 @@ def test_holds_never_confirmed_are_not_bookings_in_reports(client, db, make_slot
     slot = make_slot(capacity=3)
     api_book(client, slot.id, "ada@example.org")  # lapses
     api_book(client, slot.id, "cy@example.org")   # still waiting
-    reservations.book(slot.id, name="Bea", email="bea@example.org", now=now)
+    reservations.book(slot.id, Patron.parse(name="Bea", email="bea@example.org"), now=now)
     reservations.expire_holds(now + timedelta(minutes=30))
     api_book(client, slot.id, "dee@example.org")
 
@@ -556,7 +560,7 @@ def test_moving_a_session_leaves_a_hold_to_be_judged_when_it_is_confirmed(
     session = make_session(event)
     slot = make_slot(event, session=session, capacity=5)
     elsewhere = make_slot(event, capacity=5, starts_at=event.starts_at + timedelta(hours=3))
-    reservations.book(elsewhere.id, name="Vic", email="victim@example.org", now=now)
+    reservations.book(elsewhere.id, Patron.parse(name="Vic", email="victim@example.org"), now=now)
     # A stranger holds a seat in the session with Vic's address, and keeps the manage link.
     answer = api_book(client, slot.id, "victim@example.org").get_json()
     manage_path = urlsplit(answer["manage_url"]).path
@@ -581,8 +585,11 @@ def test_a_walk_in_takes_the_seat_of_a_hold_whose_time_is_up(client, db, make_sl
     hold_id = api_book(client, slot.id, "ada@example.org").get_json()["id"]
 
     # Before the minute's sweep has run: the desk seats the walk-in all the same.
-    walk_in = reservations.book(slot.id, name="Walk-in", email="", walk_in=True,
-                                now=now + timedelta(minutes=25))
+    walk_in = reservations.book(
+        slot.id,
+        WalkIn.parse(name="Walk-in", email=""),
+        now=now + timedelta(minutes=25),
+    )
 
     assert walk_in.status == BookingStatus.CONFIRMED
     assert booking_of(db, hold_id).status == BookingStatus.CANCELLED
@@ -592,11 +599,11 @@ def test_the_desk_lists_seated_readers_then_the_waitlist_in_line(client, db, mak
     from booking.services import desk
 
     slot = make_slot(capacity=2, starts_at=now + timedelta(minutes=10))
-    reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
+    reservations.book(slot.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
     api_book(client, slot.id, "bea@example.org", name="Bea")  # a hold on the last seat
-    reservations.book(slot.id, name="Cy", email="cy@example.org", now=now)  # waitlist, 1st
+    reservations.book(slot.id, Patron.parse(name="Cy", email="cy@example.org"), now=now)  # waitlist, 1st
     api_book(client, slot.id, "dee@example.org", name="Dee")  # a hold in line, 2nd
-    reservations.book(slot.id, name="Eve", email="eve@example.org", now=now)  # waitlist, 3rd
+    reservations.book(slot.id, Patron.parse(name="Eve", email="eve@example.org"), now=now)  # waitlist, 3rd
 
     [card] = desk.book_states(slot.event, now)
     [reading] = card.readings
@@ -610,7 +617,7 @@ def test_the_staff_feed_names_holds_apart_from_readers(client, db, make_event, m
     from booking.domain.models import Role
 
     slot = make_slot(make_event(max_seats_per_booking=2), capacity=3)
-    reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
+    reservations.book(slot.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
     api_book(client, slot.id, "bea@example.org", name="Bea", seats=2)
     token = calendars.issue_feed_token(make_user("boss@example.org", Role.STAFF))
 

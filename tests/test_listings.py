@@ -12,6 +12,7 @@ from booking.services import availability, listings, reservations
 from booking.services.availability import ConfirmationNeeded, WindowSpec
 from booking.domain.errors import ConfirmationNeeded, DomainError, Forbidden
 from booking.domain.models import Booking, BookingStatus, HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, SlotStatus, User
+from booking.domain.commands import Patron
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def shelf(db, make_partner, make_event, make_book, make_slot, now):
 
 
 def booked(slot, email, now) -> Booking:
-    return reservations.book(slot.id, name="Reader " + email, email=email, now=now).booking
+    return reservations.book(slot.id, Patron.parse(name="Reader " + email, email=email), now=now).booking
 
 
 def statuses(db, bookings) -> list[BookingStatus]:

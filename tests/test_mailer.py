@@ -21,6 +21,7 @@ from booking.services.outbox import mailer, notifications
 from booking.domain.models import OutboxMessage, Role, User, utcnow
 from test_concurrency import race
 from booking.services import passwords
+from booking.domain.commands import Patron
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def reservation(make_event, make_slot, now):
     """A confirmed reading at an event in Chicago, with the patron's private token."""
     event = make_event(timezone="America/Chicago", accessibility_notes="Step-free entrance.")
     slot = make_slot(event)
-    return reservations.book(slot.id, name="Ada Reader", email="ada@example.org", now=now)
+    return reservations.book(slot.id, Patron.parse(name="Ada Reader", email="ada@example.org"), now=now)
 
 
 def messages(db, kind: str | None = None) -> list[OutboxMessage]:
@@ -89,8 +90,12 @@ def test_every_kind_of_message_has_a_subject_and_text_and_html(db, reservation, 
     elif kind == "booking_held":
         hold = reservations.Hold(expires_at=now + timedelta(minutes=20), client="c",
                                  client_limit=5)
-        reservations.book(reservation.booking.slot_id, name="Ada Reader",
-                          email="ada.again@example.org", now=now, hold=hold)
+        reservations.book(
+            reservation.booking.slot_id,
+            Patron.parse(name="Ada Reader", email="ada.again@example.org"),
+            now=now,
+            hold=hold,
+        )
         message = messages(db, "booking_held")[0]
     else:
         message = booking_kinds(db, reservation, now)[kind]
@@ -120,8 +125,11 @@ def test_every_kind_of_message_has_a_subject_and_text_and_html(db, reservation, 
 
 
 def test_html_e_mails_escape_what_patrons_typed(db, make_slot, now):
-    reservation = reservations.book(make_slot().id, name="<b>Bo</b>", email="bo@example.org",
-                                    now=now)
+    reservation = reservations.book(
+        make_slot().id,
+        Patron.parse(name="<b>Bo</b>", email="bo@example.org"),
+        now=now,
+    )
     [message] = messages(db)
 
     found = parts(mailer.compose(message, now=now))
@@ -214,8 +222,8 @@ def test_a_waitlist_notice_is_tentative_and_the_promotion_confirms_it(
     app, db, make_slot, now
 ):
     slot = make_slot(capacity=1)
-    first = reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
-    reservations.book(slot.id, name="Bo", email="bo@example.org", now=now)
+    first = reservations.book(slot.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
+    reservations.book(slot.id, Patron.parse(name="Bo", email="bo@example.org"), now=now)
     reservations.cancel(first.token, now=now)
 
     mailer.drain(now)
@@ -547,7 +555,11 @@ def test_a_title_stored_on_two_lines_before_the_rule_is_still_e_mailed_on_one_li
     app, db, make_book, make_slot, now
 ):
     book = make_book(title="Nurse\r\nBcc: everyone@example.org")
-    reservations.book(make_slot(book=book).id, name="Ada", email="ada@example.org", now=now)
+    reservations.book(
+        make_slot(book=book).id,
+        Patron.parse(name="Ada", email="ada@example.org"),
+        now=now,
+    )
 
     result = mailer.drain(now)
 

@@ -10,14 +10,15 @@ from booking.services import reservations
 from booking.domain.models import Booking, BookingStatus, Slot
 from test_concurrency import race
 from test_mailer import messages as queued, record_sends
+from booking.domain.commands import Patron
 
 
 def test_booking_queues_a_confirmation_with_the_private_link_or_a_waitlist_notice(
     db, make_slot, now
 ):
     slot = make_slot(capacity=1)
-    first = reservations.book(slot.id, name="Ada", email="Ada@Example.org", now=now)
-    reservations.book(slot.id, name="Bo", email="bo@example.org", now=now)
+    first = reservations.book(slot.id, Patron.parse(name="Ada", email="Ada@Example.org"), now=now)
+    reservations.book(slot.id, Patron.parse(name="Bo", email="bo@example.org"), now=now)
 
     confirmed, waitlisted = queued(db)
 
@@ -29,8 +30,8 @@ def test_booking_queues_a_confirmation_with_the_private_link_or_a_waitlist_notic
 
 def test_a_patron_cancelling_queues_the_cancellation_and_the_promotion(db, make_slot, now):
     slot = make_slot(capacity=1)
-    first = reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
-    reservations.book(slot.id, name="Bo", email="bo@example.org", now=now)
+    first = reservations.book(slot.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
+    reservations.book(slot.id, Patron.parse(name="Bo", email="bo@example.org"), now=now)
 
     reservations.cancel(first.token, now=now)
 
@@ -42,8 +43,7 @@ def test_a_patron_cancelling_queues_the_cancellation_and_the_promotion(db, make_
 
 
 def test_a_schedule_change_is_queued_for_the_patron(db, make_slot, now):
-    booking = reservations.book(make_slot().id, name="Ada", email="ada@example.org",
-                                now=now).booking
+    booking = reservations.book(make_slot().id, Patron.parse(name="Ada", email="ada@example.org"), now=now).booking
 
     notifications.queue_schedule_changed(booking, now, "The reading moved to Room 2.")
     db.session.commit()
@@ -70,12 +70,12 @@ def reminder_world(db, make_event, make_slot, now):
     soon = make_slot(event, starts_at=event.starts_at + timedelta(hours=1), capacity=1)
     later = make_slot(event, starts_at=event.starts_at + timedelta(days=3), capacity=1)
     past = make_slot(event, starts_at=event.starts_at + timedelta(hours=3), capacity=2)
-    due = reservations.book(soon.id, name="Ada", email="ada@example.org", now=now).booking
-    reservations.book(soon.id, name="Wait", email="wait@example.org", now=now)
-    reservations.book(later.id, name="Later", email="later@example.org", now=now)
-    gone = reservations.book(past.id, name="Gone", email="gone@example.org", now=now)
+    due = reservations.book(soon.id, Patron.parse(name="Ada", email="ada@example.org"), now=now).booking
+    reservations.book(soon.id, Patron.parse(name="Wait", email="wait@example.org"), now=now)
+    reservations.book(later.id, Patron.parse(name="Later", email="later@example.org"), now=now)
+    gone = reservations.book(past.id, Patron.parse(name="Gone", email="gone@example.org"), now=now)
     reservations.cancel(gone.token, now=now)
-    reservations.book(past.id, name="Over", email="over@example.org", now=now)
+    reservations.book(past.id, Patron.parse(name="Over", email="over@example.org"), now=now)
     # This reading has already taken place.
     db.session.execute(sa.update(Slot).where(Slot.id == past.id).values(
         starts_at=now - timedelta(hours=2), ends_at=now - timedelta(hours=1, minutes=30)))
@@ -114,8 +114,11 @@ def test_two_servers_sending_reminders_at_once_send_each_reminder_once(
 ):
     event = make_event(starts_at=now.replace(microsecond=0) + timedelta(hours=2))
     booking_ids = [
-        reservations.book(make_slot(event, book=make_book(), capacity=1).id, name=f"R{n}",
-                          email=f"r{n}@example.org", now=now).booking.id
+        reservations.book(
+            make_slot(event, book=make_book(), capacity=1).id,
+            Patron.parse(name=f"R{n}", email=f"r{n}@example.org"),
+            now=now,
+        ).booking.id
         for n in range(8)
     ]
 
@@ -145,11 +148,11 @@ def crons_at_once(app, db, monkeypatch, queue_due, *, now, kind, subject, runs=4
 
 def test_cancelled_and_waitlisted_bookings_are_never_reminded(db, make_slot, now):
     slot = make_slot(capacity=1)
-    first = reservations.book(slot.id, name="Ada", email="ada@example.org", now=now)
-    reservations.book(slot.id, name="Bo", email="bo@example.org", now=now)
+    first = reservations.book(slot.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
+    reservations.book(slot.id, Patron.parse(name="Bo", email="bo@example.org"), now=now)
     reservations.cancel(first.token, now=now)
     reservations.cancel(
-        reservations.book(slot.id, name="Cy", email="cy@example.org", now=now).token, now=now)
+        reservations.book(slot.id, Patron.parse(name="Cy", email="cy@example.org"), now=now).token, now=now)
 
     count = notifications.queue_reminders(now, within=timedelta(days=30))
 

@@ -14,6 +14,7 @@ from booking.web.forms import BookingForm
 from booking.web.errors import add_field_errors
 from conftest import TEST_DATABASE_URL
 from booking.domain.models import Booking, BookingStatus, EventKind, EventStatus, HostRole, ListingStatus, Slot
+from booking.domain.commands import Patron
 
 CHICAGO_WINTER = datetime(2031, 1, 15, 15, 0, tzinfo=timezone.utc)  # 09:00 in Chicago (CST)
 
@@ -186,8 +187,11 @@ def test_event_page_never_shows_a_volunteer_identity(client, reading):
 
 def test_event_page_offers_the_waitlist_when_a_reading_is_full(client, reading, now):
     for n in range(2):
-        reservations.book(reading.id, name=f"P{n}", email=f"p{n}@example.org",
-                          accept_agreement=True, now=now)
+        reservations.book(
+            reading.id,
+            Patron.parse(name=f"P{n}", email=f"p{n}@example.org", accept_agreement=True),
+            now=now,
+        )
     html = client.get(f"/events/{reading.event.slug}").get_data(as_text=True)
     assert "Join waitlist" in html
     assert "seats left" not in html
@@ -288,8 +292,11 @@ def test_cancelling_again_through_the_page_is_refused_clearly(client, submit, re
 
 
 def test_a_full_reading_takes_the_patron_onto_the_waitlist(client, submit, reading, now, db):
-    reservations.book(reading.id, name="First", email="first@example.org", seats=2,
-                      accept_agreement=True, now=now)
+    reservations.book(
+        reading.id,
+        Patron.parse(name="First", email="first@example.org", seats=2, accept_agreement=True),
+        now=now,
+    )
     page = client.get(f"/slots/{reading.id}/book").get_data(as_text=True)
     assert "Join the waitlist" in page
     response = submit(f"/slots/{reading.id}/book", book_form())
@@ -334,8 +341,11 @@ def test_a_forged_post_without_csrf_token_is_refused(client, reading, db):
 
 
 def test_a_patron_rule_refusal_is_shown_on_the_form(submit, reading, make_slot, now):
-    reservations.book(reading.id, name="Ada", email="ada@example.org",
-                      accept_agreement=True, now=now)
+    reservations.book(
+        reading.id,
+        Patron.parse(name="Ada", email="ada@example.org", accept_agreement=True),
+        now=now,
+    )
     response = submit(f"/slots/{reading.id}/book", book_form())
     assert response.status_code == 409
     assert "You already have a booking for this time slot." in response.get_data(as_text=True)

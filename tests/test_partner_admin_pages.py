@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from booking.services import programme, reservations
 from booking.domain.models import AuditEntry, Booking, BookingStatus, EventHost, HostRole, ListingStatus, OutboxMessage, Partner, ProgramSession, Slot
 from conftest import AFTER_BOOKING, confirmation_fields, csrf_token_from
+from booking.domain.commands import Patron
 from test_partner_pages import (  # noqa: F401  (fixtures)
     local_hour,
     login,
@@ -128,8 +129,8 @@ def test_fewer_seats_lists_the_bookings_then_cancels_them_once_confirmed(
         client, submit, login, world, db, now):
     event, session = world["event"], world["own_session"]
     slot = programme.session_slot(session)
-    reservations.book(slot.id, name="Reader Name", email="r1@example.org", now=now)
-    later = reservations.book(slot.id, name="Other Reader", email="r2@example.org", now=now).booking
+    reservations.book(slot.id, Patron.parse(name="Reader Name", email="r1@example.org"), now=now)
+    later = reservations.book(slot.id, Patron.parse(name="Other Reader", email="r2@example.org"), now=now).booking
     login(world["coordinator"])
     url = f"/partner/sessions/{session.id}"
     page = client.get(url).get_data(as_text=True)
@@ -156,15 +157,14 @@ def test_a_stale_confirmation_shows_the_new_list_again_and_changes_nothing(
         client, login, world, db, now):
     session = world["own_session"]
     slot = programme.session_slot(session)
-    shown = reservations.book(slot.id, name="Reader Name", email="r1@example.org", now=now).booking
+    shown = reservations.book(slot.id, Patron.parse(name="Reader Name", email="r1@example.org"), now=now).booking
     login(world["coordinator"])
     url = f"/partner/sessions/{session.id}/retire"
     token = csrf_token_from(client.get("/partner/").get_data(as_text=True))
     asked = client.post(url, data={"csrf_token": token}).get_data(as_text=True)
     assert f'name="confirm_booking" value="{shown.id}"' in asked
     # Another reader books while the confirmation page is on screen.
-    unseen = reservations.book(slot.id, name="Late Reader", email="r2@example.org",
-                               now=now).booking
+    unseen = reservations.book(slot.id, Patron.parse(name="Late Reader", email="r2@example.org"), now=now).booking
     again = client.post(url, data=confirmation_fields(asked, reason="Presenter is ill."))
     html = again.get_data(as_text=True)
     assert again.status_code == 409
@@ -187,8 +187,11 @@ def test_a_stale_confirmation_shows_the_new_list_again_and_changes_nothing(
 def test_a_mangled_confirmation_shows_the_list_again_and_changes_nothing(
         client, login, world, db, now, forged):
     session = world["own_session"]
-    booking = reservations.book(programme.session_slot(session).id, name="Reader Name",
-                                email="r1@example.org", now=now).booking
+    booking = reservations.book(
+        programme.session_slot(session).id,
+        Patron.parse(name="Reader Name", email="r1@example.org"),
+        now=now,
+    ).booking
     login(world["coordinator"])
     token = csrf_token_from(client.get("/partner/").get_data(as_text=True))
     asked = client.post(f"/partner/sessions/{session.id}/retire",
@@ -203,14 +206,15 @@ def test_moving_a_session_onto_a_readers_other_booking_lists_it_then_cancels_it(
         client, login, world, db, now, make_slot):
     event, session = world["event"], world["own_session"]
     slot = programme.session_slot(session)
-    clash = reservations.book(slot.id, name="Busy Reader", email="busy@example.org",
-                              now=now).booking
-    stays = reservations.book(slot.id, name="Free Reader", email="free@example.org",
-                              now=now).booking
+    clash = reservations.book(slot.id, Patron.parse(name="Busy Reader", email="busy@example.org"), now=now).booking
+    stays = reservations.book(slot.id, Patron.parse(name="Free Reader", email="free@example.org"), now=now).booking
     reading = make_slot(event, book=world["own_book"], capacity=2,
                         starts_at=event.starts_at + timedelta(hours=1))
-    other = reservations.book(reading.id, name="Busy Reader", email="busy@example.org",
-                              now=now).booking
+    other = reservations.book(
+        reading.id,
+        Patron.parse(name="Busy Reader", email="busy@example.org"),
+        now=now,
+    ).booking
     login(world["coordinator"])
     url = f"/partner/sessions/{session.id}"
     page = client.get(url).get_data(as_text=True)
@@ -491,8 +495,11 @@ def test_staff_invite_a_volunteer_for_the_partner_they_act_for(client, submit, l
 
 def test_staff_see_reader_names_when_a_change_would_cancel_bookings(client, login, world, now):
     session = world["own_session"]
-    reservations.book(programme.session_slot(session).id, name="Reader Name",
-                      email="r1@example.org", now=now)
+    reservations.book(
+        programme.session_slot(session).id,
+        Patron.parse(name="Reader Name", email="r1@example.org"),
+        now=now,
+    )
     login(world["staff"])
     url = f"/partner/sessions/{session.id}/retire?partner={world['own'].id}"
     token = csrf_token_from(client.get(f"/partner/?partner={world['own'].id}").get_data(as_text=True))
@@ -510,7 +517,7 @@ def test_a_window_is_changed_in_place_keeping_readings_at_the_same_time(client, 
     url = f"/me/events/{event.slug}/availability"
     submit(url, window_form(event, local_hour(event, 1), local_hour(event, 2), break_minutes="0"))
     first = db.session.scalar(sa.select(Slot).where(Slot.book_id == book.id).order_by(Slot.starts_at))
-    kept = reservations.book(first.id, name="Reader", email="r@example.org", now=now).booking
+    kept = reservations.book(first.id, Patron.parse(name="Reader", email="r@example.org"), now=now).booking
     page = client.get(f"{url}?edit=0").get_data(as_text=True)
     assert "Change the window" in page and f'value="{local_hour(event, 1)}"' in page
     response = client.post(url, data={

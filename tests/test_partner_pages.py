@@ -14,6 +14,7 @@ from conftest import confirmation_fields, csrf_token_from
 from booking.domain.models import HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, User
 from booking.services import passwords
 from booking.domain.errors import Forbidden
+from booking.domain.commands import Patron
 
 PASSWORD = "correct horse battery"
 
@@ -185,8 +186,11 @@ def desk_reading(world):
                 starts_at=event.starts_at, ends_at=event.starts_at + timedelta(minutes=30))
     _db.session.add(slot)
     _db.session.commit()
-    booking = reservations.book(slot.id, name="Reader", email="reader@example.org",
-                                now=event.starts_at - timedelta(hours=1)).booking
+    booking = reservations.book(
+        slot.id,
+        Patron.parse(name="Reader", email="reader@example.org"),
+        now=event.starts_at - timedelta(hours=1),
+    ).booking
     return {"slot_id": slot.id, "booking_id": booking.id}
 
 
@@ -264,8 +268,7 @@ def test_retiring_a_booked_book_shows_what_it_cancels_then_cancels_on_confirmati
 ):
     book = world["own_book"]
     slot = make_slot(world["event"], book=book, capacity=2)
-    booking = reservations.book(slot.id, name="Reader Name", email="r1@example.org",
-                                now=now).booking
+    booking = reservations.book(slot.id, Patron.parse(name="Reader Name", email="r1@example.org"), now=now).booking
     login(world[who])
     url = f"/partner/books/{book.id}/retire?partner={world['own'].id}"
     token = csrf_token_from(client.get(f"/partner/?partner={world['own'].id}").get_data(as_text=True))
@@ -342,7 +345,7 @@ def test_removing_a_booked_window_asks_first_then_cancels(client, submit, login,
     submit(url, window_form(event, local_hour(event, 1), local_hour(event, 2)))
     slot = db.session.scalar(sa.select(Slot).where(Slot.book_id == world["own_book"].id)
                              .order_by(Slot.starts_at))
-    reservations.book(slot.id, name="Reader Name", email="r@example.org", now=now)
+    reservations.book(slot.id, Patron.parse(name="Reader Name", email="r@example.org"), now=now)
     page = client.get(url).get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     asked = client.post(url, data={"csrf_token": token, "remove": "0"})
@@ -366,11 +369,15 @@ def test_removing_a_window_with_a_stale_confirmation_asks_again_and_changes_noth
     submit(url, window_form(event, local_hour(event, 1), local_hour(event, 2), break_minutes="0"))
     first, second = db.session.scalars(sa.select(Slot).where(Slot.book_id == world["own_book"].id)
                                        .order_by(Slot.starts_at)).all()
-    reservations.book(first.id, name="Reader Name", email="r@example.org", now=now)
+    reservations.book(first.id, Patron.parse(name="Reader Name", email="r@example.org"), now=now)
     token = csrf_token_from(client.get(url).get_data(as_text=True))
     asked = client.post(url, data={"csrf_token": token, "remove": "0"}).get_data(as_text=True)
     assert asked.count('name="confirm_booking"') == 1
-    reservations.book(second.id, name="Late Reader", email="late@example.org", now=now)
+    reservations.book(
+        second.id,
+        Patron.parse(name="Late Reader", email="late@example.org"),
+        now=now,
+    )
     again = client.post(url, data=confirmation_fields(asked, reason="Volunteer is ill."))
     html = again.get_data(as_text=True)
     assert again.status_code == 409 and "changed since you looked" in html

@@ -19,6 +19,7 @@ from booking.domain.errors import (
     VolunteerConflict,
 )
 from booking.domain.models import Booking, BookingStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Role, Slot, SlotStatus, User
+from booking.domain.commands import Patron
 
 CHICAGO = ZoneInfo("America/Chicago")
 DAY = datetime(2031, 6, 14)  # a Saturday well in the future, CDT (UTC-5)
@@ -70,7 +71,7 @@ def slot_of(db, session) -> Slot:
 
 
 def book_seat(slot, email, now):
-    return reservations.book(slot.id, name="Reader " + email, email=email, now=now).booking
+    return reservations.book(slot.id, Patron.parse(name="Reader " + email, email=email), now=now).booking
 
 
 def test_a_new_session_is_a_draft_with_one_slot_at_local_time(db, place, now):

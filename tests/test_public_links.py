@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from booking.services import reservations
 from booking.domain.models import Role
 from test_partner_pages import make_user, sign_in  # noqa: F401
+from booking.domain.commands import Patron
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = "https://events.library.test"
@@ -64,7 +65,7 @@ def test_api_booking_links_and_openapi_servers_ignore_a_forged_host(forged, make
 
 def test_feeds_and_subscribe_links_ignore_a_forged_host(forged, make_slot, now):
     slot = make_slot(capacity=2)
-    token = reservations.book(slot.id, name="Ada", email="ada@example.org", now=now).token
+    token = reservations.book(slot.id, Patron.parse(name="Ada", email="ada@example.org"), now=now).token
     slug = slot.event.slug
 
     for url in ("/", f"/events/{slug}", f"/bookings/{token}", f"/bookings/{token}/confirmation",

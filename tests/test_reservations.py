@@ -9,11 +9,13 @@ import sqlalchemy as sa
 from booking.services import reservations
 from booking.domain.errors import AlreadyBooked, BookingNotFound, NotCancellable, OverlappingBooking, PatronLimitReached, RegistrationClosed, SlotNotFound, SlotUnavailable, ValidationFailed
 from booking.domain.models import Booking, BookingStatus, EventKind, EventStatus, OutboxMessage, Slot, SlotStatus
+from booking.domain.commands import Patron
+from booking.domain.text import has_control_characters
 
 
 def book(slot_id, email="ada@example.org", *, now, **fields):
     fields.setdefault("name", "Ada Reader")
-    return reservations.book(slot_id, email=email, now=now, **fields)
+    return reservations.book(slot_id, Patron.parse(email=email, **fields), now=now)
 
 
 def state(db, slot_id):
@@ -116,8 +118,8 @@ def test_invalid_fields_are_refused_with_a_message_and_change_nothing(
     ("Ada\x00", True), ("Ada\x1b[31m", True), ("Ada\x7f", True),
 ])
 def test_control_characters_are_refused_but_line_breaks_and_tabs_pass(text, refused):
-    # Events and bookings share this check; it is public for that reason.
-    assert reservations.has_control_characters(text) is refused
+    # Events and bookings share this check (booking.domain.text).
+    assert has_control_characters(text) is refused
 
 
 def test_a_locked_slot_is_read_fresh_and_unknown_ids_are_not_found(db, slot):
@@ -130,7 +132,7 @@ def test_a_locked_slot_is_read_fresh_and_unknown_ids_are_not_found(db, slot):
 
 def test_every_bad_field_is_reported_at_once(db, slot, now):
     with pytest.raises(ValidationFailed) as refused:
-        reservations.book(slot.id, name="", email="x", seats=0, now=now)
+        reservations.book(slot.id, Patron.parse(name="", email="x", seats=0), now=now)
     assert set(refused.value.errors) == {"name", "email", "seats"}
 
 
@@ -309,13 +311,13 @@ def test_control_characters_are_refused_rather_than_stored(db, slot, now, field)
 def test_a_seat_left_free_with_people_waiting_goes_to_them_before_a_newcomer(
         db, make_slot, now):
     slot = make_slot(capacity=1)
-    reservations.book(slot.id, name="Ann", email="ann@example.org", now=now)
-    waiting = reservations.book(slot.id, name="Bo", email="bo@example.org", now=now)
+    reservations.book(slot.id, Patron.parse(name="Ann", email="ann@example.org"), now=now)
+    waiting = reservations.book(slot.id, Patron.parse(name="Bo", email="bo@example.org"), now=now)
     # A seat appears without the queue moving (as when sessions stopped holding walk-in seats).
     db.session.execute(sa.update(Slot).where(Slot.id == slot.id).values(capacity=2))
     db.session.commit()
 
-    newcomer = reservations.book(slot.id, name="Cy", email="cy@example.org", now=now)
+    newcomer = reservations.book(slot.id, Patron.parse(name="Cy", email="cy@example.org"), now=now)
 
     db.session.expire_all()
     assert db.session.get(Booking, waiting.booking.id).status == BookingStatus.CONFIRMED

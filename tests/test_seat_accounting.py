@@ -17,6 +17,7 @@ from booking.services import availability, desk, events, programme, reservations
 from booking.services.availability import WindowSpec
 from booking.domain.errors import Busy, ConfirmationNeeded, DomainError, SeatsTaken
 from booking.domain.models import Booking, BookingStatus, EventStatus, HostRole, Slot, SlotStatus
+from booking.domain.commands import Patron, WalkIn
 
 PATRONS = [f"reader{n}@example.org" for n in range(6)]
 
@@ -55,22 +56,29 @@ class Scenario:
     def book_hold(self):
         slot = self.rng.choice(self.slots())
         made = reservations.book(
-            slot.id, name="Reader", email=self.rng.choice(PATRONS),
-            seats=self.rng.choice([1, 1, 2]) if slot.capacity > 1 else 1, now=self.now,
+            slot.id,
+            Patron.parse(name="Reader", email=self.rng.choice(PATRONS), seats=self.rng.choice([1, 1, 2]) if slot.capacity > 1 else 1),
+            now=self.now,
             hold=reservations.Hold(expires_at=self.now + timedelta(minutes=20),
-                                   client="one client", client_limit=1000))
+                                   client="one client", client_limit=1000),
+        )
         self.tokens[made.booking.id] = made.token
 
     def book_at_once(self):
         slot = self.rng.choice(self.slots())
-        made = reservations.book(slot.id, name="Reader", email=self.rng.choice(PATRONS),
-                                 seats=self.rng.choice([1, 2]) if slot.capacity > 1 else 1,
-                                 now=self.now)
+        made = reservations.book(
+            slot.id,
+            Patron.parse(name="Reader", email=self.rng.choice(PATRONS), seats=self.rng.choice([1, 2]) if slot.capacity > 1 else 1),
+            now=self.now,
+        )
         self.tokens[made.booking.id] = made.token
 
     def walk_in(self):
-        made = reservations.book(self.rng.choice(self.slots()).id, name="Walk-in", email="",
-                                 now=self.now, walk_in=True, check_in=self.rng.random() < 0.5)
+        made = reservations.book(
+            self.rng.choice(self.slots()).id,
+            WalkIn.parse(name="Walk-in", email="", check_in=self.rng.random() < 0.5),
+            now=self.now,
+        )
         self.tokens[made.booking.id] = made.token
 
     def confirm(self):
@@ -201,8 +209,11 @@ def test_a_reading_cannot_shrink_below_the_readers_already_checked_in(
                         + timedelta(minutes=30), 30, 10, readers=3)
     availability.save(event, book, [window], now=now, user=staff)
     slot = db.session.scalar(sa.select(Slot).where(Slot.book_id == book.id))
-    seated = [reservations.book(slot.id, name=f"Reader {n}", email=f"r{n}@example.org",
-                                now=now).booking for n in range(3)]
+    seated = [reservations.book(
+        slot.id,
+        Patron.parse(name=f"Reader {n}", email=f"r{n}@example.org"),
+        now=now,
+    ).booking for n in range(3)]
     for booking in seated[:2]:  # check-in opened: the reading starts within 30 minutes
         reservations.check_in(booking.id, now=now)
 

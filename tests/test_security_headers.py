@@ -8,6 +8,7 @@ import pytest
 from booking.services import calendars, reservations
 from booking.domain.models import Role
 from test_partner_pages import make_user, sign_in  # noqa: F401
+from booking.domain.commands import Patron
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -15,7 +16,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 @pytest.fixture
 def booked(make_slot, now):
     slot = make_slot(capacity=3)
-    reservation = reservations.book(slot.id, name="Ada Reader", email="ada@example.org", now=now)
+    reservation = reservations.book(slot.id, Patron.parse(name="Ada Reader", email="ada@example.org"), now=now)
     return slot, reservation.token
 
 

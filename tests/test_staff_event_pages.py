@@ -10,6 +10,7 @@ from booking.services import events, reservations
 from booking.domain.models import AuditEntry, Booking, BookingStatus, Event, EventStatus, HostRole, ListingStatus, OutboxMessage, Slot, SlotStatus
 from conftest import AFTER_BOOKING, csrf_token_from
 from test_partner_pages import area_urls, login, make_user, sign_in, world  # noqa: F401
+from booking.domain.commands import Patron
 
 
 def local(event, instant=None, **shift) -> str:
@@ -42,8 +43,11 @@ def as_staff(client, world):
 
 
 def book_reader(slot, n, now):
-    return reservations.book(slot.id, name=f"Reader {n}", email=f"reader{n}@example.org",
-                             now=now, accept_agreement=True).booking
+    return reservations.book(
+        slot.id,
+        Patron.parse(name=f"Reader {n}", email=f"reader{n}@example.org", accept_agreement=True),
+        now=now,
+    ).booking
 
 
 def test_staff_create_an_event_and_land_on_its_overview(as_staff, submit, db):

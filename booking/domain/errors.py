@@ -34,8 +34,8 @@ class NotFound(DomainError):
 
 
 class SlotNotFound(NotFound):
-    def __init__(self):
-        super().__init__("There is no such reading or session.")
+    def __init__(self, message: str = "There is no such reading or session."):
+        super().__init__(message)
 
 
 class BookingNotFound(NotFound):

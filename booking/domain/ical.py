@@ -8,7 +8,6 @@ changed (never "now", so an unchanged feed is byte-identical), and SEQUENCE from
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum

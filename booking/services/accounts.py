@@ -6,7 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from booking.services import tokens as auth, passwords
 from booking.services.outbox import notifications
-from booking.domain.errors import DomainError, Forbidden, ValidationFailed
+from booking.domain.errors import Forbidden, ValidationFailed
 from booking.extensions import db
 from booking.domain.models import HumanBook, Partner, Role, User, utcnow
 from booking.services.reservations import normalize_email

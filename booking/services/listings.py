@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from booking.services import audit
 from booking.services.availability import Plan, active_bookings, require_confirmation, withdraw_slot
-from booking.domain.errors import ConfirmationNeeded, DomainError, Forbidden, ValidationFailed
+from booking.domain.errors import DomainError, Forbidden, ValidationFailed
 from booking.extensions import db, transaction
 from booking.domain.models import Booking, HumanBook, ListingStatus, Partner, Role, Slot, SlotStatus, User
 from booking.domain.text import check_text

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
 from booking.services import audit
-from booking.domain.errors import DomainError, Forbidden, ValidationFailed
+from booking.domain.errors import Forbidden, ValidationFailed
 from booking.services.events import free_slug, slugify
 from booking.extensions import db
 from booking.domain.models import Partner, Role, User, utcnow

@@ -20,9 +20,15 @@ import sqlalchemy as sa
 
 from booking.services import audit, reservations
 from booking.services.outbox import notifications
-from booking.services.availability import VolunteerConflict, active_bookings, lock_volunteers, partner_events, require_confirmation, surplus_bookings, withdraw_slot
+from booking.services.availability import (
+    active_bookings,
+    lock_volunteers,
+    partner_events,
+    require_confirmation,
+    surplus_bookings,
+    withdraw_slot,
+)
 from booking.domain.errors import (
-    ConfirmationNeeded,
     DomainError,
     Forbidden,
     ValidationFailed,

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import Signer
 
@@ -34,16 +33,14 @@ from booking.domain.errors import AlreadyBooked, HoldLapsed, TooManyHolds, Atten
 from booking.services.outbox import notifications
 from booking.services.outbox.notifications import is_walk_in_placeholder, walk_in_placeholder_email
 from booking.extensions import db, transaction
-from booking.domain.text import check_text
-from booking.domain.text import has_control_characters
+from booking.domain import messages
+from booking.domain.commands import Patron, WalkIn
 from booking.domain.models import ACTIVE_BOOKING_STATUSES, HOLDING_STATUSES, waiting_in_line, Booking, BookingStatus, Event, EventStatus, Slot, SlotStatus
 
-NAME_MAX = 120
-EMAIL_MAX = 254
-ACCESSIBILITY_MAX = 500
 TOKEN_BYTES = 32
-#: What a patron reads when the event's reader agreement was not accepted.
-AGREEMENT_NEEDED = "Please read and accept the reader agreement."
+#: The desk seats walk-ins in readings of human books; a program session is booked ahead.
+WALK_INS_IN_READINGS_ONLY = ("There is no such reading at this event. Reload the desk and "
+                             "try again.")
 #: Check-in and no-show open this long before a reading starts.
 CHECK_IN_OPENS = timedelta(minutes=30)
 
@@ -84,48 +81,6 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def clean_patron(name, email, seats, accessibility_needs, *, email_optional=False) -> dict:
-    """Check the patron's fields; raise ValidationFailed with every problem at once."""
-    errors: dict[str, list[str]] = {}
-    if not isinstance(name, str) or not name.strip():
-        errors["name"] = ["Enter your name."]
-    elif len(name.strip()) > NAME_MAX:
-        errors["name"] = [f"Name must be at most {NAME_MAX} characters."]
-    if email_optional and (email is None or email == "" or isinstance(email, str)
-                           and not email.strip()):
-        email = ""
-    elif not isinstance(email, str) or not email.strip():
-        errors["email"] = ["Enter your e-mail address."]
-    elif len(email.strip()) > EMAIL_MAX:
-        errors["email"] = [f"E-mail must be at most {EMAIL_MAX} characters."]
-    else:
-        try:
-            validate_email(email.strip(), check_deliverability=False)
-        except EmailNotValidError:
-            errors["email"] = ["Enter a valid e-mail address, like name@example.org."]
-    if isinstance(seats, bool) or not isinstance(seats, int):
-        errors["seats"] = ["Seats must be a whole number."]
-    elif seats < 1:
-        errors["seats"] = ["Book at least 1 seat."]
-    if not isinstance(accessibility_needs, str):
-        errors["accessibility_needs"] = ["Accessibility needs must be text."]
-    elif len(accessibility_needs) > ACCESSIBILITY_MAX:
-        errors["accessibility_needs"] = [
-            f"Accessibility needs must be at most {ACCESSIBILITY_MAX} characters."
-        ]
-    check_text(errors, "name", name)
-    check_text(errors, "email", email)
-    check_text(errors, "accessibility_needs", accessibility_needs, multiline=True)
-    if errors:
-        raise ValidationFailed(errors)
-    return {
-        "name": name.strip(),
-        "email": email.strip(),
-        "seats": seats,
-        "accessibility_needs": accessibility_needs.strip(),
-    }
-
-
 def cancellable(booking: Booking, now: datetime) -> bool:
     """Whether the patron can still cancel (or leave the waitlist, or release a hold) online."""
     return booking.status in HOLDING_STATUSES and booking.slot.starts_at > now
@@ -156,6 +111,8 @@ def walk_in_problem(event: Event, slot: Slot, now: datetime) -> DomainError | No
     Unlike online booking, the desk may seat people until the reading ends, whatever the
     registration window says.
     """
+    if slot.book_id is None:
+        return SlotNotFound(WALK_INS_IN_READINGS_ONLY)
     problem = _slot_problem(event, slot)
     if problem:
         return problem
@@ -176,21 +133,15 @@ def _slot_problem(event: Event, slot: Slot) -> DomainError | None:
 
 def book(
     slot_id: int,
+    patron: Patron | WalkIn,
     *,
-    name: str,
-    email: str,
     now: datetime,
-    seats: int = 1,
-    accept_agreement: bool = False,
-    accessibility_needs: str = "",
-    walk_in: bool = False,
-    check_in: bool = False,
     hold: Hold | None = None,
     anonymous: bool = False,
 ) -> Reservation:
     """Reserve seats in a slot, or a place on its waitlist when its online seats are gone.
 
-    A walk-in (booked at the desk) needs no e-mail, may be booked until the reading ends,
+    A walk-in (the WalkIn command, booked at the desk) needs no e-mail, may be booked until the reading ends,
     may take held-back seats, is never waitlisted, and may be checked in at once.
 
     With `hold`, the address is not proven: the booking is a hold (PENDING) and nothing
@@ -198,10 +149,9 @@ def book(
     `anonymous`: the request that asked for it proved nothing (the e-mail it sends is capped
     per recipient).
     """
-    fields = clean_patron(name, email, seats, accessibility_needs, email_optional=walk_in)
-    if not fields["email"]:
-        fields["email"] = walk_in_placeholder_email()
-    email_key = normalize_email(fields["email"])
+    walk_in = isinstance(patron, WalkIn)
+    email = patron.email or walk_in_placeholder_email()
+    email_key = normalize_email(email)
     with transaction():
         _lock_patron(email_key)
         slot = locked_slot(slot_id)
@@ -212,18 +162,16 @@ def book(
         # Before counting free seats: a hold whose time is up has none, swept or not.
         lapse_holds(slot, now=now)
         if walk_in:
-            _check_walk_in_seats(slot, fields["seats"])
-            if check_in and now < slot.starts_at - CHECK_IN_OPENS:
+            _check_walk_in_seats(slot, patron.seats)
+            if patron.check_in and now < slot.starts_at - CHECK_IN_OPENS:
                 raise ValidationFailed({"check_in": [_CHECK_IN_NOT_YET]})
         else:
             limit = max_seats(slot)
-            if fields["seats"] > limit:
+            if patron.seats > limit:
                 raise ValidationFailed({"seats": [
                     f"You can book at most {limit} seat{'s' if limit != 1 else ''} here."]})
-        if event.requires_agreement and accept_agreement is not True:
-            raise ValidationFailed(
-                {"accept_agreement": [AGREEMENT_NEEDED]}
-            )
+        if event.requires_agreement and not patron.accept_agreement:
+            raise ValidationFailed({"accept_agreement": [messages.AGREEMENT_NEEDED]})
         if hold is not None:
             if hold.client and open_holds(event.id, hold.client, now) >= hold.client_limit:
                 raise TooManyHolds()
@@ -237,29 +185,29 @@ def book(
             for waiting in promote_waitlist(slot, now=now):
                 notifications.queue_promoted(waiting, now=now)
         held = 0 if walk_in else slot.held_for_walk_ins
-        confirmed = _take_seats(slot.id, fields["seats"], held=held)
+        confirmed = _take_seats(slot.id, patron.seats, held=held)
         if walk_in and not confirmed:  # cannot happen under the slot lock; never waitlist
             raise ValidationFailed({"seats": ["Those seats were just taken. Reload the desk."]})
         if hold is not None:
             status = BookingStatus.PENDING
         elif not confirmed:
             status = BookingStatus.WAITLISTED
-        elif walk_in and check_in:
+        elif walk_in and patron.check_in:
             status = BookingStatus.ATTENDED
         else:
             status = BookingStatus.CONFIRMED
         booking = Booking(
             slot_id=slot.id,
             event_id=event.id,
-            patron_name=fields["name"],
-            patron_email=fields["email"],
+            patron_name=patron.name,
+            patron_email=email,
             email_normalized=email_key,
-            seats=fields["seats"],
+            seats=patron.seats,
             status=status,
             waitlist_position=None if confirmed else _next_waitlist_position(slot.id),
             waitlisted_at=None if confirmed else now,
             agreement_version=event.agreement_version if event.requires_agreement else None,
-            accessibility_needs=fields["accessibility_needs"],
+            accessibility_needs="" if walk_in else patron.accessibility_needs,
             walk_in=walk_in,
             hold_expires_at=hold.expires_at if hold is not None else None,
             hold_client=hold.client if hold is not None else None,

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify
 
 from booking.services.queries import catalogue
 from booking.services import reservations
-from booking.domain.errors import ValidationFailed
+from booking.domain.commands import Patron
 from booking.domain.models import BookingStatus, Event, HumanBook, ProgramSession, utcnow
 from booking.services.outbox.notifications import public_url
 from booking.web.openapi import openapi_document
 from . import holds
+from .actions import submit_json
 from .converters import MAX_ID
 from .throttles import booking_throttle
 
@@ -119,27 +120,14 @@ def event_slots(slug: str):
 @bp.post(f"/slots/<int(max={MAX_ID}):slot_id>/bookings")
 @booking_throttle
 def create_booking(slot_id: int):
-    payload = _json_object()
     if catalogue.public_slot(slot_id) is None:
         abort(404, "There is no such reading or session.")
-    accept = payload.get("accept_agreement", False)
-    if not isinstance(accept, bool):
-        raise ValidationFailed({"accept_agreement": ["accept_agreement must be true or false."]})
     now = utcnow()
     # The API proves no address (it keeps no cookie): with e-mail confirmation every booking
     # is a hold, and the answer never depends on the address's other bookings (rule 8).
     hold, anonymous = holds.booking_terms(None, now)
-    reservation = reservations.book(
-        slot_id,
-        name=payload.get("name"),
-        email=payload.get("email"),
-        seats=payload.get("seats", 1),
-        accept_agreement=accept,
-        accessibility_needs=payload.get("accessibility_needs", ""),
-        now=now,
-        hold=hold,
-        anonymous=anonymous,
-    )
+    reservation = submit_json(Patron, lambda patron: reservations.book(
+        slot_id, patron, now=now, hold=hold, anonymous=anonymous))
     token = reservation.token
     answer = {
         "id": reservation.booking.id,
@@ -164,17 +152,3 @@ def cancel_booking(token: str):
 def openapi():
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     return jsonify(openapi_document(base + bp.url_prefix))
-
-
-def _json_object() -> dict:
-    """The request body as a JSON object, or a 400 that says what is wrong."""
-    if not request.is_json:
-        abort(400, "Send a JSON body with Content-Type: application/json.")
-    try:
-        # The app's strict provider also refuses lone surrogates and runaway nesting.
-        payload = current_app.json.loads(request.get_data())
-    except ValueError as exc:
-        abort(400, f"The request body is not valid JSON: {exc}.")
-    if not isinstance(payload, dict):
-        abort(400, "The request body must be a JSON object.")
-    return payload

@@ -6,12 +6,13 @@ from flask_login import current_user
 
 from booking.services import desk, reservations
 from booking.web.access import roles_required
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from booking.web.forms import ConfirmForm, WalkInForm, WalkInSeatsForm
 from booking.domain.models import BookingStatus, Event, Role, Slot, utcnow
 from .converters import MAX_ID
-from .errors import add_field_errors
+from booking.domain.commands import WalkIn
+from .actions import submit
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -105,29 +106,29 @@ def mark(slug: str, booking_id: int):
 def walk_in(slug: str, slot_id: int):
     event = _event_or_404(slug)
     slot = db.session.get(Slot, slot_id)
-    if slot is None or slot.event_id != event.id or slot.book_id is None:
+    if slot is None or slot.event_id != event.id:
         abort(404, "There is no such reading at this event. Reload the desk and try again.")
     form = WalkInForm(prefix=f"walk-in-{slot_id}")
-    if not form.validate_on_submit():
-        return _render("desk/event.html", event, failed=form, failed_slot=slot_id, status=422)
-    try:
-        reservation = reservations.book(
-            slot_id,
-            name=form.name.data, email=form.email.data or "", seats=form.seats.data,
-            accept_agreement=form.accept_agreement.data, check_in=form.check_in.data,
-            walk_in=True, now=utcnow(),
-        )
-    except ValidationFailed as exc:
-        if loose := add_field_errors(form, exc.errors):
-            flash(loose, "error")
-        return _render("desk/event.html", event, failed=form, failed_slot=slot_id, status=422)
-    except DomainError as exc:
-        flash(exc.message, "error")
+
+    def render(status: int, problem: str | None):
+        if problem is None:
+            return _render("desk/event.html", event, failed=form, failed_slot=slot_id,
+                           status=status)
+        flash(problem, "error")
         return _back_to(event, slot_id)
-    booking = reservation.booking
-    flash(f"{booking.patron_name} is booked in as a walk-in"
-          f"{' and checked in' if booking.status == BookingStatus.ATTENDED else ''}.", "success")
-    return _back_to(event, slot_id)
+
+    def seated(reservation):
+        booking = reservation.booking
+        flash(f"{booking.patron_name} is booked in as a walk-in"
+              f"{' and checked in' if booking.status == BookingStatus.ATTENDED else ''}.",
+              "success")
+        return _back_to(event, slot_id)
+
+    def not_here(exc: NotFound):
+        abort(404, exc.message)
+
+    return submit(form, WalkIn, lambda walk_in: reservations.book(slot_id, walk_in, now=utcnow()),
+                  render=render, done=seated, refusals={NotFound: not_here})
 
 
 @bp.post("/<slug>/walk-in-seats")

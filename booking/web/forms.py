@@ -31,7 +31,7 @@ from wtforms.validators import (
 from booking.services.accounts import NAME_MAX as USER_NAME_MAX
 from booking.services.accounts import PASSWORD_MAX, PASSWORD_MIN
 from booking.services.partners import ProfileFields
-from booking.services.reservations import ACCESSIBILITY_MAX, AGREEMENT_NEEDED, EMAIL_MAX, NAME_MAX
+from booking.domain.commands import EMAIL_MAX, Command, Patron, WalkIn, rule_of
 from booking.domain.scheduling import YEARS, YEARS_MESSAGE
 from booking.domain.text import problem as text_problem
 
@@ -73,84 +73,53 @@ class WholeNumberField(IntegerField):
             raise ValueError("Enter a whole number, such as 1 or 2.") from exc
 
 
-# The patron's fields of the online booking form and the desk's walk-in form: the same
-# shapes, with their own labels, messages and whether an e-mail is required.
-
-def _patron_name_field(label: str, missing: str, *, autocomplete: str) -> StringField:
-    return StringField(
-        label, filters=[strip],
-        validators=[DataRequired(missing), ONE_LINE,
-                    Length(max=NAME_MAX, message=f"Name must be at most {NAME_MAX} characters.")],
-        render_kw={"autocomplete": autocomplete},
-    )
-
-
-def _patron_email_field(label: str, presence, invalid: str, *, autocomplete: str) -> StringField:
-    """`presence` is DataRequired (online booking) or Optional (a walk-in may give none)."""
-    return StringField(
-        label, filters=[strip],
-        validators=[
-            presence,
-            ONE_LINE,
-            Length(max=EMAIL_MAX, message=f"E-mail must be at most {EMAIL_MAX} characters."),
-            Email(invalid),
-        ],
-        render_kw={"autocomplete": autocomplete, "type": "email", "inputmode": "email"},
-    )
-
-
-def _seats_field(missing: str, too_few: str, **render_kw) -> WholeNumberField:
-    return WholeNumberField(
-        "Seats", default=1,
-        validators=[InputRequired(missing), NumberRange(min=1, message=too_few)],
-        render_kw={"inputmode": "numeric", **render_kw},
-    )
+def limits(command: type[Command], name: str, **extra) -> dict:
+    """The HTML attributes a field takes from its command's rule (`required`, `maxlength`,
+    `min`, `max`): the browser learns the limits the command enforces, which stay the only
+    check of the value."""
+    rule = rule_of(command, name)
+    attributes: dict = {}
+    if rule is not None:
+        if rule.required and rule.kind != "flag":
+            attributes["required"] = True
+        if rule.max_length is not None:
+            attributes["maxlength"] = rule.max_length
+        if rule.minimum is not None:
+            attributes["min"] = rule.minimum
+        if rule.maximum is not None:
+            attributes["max"] = rule.maximum
+    return {**attributes, **extra}
 
 
 class BookingForm(FlaskForm):
-    """A patron's booking: who, how many seats, needs, and the reader agreement."""
+    """A patron's booking (the Patron command): who, how many seats, needs, the agreement."""
 
-    name = _patron_name_field("Your name", "Enter your name.", autocomplete="name")
-    email = _patron_email_field(
-        "E-mail address", DataRequired("Enter your e-mail address."),
-        "Enter a valid e-mail address, like name@example.org.", autocomplete="email")
-    seats = _seats_field("Enter how many seats you need as a whole number.",
-                         "Book at least 1 seat.")
-    accessibility_needs = TextAreaField(
-        "Accessibility needs (optional)",
-        validators=[
-            Optional(),
-            FREE_TEXT,
-            Length(
-                max=ACCESSIBILITY_MAX,
-                message=f"Accessibility needs must be at most {ACCESSIBILITY_MAX} characters.",
-            ),
-        ],
-    )
+    command = Patron
+
+    name = StringField("Your name", render_kw=limits(Patron, "name", autocomplete="name"))
+    email = StringField("E-mail address", render_kw=limits(
+        Patron, "email", autocomplete="email", type="email", inputmode="email"))
+    seats = WholeNumberField("Seats", default=1,
+                             render_kw=limits(Patron, "seats", inputmode="numeric"))
+    accessibility_needs = TextAreaField("Accessibility needs (optional)",
+                                        render_kw=limits(Patron, "accessibility_needs"))
     accept_agreement = BooleanField("I have read and accept the reader agreement")
 
-    #: Set by the view for events with a reader agreement, so that a missing tick is reported
-    #: with the other fields at once (the service checks it again).
-    agreement_required = False
-
     def set_seat_limit(self, limit: int) -> None:
-        """Let the browser know the most seats allowed (the service checks it again)."""
+        """Let the browser know the most seats allowed (the service checks it)."""
         self.seats.render_kw = {**(self.seats.render_kw or {}), "min": 1, "max": limit}
-
-    def validate_accept_agreement(self, field) -> None:
-        if self.agreement_required and field.data is not True:
-            raise ValidationError(AGREEMENT_NEEDED)
 
 
 class WalkInForm(FlaskForm):
-    """A walk-in at the desk: a name is enough; one form per reading (give each a prefix)."""
+    """A walk-in at the desk (the WalkIn command): one form per reading (give each a prefix)."""
 
-    name = _patron_name_field("Name", "Enter the walk-in's name.", autocomplete="off")
-    email = _patron_email_field("E-mail (optional)", Optional(),
-                                "Enter a valid e-mail address, or leave it empty.",
-                                autocomplete="off")
-    seats = _seats_field("Enter how many seats as a whole number.", "Seat at least 1 person.",
-                         min=1)
+    command = WalkIn
+
+    name = StringField("Name", render_kw=limits(WalkIn, "name", autocomplete="off"))
+    email = StringField("E-mail (optional)", render_kw=limits(
+        WalkIn, "email", autocomplete="off", type="email", inputmode="email"))
+    seats = WholeNumberField("Seats", default=1,
+                             render_kw=limits(WalkIn, "seats", inputmode="numeric"))
     check_in = BooleanField("Checked in now", default=True)
     accept_agreement = BooleanField("Reader agreement explained and accepted")
 

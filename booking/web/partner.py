@@ -12,7 +12,6 @@ from flask_login import current_user
 
 from booking.services import availability, listings, partners, programme
 from booking.web.access import roles_required
-from booking.services.availability import ConfirmationNeeded
 from booking.domain.errors import ConfirmationNeeded, ValidationFailed, VolunteerConflict
 from ..extensions import db
 from booking.web.forms import BookForm, ConfirmForm, InviteForm, ProfileForm, SessionForm

@@ -5,13 +5,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from booking.services.queries import catalogue
 from booking.services import reservations
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.commands import Patron
 from booking.web.forms import BookingForm, ConfirmForm, EventFilterForm
 from booking.domain.models import utcnow
 from . import holds
 from .converters import MAX_ID
-from .errors import add_field_errors, status_for
+from .errors import status_for
 from .throttles import booking_throttle
+from .actions import submit
 
 bp = Blueprint("public", __name__)
 
@@ -72,54 +73,31 @@ def book(slot_id: int):
     seat_limit = reservations.max_seats(slot)
     form = BookingForm()
     form.set_seat_limit(seat_limit)
-    form.agreement_required = slot.event.requires_agreement
     if problem is not None:
         return (
             render_template("public/book.html", slot=slot, form=None, problem=problem.message),
             status_for(problem),
         )
-    status = 200
-    message = None
     remembered = holds.remembered_email(now)
     if remembered and not form.is_submitted():
         form.email.data = remembered
-    if form.validate_on_submit():
-        try:
-            hold, anonymous = holds.booking_terms(form.email.data, now)
-            reservation = reservations.book(
-                slot.id,
-                name=form.name.data,
-                email=form.email.data,
-                seats=form.seats.data,
-                accept_agreement=form.accept_agreement.data,
-                accessibility_needs=form.accessibility_needs.data or "",
-                now=now,
-                hold=hold,
-                anonymous=anonymous,
-            )
-        except ValidationFailed as exc:
-            if loose := add_field_errors(form, exc.errors):
-                flash(loose, "error")
-            status = 422
-        except DomainError as exc:
-            message = exc.message
-            status = status_for(exc)
-        else:
-            return redirect(url_for("manage.confirmation", token=reservation.token), 303)
-    elif form.is_submitted():
-        status = 422
-    return (
-        render_template(
-            "public/book.html",
-            slot=slot,
-            form=form,
-            problem=message,
-            seat_limit=seat_limit,
-            waitlist=catalogue.waitlist_length(slot.id),
-            remembered=remembered,
+
+    def perform(patron: Patron):
+        hold, anonymous = holds.booking_terms(patron.email, now)
+        return reservations.book(slot.id, patron, now=now, hold=hold, anonymous=anonymous)
+
+    def render(status: int, problem: str | None):
+        return render_template(
+            "public/book.html", slot=slot, form=form, problem=problem, seat_limit=seat_limit,
+            waitlist=catalogue.waitlist_length(slot.id), remembered=remembered,
             forget_form=ConfirmForm(prefix="forget") if remembered else None,
-        ),
-        status,
+        ), status
+
+    return submit(
+        form, Patron, perform, render=render,
+        context={"agreement_required": slot.event.requires_agreement},
+        done=lambda reservation: redirect(
+            url_for("manage.confirmation", token=reservation.token), 303),
     )
 
 

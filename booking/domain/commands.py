@@ -1,0 +1,266 @@
+"""One typed command per write, validated once.
+
+A command is what a person asks to change, checked field by field before any service runs:
+the booking form, the API and the desk build the same command, so a rule (a limit, a
+required field, the text rule) and the sentence that tells it (domain/messages.py) exist once.
+Forms take their limits from here (`rule_of`), and the OpenAPI document its schemas
+(`Command.model_json_schema`).
+
+Each field is declared with one of the field types below (`Line`, `Text`, `EmailAddress`,
+`Whole`, `Flag`, `Choice`): a pydantic type carrying a `Rule` that checks the value before
+pydantic does, so that every refusal is one of our sentences, never pydantic's.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      ValidationInfo, field_validator)
+from pydantic_core import PydanticCustomError
+
+from booking.domain import messages
+from booking.domain.errors import ValidationFailed
+from booking.domain.text import breaks_line, has_control_characters
+
+C = TypeVar("C", bound="Command")
+
+
+class Command(BaseModel):
+    """A validated request to change something; immutable once made."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def parse(cls: type[C], data: Mapping[str, Any] | None = None, /, *,
+              context: Mapping[str, Any] | None = None, **fields: Any) -> C:
+        """The command from `data` (a form's or a JSON body's fields) and `fields`; every
+        problem at once as ValidationFailed({field: [sentence]}). `context` tells a rule what
+        the request concerns (whether the event asks for the reader agreement, say)."""
+        if data is not None and not isinstance(data, Mapping):
+            raise ValidationFailed({"body": [messages.NOT_AN_OBJECT]})
+        values = {**(data or {}), **fields}
+        try:
+            return cls.model_validate(values, context=dict(context or {}))
+        except ValidationError as exc:
+            raise ValidationFailed(field_errors(cls, exc)) from None
+
+
+def field_errors(command: type[Command], exc: ValidationError) -> dict[str, list[str]]:
+    """Pydantic's errors as our sentences, one per field (the first found)."""
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        name = str(error["loc"][0]) if error["loc"] else "body"
+        if name in errors:
+            continue
+        if error["type"] == "missing":
+            rule = rule_of(command, name)
+            message = rule.missing_message() if rule else messages.REQUIRED.format(label=name)
+        else:
+            # Our rules raise our sentences; anything else (a cross-field check) says its own.
+            message = error["msg"]
+        errors[name] = [message]
+    return errors
+
+
+def rule_of(command: type[Command], name: str) -> Rule | None:
+    """The rule declared for a command's field (forms read their limits from it)."""
+    field = command.model_fields.get(name)
+    if field is None:
+        return None
+    return next((m for m in field.metadata if isinstance(m, Rule)), None)
+
+
+def refuse(message: str) -> PydanticCustomError:
+    """A refusal with one of our sentences, for a rule's check or a cross-field validator."""
+    return PydanticCustomError("rule", message)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one field is checked, and the sentences that tell what to fix.
+
+    `missing`: the sentence when the field is required and empty (None: optional).
+    """
+
+    kind: str
+    label: str
+    missing: str | None = None
+    max_length: int | None = None
+    minimum: int | None = None
+    too_small: str | None = None
+    maximum: int | None = None
+    too_large: str | None = None
+    invalid: str | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> bool:
+        return self.missing is not None
+
+    def missing_message(self) -> str:
+        return self.missing or messages.REQUIRED.format(label=self.label.lower())
+
+    def too_long(self) -> str:
+        return messages.TOO_LONG.format(label=self.label, limit=self.max_length)
+
+    def check(self, value):
+        """The value to store, or a refusal (PydanticCustomError) with our sentence."""
+        return getattr(self, f"_check_{self.kind}")(value)
+
+    def _empty(self, default):
+        if self.required:
+            raise refuse(self.missing_message())
+        return default
+
+    def _text(self, value, *, multiline: bool):
+        # None is refused like any non-text: an absent field is left out, not sent as None.
+        if not isinstance(value, str):
+            raise refuse(self.missing_message() if self.required
+                         else messages.NOT_TEXT.format(label=self.label))
+        value = value.strip()
+        if not value:
+            return self._empty("")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise refuse(self.too_long())
+        if multiline and has_control_characters(value):
+            raise refuse(messages.CONTROL_CHARACTERS)
+        if not multiline and breaks_line(value):
+            raise refuse(messages.ONE_LINE)
+        return value
+
+    def _check_line(self, value):
+        return self._text(value, multiline=False)
+
+    def _check_text(self, value):
+        return self._text(value, multiline=True)
+
+    def _check_email(self, value):
+        value = self._text(value, multiline=False)
+        if value:
+            try:
+                validate_email(value, check_deliverability=False)
+            except EmailNotValidError:
+                raise refuse(self.invalid or messages.INVALID_EMAIL) from None
+        return value
+
+    def _check_whole(self, value):
+        if value is None or value == "":
+            return self._empty(None)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise refuse(self.invalid or messages.WHOLE_NUMBER)
+        if self.minimum is not None and value < self.minimum:
+            raise refuse(self.too_small or self.invalid or messages.WHOLE_NUMBER)
+        if self.maximum is not None and value > self.maximum:
+            raise refuse(self.too_large or self.invalid or messages.WHOLE_NUMBER)
+        return value
+
+    def _check_flag(self, value):
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise refuse(self.invalid or messages.NOT_YES_OR_NO.format(label=self.label))
+        return value
+
+    def _check_choice(self, value):
+        if value is None or value == "":
+            return self._empty(None)
+        if not isinstance(value, str) or value not in self.choices:
+            raise refuse(self.invalid or messages.NOT_A_CHOICE)
+        return value
+
+
+def _field(rule: Rule, python_type, **schema):
+    return Annotated[python_type, Field(**schema), rule, BeforeValidator(rule.check)]
+
+
+def Line(label: str, *, max_length: int, missing: str | None = None):
+    """One line of text (titles, names, reasons): trimmed, no control characters."""
+    rule = Rule("line", label, missing=missing, max_length=max_length)
+    return _field(rule, str, max_length=max_length, min_length=1 if missing else None)
+
+
+def Text(label: str, *, max_length: int, missing: str | None = None):
+    """Free text (descriptions, notes, needs): trimmed, line breaks kept."""
+    rule = Rule("text", label, missing=missing, max_length=max_length)
+    return _field(rule, str, max_length=max_length, min_length=1 if missing else None)
+
+
+def EmailAddress(label: str = "E-mail", *, max_length: int = 254, missing: str | None = None,
+                 invalid: str = messages.INVALID_EMAIL):
+    """An e-mail address as typed (trimmed); its case is kept, identity is normalised later."""
+    rule = Rule("email", label, missing=missing, max_length=max_length, invalid=invalid)
+    return _field(rule, str, max_length=max_length, json_schema_extra={"format": "email"})
+
+
+def Whole(label: str, *, missing: str | None = None, minimum: int | None = None,
+          too_small: str | None = None, maximum: int | None = None,
+          too_large: str | None = None, invalid: str | None = None):
+    """A whole number (seats, minutes); booleans are refused, not read as 0 and 1."""
+    rule = Rule("whole", label, missing=missing, minimum=minimum, too_small=too_small,
+                maximum=maximum, too_large=too_large, invalid=invalid)
+    python_type = int if missing else int | None
+    return _field(rule, python_type, ge=minimum, le=maximum)
+
+
+def Flag(label: str, *, invalid: str | None = None):
+    """A yes-or-no (a tick box): absent is no."""
+    return _field(Rule("flag", label, invalid=invalid), bool)
+
+
+def Choice(label: str, choices: tuple[str, ...], *, missing: str | None = None,
+           invalid: str | None = None):
+    """One of a fixed set of values (an enumeration's values, say)."""
+    rule = Rule("choice", label, missing=missing, choices=tuple(choices), invalid=invalid)
+    python_type = str if missing else str | None
+    return _field(rule, python_type, json_schema_extra={"enum": list(choices)})
+
+
+# -- booking ---------------------------------------------------------------------------------
+
+PATRON_NAME_MAX = 120
+EMAIL_MAX = 254
+ACCESSIBILITY_MAX = 500
+
+PatronName = Line("Name", max_length=PATRON_NAME_MAX, missing=messages.PATRON_NAME_MISSING)
+PatronEmail = EmailAddress(max_length=EMAIL_MAX, missing=messages.PATRON_EMAIL_MISSING)
+Seats = Whole("Seats", missing=messages.SEATS_MISSING, minimum=1,
+              too_small=messages.SEATS_TOO_FEW, invalid=messages.SEATS_NOT_WHOLE)
+AccessibilityNeeds = Text("Accessibility needs", max_length=ACCESSIBILITY_MAX)
+AgreementAccepted = Flag("accept_agreement", invalid=messages.AGREEMENT_NOT_YES_OR_NO)
+WalkInName = Line("Name", max_length=PATRON_NAME_MAX, missing=messages.WALK_IN_NAME_MISSING)
+WalkInEmail = EmailAddress(max_length=EMAIL_MAX, invalid=messages.INVALID_EMAIL_OR_EMPTY)
+CheckedIn = Flag("check_in")
+WalkInSeats = Whole("Seats", missing=messages.WALK_IN_SEATS_MISSING, minimum=1,
+                    too_small=messages.WALK_IN_SEATS_TOO_FEW, invalid=messages.SEATS_NOT_WHOLE)
+
+
+class Patron(Command):
+    """A patron booking seats online (pages and API): who, how many, needs, the agreement."""
+
+    name: PatronName
+    email: PatronEmail
+    seats: Seats = 1
+    accessibility_needs: AccessibilityNeeds = ""
+    accept_agreement: AgreementAccepted = False
+
+    @field_validator("accept_agreement")
+    @classmethod
+    def _agreement_accepted(cls, accepted: bool, info: ValidationInfo) -> bool:
+        # Told with the other fields at once; the booking service checks it again under the
+        # slot's lock, against the event as it is then.
+        if (info.context or {}).get("agreement_required") and not accepted:
+            raise refuse(messages.AGREEMENT_NEEDED)
+        return accepted
+
+
+class WalkIn(Command):
+    """A walk-in seated by the desk: a name is enough; the e-mail is optional."""
+
+    name: WalkInName
+    email: WalkInEmail = ""
+    seats: WalkInSeats = 1
+    accept_agreement: AgreementAccepted = False
+    check_in: CheckedIn = False
