@@ -244,7 +244,8 @@ class Patron(Command):
     email: PatronEmail
     seats: Seats = 1
     accessibility_needs: AccessibilityNeeds = ""
-    accept_agreement: AgreementAccepted = False
+    #: Checked even when left out, since the event may require it.
+    accept_agreement: AgreementAccepted = Field(default=False, validate_default=True)
 
     @field_validator("accept_agreement")
     @classmethod
