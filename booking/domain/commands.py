@@ -244,7 +244,9 @@ class Patron(Command):
     email: PatronEmail
     seats: Seats = 1
     accessibility_needs: AccessibilityNeeds = ""
-    accept_agreement: AgreementAccepted = False
+    accept_agreement: AgreementAccepted = Field(
+        default=False,
+        description="Required true for Human Library events with a reader agreement")
 
     @field_validator("accept_agreement")
     @classmethod
