@@ -27,12 +27,10 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
+MOMENT_SCHEMA = {"type": "string", "format": "date-time", "description": "ISO 8601 with offset"}
 #: An instant in the event's own zone, as ISO 8601 with that zone's offset.
-Moment = Annotated[
-    AwareDatetime,
-    PlainSerializer(_iso, return_type=str),
-    WithJsonSchema({"type": "string", "format": "date-time", "description": "ISO 8601 with offset"}),
-]
+Moment = Annotated[AwareDatetime, PlainSerializer(_iso, return_type=str),
+                   WithJsonSchema(MOMENT_SCHEMA)]
 #: An absolute address on this site.
 Url = Annotated[str, Field(json_schema_extra={"format": "uri"})]
 Count = Annotated[int, Field(ge=0)]
@@ -189,9 +187,9 @@ class BookingCreated(Answer):
         "books at once (BOOKING_CONFIRMATION=instant)."))
     manage_url: Url = Field(description="Private page to see or cancel (or release) it")
     ics_url: Url
-    hold_expires_at: Annotated[Moment | None, WithJsonSchema(
-        {"type": "string", "format": "date-time",
-         "description": "Only when status is pending: when the hold lapses unconfirmed"})] = (
+    hold_expires_at: Annotated[Moment | None, WithJsonSchema({
+        **MOMENT_SCHEMA,
+        "description": "Only when status is pending: when the hold lapses unconfirmed"})] = (
         Field(default=None, exclude_if=_is_none, json_schema_extra=_no_default))
 
 
