@@ -245,7 +245,9 @@ class Patron(Command):
     seats: Seats = 1
     accessibility_needs: AccessibilityNeeds = ""
     #: Checked even when left out, since the event may require it.
-    accept_agreement: AgreementAccepted = Field(default=False, validate_default=True)
+    accept_agreement: AgreementAccepted = Field(
+        default=False, validate_default=True,
+        description="Required true for Human Library events with a reader agreement")
 
     @field_validator("accept_agreement")
     @classmethod

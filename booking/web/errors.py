@@ -16,6 +16,7 @@ from booking.domain.errors import (
     is_lock_timeout,
 )
 from ..extensions import db
+from .api_models import Error, ValidationErrors
 from .hardening import mask_secret_paths
 
 TITLES = {
@@ -59,8 +60,8 @@ def wants_json() -> bool:
 def error_response(status: int, message: str, errors: dict | None = None):
     """One error answer, as JSON or as a page."""
     if wants_json():
-        body = {"errors": errors} if errors is not None else {"error": message}
-        return jsonify(body), status
+        body = ValidationErrors(errors=errors) if errors is not None else Error(error=message)
+        return jsonify(body.body()), status
     return (
         render_template(
             "errors/error.html",

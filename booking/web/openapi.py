@@ -1,177 +1,167 @@
-"""The OpenAPI 3.1 description of /api/v1, kept beside the routes it describes."""
+"""The OpenAPI 3.1 description of /api/v1, kept beside the routes it describes.
+
+Only the paths are written here (which operation answers what, and when); every schema is
+generated: the request body from the command the route validates with (domain/commands.py),
+the answers from the models the routes serialise through (web/api_models.py).
+"""
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
 
-def _error(description: str, schema: str = "Error") -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+
+from booking.domain.commands import Patron
+
+from .api_models import (BookingCreated, Cancelled, Error, EventDetail, EventSummary, Slot,
+                         ValidationErrors)
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+#: Request bodies by the name the document gives them (kept from the hand-written document,
+#: so that clients generated from it keep their type names).
+REQUESTS: dict[str, type[BaseModel]] = {"BookingRequest": Patron}
+#: Answers, named as their models are.
+RESPONSES: tuple[type[BaseModel], ...] = (
+    EventSummary, EventDetail, Slot, BookingCreated, Cancelled, Error, ValidationErrors,
+)
 
 
-def _ok(description: str, schema: dict) -> dict:
+class _Untitled(GenerateJsonSchema):
+    """Pydantic's schemas without the titles it derives from Python names (`Seats`,
+    `Accessibility Needs`): the document names things by their keys."""
+
+    def field_title_should_be_set(self, schema) -> bool:
+        return False
+
+
+def _untitled(schema: dict) -> dict:
+    schema.pop("title", None)
+    return schema
+
+
+@cache
+def component_schemas() -> dict[str, dict]:
+    """Every schema of the document, generated from the request commands and answer models."""
+    _, answers = models_json_schema([(model, "serialization") for model in RESPONSES],
+                                    ref_template=REF_TEMPLATE, schema_generator=_Untitled)
+    schemas = {name: _untitled(schema) for name, schema in answers["$defs"].items()}
+    for name, command in REQUESTS.items():
+        schema = command.model_json_schema(ref_template=REF_TEMPLATE,
+                                           schema_generator=_Untitled, mode="validation")
+        schemas.update({n: _untitled(s) for n, s in schema.pop("$defs", {}).items()})
+        schemas[name] = _untitled(schema)
+    return dict(sorted(schemas.items()))
+
+
+def models() -> dict[str, type[BaseModel]]:
+    """The model behind each top-level schema name, for checking answers against it."""
+    return {**REQUESTS, **{model.__name__: model for model in RESPONSES}}
+
+
+def _ref(model: type[BaseModel] | str) -> dict:
+    name = model if isinstance(model, str) else model.__name__
+    return {"$ref": REF_TEMPLATE.format(model=name)}
+
+
+def _list_of(model: type[BaseModel]) -> dict:
+    return {"type": "array", "items": _ref(model)}
+
+
+def _answer(description: str, schema: dict) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
+def _error(description: str) -> dict:
+    return _answer(description, _ref(Error))
 
 
-SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
-DATETIME = {"type": "string", "format": "date-time", "description": "ISO 8601 with offset"}
+def _path_parameter(name: str, schema_type: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": schema_type}}
 
-SCHEMAS = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {"error": {"type": "string"}},
-    },
-    "ValidationErrors": {
-        "type": "object",
-        "required": ["errors"],
-        "properties": {
-            "errors": {
-                "type": "object",
-                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+
+SLUG = _path_parameter("slug", "string")
+BUSY = _error("Too busy right now; nothing was changed, try again")
+
+
+def paths() -> dict[str, Any]:
+    """Each operation of /api/v1: what it takes and each answer it can give."""
+    no_event = _error("No public event with this slug")
+    return {
+        "/events": {
+            "get": {
+                "operationId": "listEvents",
+                "summary": "Published events",
+                "responses": {"200": _answer("Published events", _list_of(EventSummary))},
             }
         },
-    },
-    "Host": {
-        "type": "object",
-        "required": ["name", "role"],
-        "properties": {
-            "name": {"type": "string"},
-            "role": {"type": "string", "enum": ["host", "co-host", "sponsor"]},
+        "/events/{slug}": {
+            "get": {
+                "operationId": "getEvent",
+                "summary": "An event with its books and sessions",
+                "parameters": [SLUG],
+                "responses": {"200": _answer("The event", _ref(EventDetail)), "404": no_event},
+            }
         },
-    },
-    "EventSummary": {
-        "type": "object",
-        "required": ["slug", "title", "kind", "starts_at", "ends_at", "timezone", "venue", "hosts"],
-        "properties": {
-            "slug": {"type": "string"},
-            "title": {"type": "string"},
-            "kind": {"type": "string", "enum": ["human_library", "program"]},
-            "starts_at": DATETIME,
-            "ends_at": DATETIME,
-            "timezone": {"type": "string", "description": "IANA time zone"},
-            "venue": {"type": "string"},
-            "hosts": {"type": "array", "items": _ref("Host")},
+        "/events/{slug}/slots": {
+            "get": {
+                "operationId": "listEventSlots",
+                "summary": "Bookable slots of an event",
+                "parameters": [SLUG],
+                "responses": {"200": _answer("Slots in time order", _list_of(Slot)),
+                              "404": no_event},
+            }
         },
-    },
-    "Book": {
-        "type": "object",
-        "required": ["id", "title", "blurb", "topics", "languages", "content_notes"],
-        "properties": {
-            "id": {"type": "integer"},
-            "title": {"type": "string"},
-            "blurb": {"type": "string"},
-            "topics": {"type": "array", "items": {"type": "string"}},
-            "languages": {"type": "array", "items": {"type": "string"}},
-            "content_notes": {"type": "string"},
-            "partner": {"type": "string"},
-        },
-    },
-    "Session": {
-        "type": "object",
-        "required": ["id", "title", "description", "language", "audience"],
-        "properties": {
-            "id": {"type": "integer"},
-            "title": {"type": "string"},
-            "description": {"type": "string"},
-            "language": {"type": "string"},
-            "audience": {"type": "string"},
-            "presenter": {"type": "string"},
-        },
-    },
-    "EventDetail": {
-        "allOf": [
-            _ref("EventSummary"),
-            {
-                "type": "object",
-                "required": ["status", "url", "books", "sessions"],
-                "properties": {
-                    "status": {"type": "string", "enum": ["published", "cancelled", "finished"]},
-                    "url": {"type": "string", "format": "uri"},
-                    "description": {"type": "string"},
-                    "accessibility_notes": {"type": "string"},
-                    "max_bookings_per_patron": {"type": "integer"},
-                    "max_seats_per_booking": {"type": "integer"},
-                    "agreement": {
-                        "type": ["object", "null"],
-                        "properties": {
-                            "version": {"type": "integer"},
-                            "text": {"type": "string"},
-                        },
-                    },
-                    "books": {"type": "array", "items": _ref("Book")},
-                    "sessions": {"type": "array", "items": _ref("Session")},
+        "/slots/{id}/bookings": {
+            "post": {
+                "operationId": "createBooking",
+                "summary": "Book seats in a slot (or join its waitlist when full)",
+                "description": "With e-mail confirmation (the default) the booking is a "
+                "hold (status pending) confirmed by a link sent to the address; the answer is "
+                "the same whatever the address already holds. Bookings through the pages "
+                "and this API share one throttle per client.",
+                "parameters": [_path_parameter("id", "integer")],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("BookingRequest")}},
                 },
-            },
-        ]
-    },
-    "Slot": {
-        "type": "object",
-        "required": ["id", "resource", "starts_at", "ends_at", "capacity", "available", "waitlist"],
-        "properties": {
-            "id": {"type": "integer"},
-            "resource": {
-                "type": "object",
-                "required": ["type", "id", "title"],
-                "properties": {
-                    "type": {"type": "string", "enum": ["book", "session"]},
-                    "id": {"type": "integer"},
-                    "title": {"type": "string"},
+                "responses": {
+                    "201": _answer("Held (pending), booked or waitlisted", _ref(BookingCreated)),
+                    "400": _error("Malformed JSON or not a JSON object"),
+                    "404": _error("Unknown slot"),
+                    "409": _error("Cannot be booked: closed or past (with instant "
+                                  "confirmation also: overlapping, limit reached)"),
+                    "413": _error("Request body too large"),
+                    "422": _answer("Invalid fields", _ref(ValidationErrors)),
+                    "429": _error("Too many requests, or too many unconfirmed holds "
+                                  "from this client at this event"),
+                    "503": BUSY,
                 },
-            },
-            "starts_at": DATETIME,
-            "ends_at": DATETIME,
-            "capacity": {"type": "integer", "minimum": 1},
-            "available": {"type": "integer", "minimum": 0},
-            "waitlist": {"type": "integer", "minimum": 0},
-            "status": {"type": "string", "enum": ["open", "closed"]},
+            }
         },
-    },
-    "BookingRequest": {
-        "type": "object",
-        "required": ["name", "email"],
-        "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 120},
-            "email": {"type": "string", "format": "email", "maxLength": 254},
-            "seats": {"type": "integer", "minimum": 1, "default": 1},
-            "accept_agreement": {
-                "type": "boolean",
-                "default": False,
-                "description": "Required true for Human Library events with a reader agreement",
-            },
-            "accessibility_needs": {"type": "string", "maxLength": 500},
+        "/bookings/{token}/cancel": {
+            "post": {
+                "operationId": "cancelBooking",
+                "summary": "Cancel the booking a manage token names",
+                "parameters": [_path_parameter("token", "string")],
+                "responses": {
+                    "200": _answer("Cancelled", _ref(Cancelled)),
+                    "404": _error("Unknown token"),
+                    "409": _error("Already cancelled, or the reading has started"),
+                    "429": _error("Too many requests"),
+                    "503": BUSY,
+                },
+            }
         },
-    },
-    "BookingCreated": {
-        "type": "object",
-        "required": ["id", "status", "manage_url", "ics_url"],
-        "properties": {
-            "id": {"type": "integer"},
-            "status": {
-                "type": "string",
-                "enum": ["pending", "confirmed", "waitlisted"],
-                "description": "pending: a hold (the server's default, BOOKING_CONFIRMATION="
-                "email). Its seats, or its place in the waitlist, are kept until hold_expires_at; "
-                "the patron confirms it with the link e-mailed to the address, and only then "
-                "are the rules about the address's other bookings applied (overlaps, the "
-                "per-patron limit), so this answer never depends on them. An unconfirmed hold "
-                "is released by itself. confirmed / waitlisted: the server books at once "
-                "(BOOKING_CONFIRMATION=instant).",
-            },
-            "manage_url": {"type": "string", "format": "uri",
-                           "description": "Private page to see or cancel (or release) it"},
-            "ics_url": {"type": "string", "format": "uri"},
-            "hold_expires_at": {
-                "type": "string", "format": "date-time",
-                "description": "Only when status is pending: when the hold lapses unconfirmed",
-            },
+        "/openapi.json": {
+            "get": {
+                "operationId": "getOpenAPI",
+                "summary": "This document",
+                "responses": {"200": _answer("OpenAPI 3.1 document", {"type": "object"})},
+            }
         },
-    },
-}
+    }
 
 
 def openapi_document(server_url: str) -> dict:
@@ -185,97 +175,6 @@ def openapi_document(server_url: str) -> dict:
             "returned except to the patron who holds a booking's manage token.",
         },
         "servers": [{"url": server_url}],
-        "paths": {
-            "/events": {
-                "get": {
-                    "operationId": "listEvents",
-                    "summary": "Published events",
-                    "responses": {
-                        "200": _ok("Published events", {"type": "array", "items": _ref("EventSummary")})
-                    },
-                }
-            },
-            "/events/{slug}": {
-                "get": {
-                    "operationId": "getEvent",
-                    "summary": "An event with its books and sessions",
-                    "parameters": [SLUG],
-                    "responses": {
-                        "200": _ok("The event", _ref("EventDetail")),
-                        "404": _error("No public event with this slug"),
-                    },
-                }
-            },
-            "/events/{slug}/slots": {
-                "get": {
-                    "operationId": "listEventSlots",
-                    "summary": "Bookable slots of an event",
-                    "parameters": [SLUG],
-                    "responses": {
-                        "200": _ok("Slots in time order", {"type": "array", "items": _ref("Slot")}),
-                        "404": _error("No public event with this slug"),
-                    },
-                }
-            },
-            "/slots/{id}/bookings": {
-                "post": {
-                    "operationId": "createBooking",
-                    "summary": "Book seats in a slot (or join its waitlist when full)",
-                    "description": "With e-mail confirmation (the default) the booking is a "
-                    "hold (status pending) confirmed by a link sent to the address; the answer is "
-                    "the same whatever the address already holds. Bookings through the pages "
-                    "and this API share one throttle per client.",
-                    "parameters": [
-                        {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("BookingRequest")}},
-                    },
-                    "responses": {
-                        "201": _ok("Held (pending), booked or waitlisted", _ref("BookingCreated")),
-                        "400": _error("Malformed JSON or not a JSON object"),
-                        "404": _error("Unknown slot"),
-                        "409": _error("Cannot be booked: closed or past (with instant "
-                                      "confirmation also: overlapping, limit reached)"),
-                        "413": _error("Request body too large"),
-                        "422": _error("Invalid fields", "ValidationErrors"),
-                        "429": _error("Too many requests, or too many unconfirmed holds "
-                                      "from this client at this event"),
-                        "503": _error("Too busy right now; nothing was changed, try again"),
-                    },
-                }
-            },
-            "/bookings/{token}/cancel": {
-                "post": {
-                    "operationId": "cancelBooking",
-                    "summary": "Cancel the booking a manage token names",
-                    "parameters": [
-                        {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
-                    ],
-                    "responses": {
-                        "200": _ok(
-                            "Cancelled",
-                            {
-                                "type": "object",
-                                "required": ["status"],
-                                "properties": {"status": {"const": "cancelled"}},
-                            },
-                        ),
-                        "404": _error("Unknown token"),
-                        "409": _error("Already cancelled, or the reading has started"),
-                        "429": _error("Too many requests"),
-                        "503": _error("Too busy right now; nothing was changed, try again"),
-                    },
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "operationId": "getOpenAPI",
-                    "summary": "This document",
-                    "responses": {"200": _ok("OpenAPI 3.1 document", {"type": "object"})},
-                }
-            },
-        },
-        "components": {"schemas": SCHEMAS},
+        "paths": paths(),
+        "components": {"schemas": component_schemas()},
     }
