@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 from booking.services import audit, events, reservations
 from booking.services.outbox import notifications
 from booking.domain.commands import SeatsHeldBack
+from booking.domain.errors import SlotNotFound
 from booking.extensions import db, transaction
 from booking.domain.models import AvailabilityWindow, Booking, BookingStatus, Event, EventStatus, HumanBook, Slot, SlotStatus, User, waiting_in_line
 from booking.services.reservations import CHECK_IN_OPENS
@@ -150,6 +151,15 @@ def desk_events(now: datetime) -> list[Event]:
         .where(Event.status == EventStatus.PUBLISHED, Event.ends_at > now - timedelta(days=1))
         .order_by(Event.starts_at, Event.id)
     ))
+
+
+def reading_at(event: Event, slot_id: int) -> Slot:
+    """A reading (or session) of this event, as the desk names it; another event's is not
+    found, since each desk page is one event's."""
+    slot = db.session.get(Slot, slot_id)
+    if slot is None or slot.event_id != event.id:
+        raise SlotNotFound(reservations.WALK_INS_IN_READINGS_ONLY)
+    return slot
 
 
 def set_walk_in_seats(user: User, event: Event, seats: SeatsHeldBack,

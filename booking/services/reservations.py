@@ -38,7 +38,8 @@ from booking.domain.commands import Attendance, Patron, WalkIn
 from booking.domain.models import ACTIVE_BOOKING_STATUSES, HOLDING_STATUSES, waiting_in_line, Booking, BookingStatus, Event, EventStatus, Slot, SlotStatus
 
 TOKEN_BYTES = 32
-#: The desk seats walk-ins in readings of human books; a program session is booked ahead.
+#: What the desk is told of a reading not on its page: another event's, or a program session
+#: (walk-ins join readings of human books; a session is booked ahead).
 WALK_INS_IN_READINGS_ONLY = ("There is no such reading at this event. Reload the desk and "
                              "try again.")
 #: Check-in and no-show open this long before a reading starts.

@@ -9,7 +9,7 @@ from booking.web.access import roles_required
 from booking.domain.errors import NotFound
 from ..extensions import db
 from booking.web.forms import AttendanceForm, WalkInForm, WalkInSeatsForm
-from booking.domain.models import BookingStatus, Event, Role, Slot, utcnow
+from booking.domain.models import BookingStatus, Event, Role, utcnow
 from .converters import MAX_ID
 from booking.domain.commands import Attendance, SeatsHeldBack, WalkIn
 from .actions import submit
@@ -107,9 +107,7 @@ def _flash_refusal(form, problem: str | None) -> None:
 @bp.post(f"/<slug>/readings/<int(max={MAX_ID}):slot_id>/walk-ins")
 def walk_in(slug: str, slot_id: int):
     event = _event_or_404(slug)
-    slot = db.session.get(Slot, slot_id)
-    if slot is None or slot.event_id != event.id:
-        abort(404, "There is no such reading at this event. Reload the desk and try again.")
+    desk.reading_at(event, slot_id)
     form = WalkInForm(prefix=f"walk-in-{slot_id}")
 
     def render(status: int, problem: str | None):
