@@ -30,18 +30,35 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 
 
+#: The session's info key counting the transaction() blocks it is inside.
+_DEPTH = "booking.transaction_depth"
+
+
 @contextmanager
 def transaction():
     """Run a block as one transaction of the session: commit at its end; on any error roll
     back and re-raise. Contention becomes Busy ("try again"): a lock waited on too long, or
     a constraint another writer's commit made fail between our checks and our write (the
     seat counter's CHECK, a unique slug or name).
+
+    Inside another transaction() (one service's verb run as part of another's), the block is
+    a savepoint instead: its failure undoes only its own writes, and nothing is committed
+    before the outermost block ends, so the whole action stays one transaction (Django's
+    atomic() nests the same way).
     """
+    info = db.session.info
+    depth = info.get(_DEPTH, 0)
+    info[_DEPTH] = depth + 1
     try:
-        yield
-        db.session.commit()
+        if depth:
+            with db.session.begin_nested():
+                yield
+        else:
+            yield
+            db.session.commit()
     except BaseException as exc:
-        db.session.rollback()
+        if not depth:
+            db.session.rollback()
         if isinstance(exc, IntegrityError):
             # Logged, so that a constraint that fails for another reason (a bug) is seen. The
             # first line names the constraint; the database's DETAIL line (values) is left out.
@@ -50,6 +67,8 @@ def transaction():
         if is_lock_timeout(exc) or isinstance(exc, IntegrityError):
             raise Busy() from exc
         raise
+    finally:
+        info[_DEPTH] = depth
 
 
 #: Milliseconds an SQLite connection waits for the write lock before giving up.

@@ -8,11 +8,15 @@ import sqlalchemy as sa
 
 from booking.services import desk, reservations
 from booking.services.desk import BookState
-from booking.domain.errors import AttendanceRefused, DeskBookingNotFound, PatronLimitReached, SlotUnavailable, ValidationFailed
-from booking.domain.models import AuditEntry, AvailabilityWindow, Booking, BookingStatus, OutboxMessage, Slot
-from booking.domain.commands import Patron, WalkIn
+from booking.domain.errors import AttendanceRefused, DeskBookingNotFound, Forbidden, PatronLimitReached, SlotUnavailable, ValidationFailed
+from booking.domain.models import AuditEntry, AvailabilityWindow, Booking, BookingStatus, OutboxMessage, Role, Slot, User
+from booking.domain.commands import Attendance, Patron, SeatsHeldBack, WalkIn
 
 MIN = timedelta(minutes=1)
+
+
+def held(seats) -> SeatsHeldBack:
+    return SeatsHeldBack.parse(walk_in_seats=seats)
 
 
 @pytest.fixture
@@ -264,6 +268,22 @@ def test_bad_walk_ins_get_clear_messages_and_change_nothing(day, db):
     assert db.session.get(Slot, slot.id).booked == 0
 
 
+def test_the_desks_marks_are_the_attendance_command_and_nothing_else(day, db):
+    base, slot = day["base"], day["slots"][0]
+    booking = reservations.book(slot.id, Patron.parse(name="Ann", email="ann@example.org"),
+                                now=base - 120 * MIN).booking
+
+    marked = [reservations.mark_attendance(booking.id, Attendance.parse(mark=mark),
+                                           now=base).status
+              for mark in ("attended", "undo", "no_show")]
+
+    assert marked == [BookingStatus.ATTENDED, BookingStatus.CONFIRMED, BookingStatus.NO_SHOW]
+    for mark in ("dance", "", None, 1):
+        with pytest.raises(ValidationFailed) as refused:
+            Attendance.parse(mark=mark)
+        assert refused.value.errors == {"mark": ["Choose Checked in, No-show or Undo."]}
+
+
 # Held seats ----------------------------------------------------------------------------------
 
 
@@ -303,17 +323,28 @@ def test_public_pages_and_the_api_show_online_seats(client, make_event, make_slo
     [row] = client.get(f"/api/v1/events/{event.slug}/slots").get_json()
     assert (row["capacity"], row["available"]) == (3, 2)
     assert "2 of 3 seats left" in client.get(f"/events/{event.slug}").get_data(as_text=True)
-    desk.set_walk_in_seats(event, 3, user=staff, now=event.starts_at)
+    desk.set_walk_in_seats(staff, event, held(3), event.starts_at)
     [row] = client.get(f"/api/v1/events/{event.slug}/slots").get_json()
     assert row["available"] == 0
     assert "Join the waitlist" in client.get(f"/slots/{slot.id}/book").get_data(as_text=True)
+
+
+def test_only_staff_hold_seats_back(make_event, db, now):
+    coordinator = User(email="c@example.org", role=Role.COORDINATOR)
+    db.session.add(coordinator)
+    db.session.commit()
+    event = make_event()
+    with pytest.raises(Forbidden):
+        desk.set_walk_in_seats(coordinator, event, held(2), now)
+    db.session.expire_all()
+    assert event.walk_in_seats_per_reading == 0
 
 
 @pytest.mark.parametrize("seats", [-1, 11, "2", True])
 def test_held_seats_must_be_a_sensible_whole_number(make_event, db, now, seats, staff):
     event = make_event()
     with pytest.raises(ValidationFailed):
-        desk.set_walk_in_seats(event, seats, user=staff, now=now)
+        desk.set_walk_in_seats(staff, event, held(seats), now)
     db.session.expire_all()
     assert event.walk_in_seats_per_reading == 0
 
@@ -337,7 +368,7 @@ def test_holding_fewer_seats_moves_the_waitlist_up_before_any_newcomer(
                 now=now,
             ).booking.id for n in range(3)]
 
-    promoted = desk.set_walk_in_seats(event, 0, user=staff, now=now)
+    promoted = desk.set_walk_in_seats(staff, event, held(0), now)
 
     db.session.expire_all()
     assert sorted(b.id for b in promoted) == sorted(
@@ -366,8 +397,8 @@ def test_freeing_held_seats_moves_no_one_up_into_a_reading_begun_or_over(
     waiting = reservations.book(slot.id, Patron.parse(name="Late", email="late@example.org"), now=now)
 
     for moment in (slot.starts_at + MIN, slot.ends_at + 10 * MIN):
-        assert desk.set_walk_in_seats(event, 0, user=staff, now=moment) == []
-        desk.set_walk_in_seats(event, 1, user=staff, now=moment)
+        assert desk.set_walk_in_seats(staff, event, held(0), moment) == []
+        desk.set_walk_in_seats(staff, event, held(1), moment)
 
     db.session.expire_all()
     assert db.session.get(Booking, waiting.booking.id).status == BookingStatus.WAITLISTED
@@ -397,8 +428,8 @@ def test_holding_more_seats_keeps_every_booking_and_the_same_value_changes_nothi
     slot = make_slot(event, capacity=2)
     booked = [reservations.book(slot.id, Patron.parse(name=f"P{n}", email=f"p{n}@example.org"), now=now).booking.id for n in range(2)]
 
-    assert desk.set_walk_in_seats(event, 2, user=staff, now=now) == []
-    assert desk.set_walk_in_seats(event, 2, user=staff, now=now) == []
+    assert desk.set_walk_in_seats(staff, event, held(2), now) == []
+    assert desk.set_walk_in_seats(staff, event, held(2), now) == []
 
     db.session.expire_all()
     assert [db.session.get(Booking, i).status for i in booked] == [BookingStatus.CONFIRMED] * 2

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -11,8 +10,8 @@ import sqlalchemy as sa
 from conftest import AFTER_BOOKING
 from booking.services import audit, availability, events, listings, reservations
 from booking.domain.errors import DomainError, Forbidden, SpanConflict, ValidationFailed
-from booking.domain.models import AuditEntry, AvailabilityWindow, Booking, BookingStatus, Event, EventStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Role, Slot, SlotStatus, User
-from booking.domain.commands import Patron
+from booking.domain.models import AuditEntry, AvailabilityWindow, Booking, BookingStatus, Event, EventHost, EventStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Role, Slot, SlotStatus, User
+from booking.domain.commands import Cancellation, CloneEvent, EventDetails, Hosts, Patron
 
 
 def local_day(days: int = 30) -> datetime:
@@ -20,16 +19,34 @@ def local_day(days: int = 30) -> datetime:
     return datetime(day.year, day.month, day.day, 10, 0)
 
 
-def event_fields(**changes) -> events.EventFields:
+def event_fields(**changes) -> EventDetails:
     start = local_day()
-    base = events.EventFields(title="Spring Human Library", timezone="America/Chicago",
-                              starts=start, ends=start + timedelta(hours=6),
-                              venue="Main Library", agreement_text="Be kind.")
-    return replace(base, **changes)
+    return EventDetails.parse(**{
+        "title": "Spring Human Library", "timezone": "America/Chicago", "starts": start,
+        "ends": start + timedelta(hours=6), "venue": "Main Library", "agreement_text": "Be kind.",
+        "max_bookings_per_patron": 3, "max_seats_per_booking": 1, **changes})
+
+
+def reason(text: str) -> Cancellation:
+    return Cancellation.parse(reason=text)
+
+
+def host_roles(*pairs) -> Hosts:
+    return Hosts.parse(hosts=pairs)
+
+
+def starting(local: datetime) -> CloneEvent:
+    return CloneEvent.parse(starts=local)
 
 
 def count(db, model, *where) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def an_hour_of_readings(event, book, local_start: datetime, now) -> None:
+    """The book's availability at the event: one window, an hour from `local_start`."""
+    availability.save(event, book, [availability.WindowSpec(
+        local_start, local_start + timedelta(hours=1))], now=now)
 
 
 def book_reader(slot, n: int, now, **kwargs):
@@ -59,12 +76,12 @@ def test_creating_an_event_stores_utc_and_makes_a_unique_slug(staff, now):
     ({"max_seats_per_booking": -3}, "max_seats_per_booking", "1 to 50"),
     ({"max_seats_per_booking": 10**30}, "max_seats_per_booking", "1 to 50"),
     ({"title": "  "}, "title", "Give the event a title"),
-    ({"title": "x" * 5000}, "title", "At most 200"),
+    ({"title": "x" * 5000}, "title", "at most 200 characters"),
     ({"venue": "Room\x001"}, "venue", "control characters"),
     ({"slug": "Not A Slug!"}, "slug", "lower-case"),
     ({"slug": "audit"}, "slug", "already uses"),
-    ({"starts": None}, "starts", "Enter a date"),
-    ({"starts": "tomorrow"}, "starts", "local date and time"),
+    ({"starts": None}, "starts", "Enter when the event starts"),
+    ({"starts": "tomorrow"}, "starts", "Enter a date and time such as"),
     ({"starts": datetime(9999, 12, 31, 23), "ends": datetime(9999, 12, 31, 23, 30)}, "starts",
      "between the years 1900 and 2999"),
     ({"registration_opens": datetime(1, 1, 1)}, "registration_opens", "between the years"),
@@ -110,7 +127,7 @@ def test_a_new_place_is_e_mailed_to_every_patron_with_an_upcoming_booking(
     slot = make_slot(event, capacity=3)
     kept = [book_reader(slot, n, now) for n in (1, 2)]
     gone = book_reader(make_slot(event, starts_at=event.starts_at + timedelta(hours=3)), 3, now)
-    events.cancel_slot(staff, gone.slot, "The book is ill.", now)
+    events.cancel_slot(staff, gone.slot, reason("The book is ill."), now)
     same_times = dict(title=event.title, slug=event.slug, timezone=event.timezone,
                       venue=event.venue,
                       starts=events.to_local(event.starts_at, event.timezone),
@@ -162,7 +179,8 @@ def test_moving_the_event_away_from_booked_readings_is_refused(db, staff, make_e
     db.session.expire_all()
     assert db.session.get(Event, event.id).starts_at == event.starts_at
 
-    shorter = replace(later, starts=local_start, ends=local_start + timedelta(hours=3))
+    shorter = event_fields(title=event.title, timezone=event.timezone, starts=local_start,
+                           ends=local_start + timedelta(hours=3))
     events.update_event(staff, event, shorter, now)
     db.session.expire_all()
     assert db.session.get(Slot, free.id).status == SlotStatus.CANCELLED
@@ -184,7 +202,8 @@ def test_cloning_shifts_windows_and_sessions_and_copies_no_bookings(
     reading = db.session.scalars(sa.select(Slot).where(Slot.book_id == book.id)).first()
     book_reader(reading, 1, now)
 
-    copy, problems = events.clone_event(staff, event, local_start + timedelta(days=14), now)
+    copy, problems = events.clone_event(staff, event, starting(local_start + timedelta(days=14)),
+                                        now)
 
     assert problems == []
     assert copy.status == EventStatus.DRAFT and copy.slug != event.slug
@@ -212,23 +231,23 @@ def test_cloning_shifts_windows_and_sessions_and_copies_no_bookings(
 def test_a_clone_in_a_far_off_year_is_refused_not_overflowed(db, staff, make_event, now, starts):
     event = make_event()
     with pytest.raises(ValidationFailed) as caught:
-        events.clone_event(staff, event, starts, now)
+        events.clone_event(staff, event, starting(starts), now)
     assert "between the years 1900 and 2999" in caught.value.errors["starts"][0]
     assert count(db, Event) == 1
 
 
 def test_a_clone_holds_back_the_same_walk_in_seats(staff, make_event, now):
     event = make_event(walk_in_seats_per_reading=2)
-    copy, _ = events.clone_event(staff, event, events.to_local(event.starts_at, event.timezone)
-                                 + timedelta(days=7), now)
+    copy, _ = events.clone_event(staff, event, starting(
+        events.to_local(event.starts_at, event.timezone) + timedelta(days=7)), now)
     assert copy.walk_in_seats_per_reading == 2
 
 
 def test_a_clone_must_start_in_the_future(staff, make_event, now):
     event = make_event()
     with pytest.raises(ValidationFailed):
-        events.clone_event(staff, event, events.to_local(now, event.timezone)
-                           - timedelta(days=1), now)
+        events.clone_event(staff, event, starting(events.to_local(now, event.timezone)
+                                                  - timedelta(days=1)), now)
 
 
 def test_cancelling_an_event_cancels_every_booking_with_a_reason_and_one_message_each(
@@ -243,7 +262,7 @@ def test_cancelling_an_event_cancels_every_booking_with_a_reason_and_one_message
     kept = book_reader(kept_slot, 4, now)
     sequences = {first.id: first.sequence, second.id: second.sequence}
 
-    cancelled = events.cancel_event(staff, event, "The library is flooded.", now)
+    cancelled = events.cancel_event(staff, event, reason("The library is flooded."), now)
 
     assert cancelled == 3
     db.session.expire_all()
@@ -262,7 +281,7 @@ def test_cancelling_an_event_cancels_every_booking_with_a_reason_and_one_message
     assert db.session.get(Booking, kept.id).status == BookingStatus.CONFIRMED
     assert db.session.get(Event, elsewhere.id).status == EventStatus.PUBLISHED
     with pytest.raises(DomainError):
-        events.cancel_event(staff, event, "Again.", now)
+        events.cancel_event(staff, event, reason("Again."), now)
 
 
 def test_cancelling_an_event_under_way_keeps_the_readings_held_and_in_progress(
@@ -276,7 +295,7 @@ def test_cancelling_an_event_under_way_keeps_the_readings_held_and_in_progress(
     clock = event.starts_at + timedelta(minutes=105)
     assert events.active_booking_count(event, starting_after=clock) == 1
 
-    assert events.cancel_event(staff, event, "A storm is coming.", clock) == 1
+    assert events.cancel_event(staff, event, reason("A storm is coming."), clock) == 1
 
     db.session.expire_all()
     status = {slot.id: (db.session.get(Slot, slot.id).status,
@@ -291,7 +310,7 @@ def test_cancelling_an_event_under_way_keeps_the_readings_held_and_in_progress(
 def test_cancelling_needs_a_reason(db, staff, make_event, now):
     event = make_event()
     with pytest.raises(ValidationFailed):
-        events.cancel_event(staff, event, "   ", now)
+        events.cancel_event(staff, event, reason("   "), now)
     db.session.expire_all()
     assert db.session.get(Event, event.id).status == EventStatus.PUBLISHED
 
@@ -302,7 +321,7 @@ def test_cancelling_a_reading_cancels_only_its_bookings(db, staff, make_event, m
     other = make_slot(event, starts_at=event.starts_at + timedelta(hours=2))
     gone, stays = book_reader(doomed, 1, now), book_reader(other, 2, now)
 
-    assert events.cancel_slot(staff, doomed, "The book is ill.", now) == 1
+    assert events.cancel_slot(staff, doomed, reason("The book is ill."), now) == 1
 
     db.session.expire_all()
     assert db.session.get(Slot, doomed.id).status == SlotStatus.CANCELLED
@@ -319,20 +338,20 @@ def test_hosts_need_one_host_and_keep_partners_whose_books_are_booked(
     book_reader(make_slot(event, book=make_book(museum)), 1, now)
 
     with pytest.raises(ValidationFailed):
-        events.set_hosts(staff, event, [(museum.id, "sponsor")], now)
+        events.set_hosts(staff, event, host_roles((museum.id, "sponsor")), now)
     with pytest.raises(ValidationFailed):
-        events.set_hosts(staff, event, [(library.id, "chief")], now)
+        events.set_hosts(staff, event, host_roles((library.id, "chief")), now)
     with pytest.raises(DomainError) as caught:
-        events.set_hosts(staff, event, [(library.id, "host")], now)
+        events.set_hosts(staff, event, host_roles((library.id, "host")), now)
     assert "Museum (1 booking)" in caught.value.message
 
-    events.set_hosts(staff, event, [(library.id, "co-host"), (museum.id, "host"),
-                                    (bank.id, "sponsor")], now)
+    events.set_hosts(staff, event, host_roles((library.id, "co-host"), (museum.id, "host"),
+                                    (bank.id, "sponsor")), now)
     db.session.expire_all()
     hosts = {h.partner.name: h.role for h in db.session.get(Event, event.id).hosts}
     assert hosts == {"Library": HostRole.CO_HOST, "Museum": HostRole.HOST,
                      "Bank": HostRole.SPONSOR}
-    events.set_hosts(staff, event, [(museum.id, "host")], now)
+    events.set_hosts(staff, event, host_roles((museum.id, "host")), now)
     db.session.expire_all()
     assert [h.partner.name for h in db.session.get(Event, event.id).hosts] == ["Museum"]
 
@@ -341,7 +360,7 @@ def test_publishing_takes_a_draft_with_a_host(db, staff, make_partner, now):
     event = events.create_event(staff, event_fields(), now)
     with pytest.raises(DomainError):
         events.publish_event(staff, event, now)
-    events.set_hosts(staff, event, [(make_partner().id, "host")], now)
+    events.set_hosts(staff, event, host_roles((make_partner().id, "host")), now)
     events.publish_event(staff, event, now)
     assert event.status == EventStatus.PUBLISHED
     with pytest.raises(DomainError):
@@ -352,7 +371,7 @@ def test_every_staff_change_is_audited_without_patron_data(
         db, staff, make_partner, make_book, now):
     partner = make_partner()
     event = events.create_event(staff, event_fields(), now)
-    events.set_hosts(staff, event, [(partner.id, "host")], now)
+    events.set_hosts(staff, event, host_roles((partner.id, "host")), now)
     events.publish_event(staff, event, now)
     book = make_book(partner, listing_status=ListingStatus.SUBMITTED)
     listings.review_book(staff, book, approve=True, now=now)
@@ -361,8 +380,8 @@ def test_every_staff_change_is_audited_without_patron_data(
         local_start, local_start + timedelta(hours=1))], now=now)
     slot = db.session.scalars(sa.select(Slot).where(Slot.event_id == event.id)).first()
     book_reader(slot, 7, now)
-    events.cancel_slot(staff, slot, "Sorry.", now)
-    events.cancel_event(staff, event, "Closed.", now)
+    events.cancel_slot(staff, slot, reason("Sorry."), now)
+    events.cancel_event(staff, event, reason("Closed."), now)
 
     rows, more = audit.entries()
     assert [r.action for r in rows] == ["event.cancel", "slot.cancel", "listing.approve",
@@ -381,7 +400,7 @@ def test_every_staff_change_is_audited_without_patron_data(
 def test_an_event_that_is_over_cannot_be_cancelled(db, staff, make_event, now):
     event = make_event(starts_at=now - timedelta(hours=8), ends_at=now - timedelta(hours=2))
     with pytest.raises(DomainError):
-        events.cancel_event(staff, event, "Too late.", now)
+        events.cancel_event(staff, event, reason("Too late."), now)
     db.session.expire_all()
     assert db.session.get(Event, event.id).status == EventStatus.PUBLISHED
 
@@ -390,15 +409,63 @@ def test_a_clone_reports_readings_it_could_not_copy(db, staff, make_event, make_
     event = make_event()
     book = make_book()
     local_start = events.to_local(event.starts_at, event.timezone)
-    availability.save(event, book, [availability.WindowSpec(
-        local_start, local_start + timedelta(hours=1))], now=now)
+    an_hour_of_readings(event, book, local_start, now)
     # The same book is busy at the copy's time elsewhere: the copy is made, its readings not.
     busy = make_event(starts_at=event.starts_at + timedelta(days=7))
-    availability.save(busy, book, [availability.WindowSpec(
-        local_start + timedelta(days=7), local_start + timedelta(days=7, hours=1))], now=now)
+    an_hour_of_readings(busy, book, local_start + timedelta(days=7), now)
 
-    copy, problems = events.clone_event(staff, event, local_start + timedelta(days=7), now)
+    copy, problems = events.clone_event(staff, event, starting(local_start + timedelta(days=7)),
+                                        now)
 
     assert copy.status == EventStatus.DRAFT
     assert len(problems) == 1 and "two places at once" in problems[0]
     assert count(db, Slot, Slot.event_id == copy.id) == 0
+
+
+def test_a_clone_copies_the_books_it_can_and_undoes_only_the_part_of_one_it_cannot(
+        db, staff, make_event, make_book, now):
+    event = make_event()
+    free, busy_book = make_book(title="Free"), make_book(title="Busy")
+    local_start = events.to_local(event.starts_at, event.timezone)
+    for book in (free, busy_book):
+        an_hour_of_readings(event, book, local_start, now)
+    elsewhere = make_event(starts_at=event.starts_at + timedelta(days=7))
+    an_hour_of_readings(elsewhere, busy_book, local_start + timedelta(days=7), now)
+
+    copy, problems = events.clone_event(staff, event, starting(local_start + timedelta(days=7)),
+                                        now)
+
+    assert len(problems) == 1 and "“Busy”" in problems[0]
+    db.session.expire_all()
+    copied = db.session.scalars(sa.select(Slot).where(Slot.event_id == copy.id)).all()
+    assert copied and {slot.book_id for slot in copied} == {free.id}
+    assert {w.book_id for w in db.session.scalars(sa.select(AvailabilityWindow).where(
+        AvailabilityWindow.event_id == copy.id))} == {free.id}
+
+
+def test_a_clone_that_fails_half_way_leaves_nothing_behind(
+        db, staff, make_event, make_book, make_session, make_slot, make_partner, monkeypatch,
+        now):
+    host = make_partner("Library")
+    event = make_event(hosts=[(host, HostRole.HOST)])
+    make_slot(event, session=make_session(event, host), capacity=20,
+              starts_at=event.starts_at + timedelta(hours=3))
+    first, second = make_book(host), make_book(host)
+    local_start = events.to_local(event.starts_at, event.timezone)
+    for book in (first, second):
+        an_hour_of_readings(event, book, local_start, now)
+    tables = (Event, EventHost, ProgramSession, Slot, AvailabilityWindow, AuditEntry)
+    before = [count(db, table) for table in tables]
+    save = availability.save
+
+    def fails_at_the_second_book(copy, book, specs, **kwargs):
+        if book.id == second.id:
+            raise RuntimeError("the database went away")
+        return save(copy, book, specs, **kwargs)
+
+    monkeypatch.setattr(availability, "save", fails_at_the_second_book)
+    with pytest.raises(RuntimeError):
+        events.clone_event(staff, event, starting(local_start + timedelta(days=7)), now)
+
+    db.session.expire_all()
+    assert [count(db, table) for table in tables] == before

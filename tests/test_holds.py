@@ -454,6 +454,7 @@ def test_booking_and_cancelling_in_a_loop_cannot_mail_bomb_an_address(app, clien
 
 
 def test_messages_staff_cause_are_never_capped(app, client, db, make_slot, staff, now):
+    from booking.domain.commands import Cancellation
     from booking.services import events
 
     app.config["MAIL_ANONYMOUS_PER_RECIPIENT_PER_HOUR"] = 1
@@ -466,7 +467,7 @@ def test_messages_staff_cause_are_never_capped(app, client, db, make_slot, staff
     assert len(messages(db, to="ada@example.org")) == 1  # the second was over the cap
 
     events.cancel_event(staff, db.session.get(type(slot.event), slot.event_id),
-                        "The building is closed.", now)
+                        Cancellation.parse(reason="The building is closed."), now)
 
     assert [m.kind for m in messages(db, to="ada@example.org")].count("booking_cancelled") == 2
 

@@ -17,7 +17,7 @@ from booking.services import availability, desk, events, programme, reservations
 from booking.services.availability import WindowSpec
 from booking.domain.errors import Busy, ConfirmationNeeded, DomainError, SeatsTaken
 from booking.domain.models import Booking, BookingStatus, EventStatus, HostRole, Slot, SlotStatus
-from booking.domain.commands import Patron, WalkIn
+from booking.domain.commands import Cancellation, Patron, SeatsHeldBack, WalkIn
 
 PATRONS = [f"reader{n}@example.org" for n in range(6)]
 
@@ -119,8 +119,8 @@ class Scenario:
                                  confirmed=self.everyone())
 
     def walk_in_seats(self):
-        desk.set_walk_in_seats(self.event, self.rng.choice([0, 0, 1]), user=self.staff,
-                               now=self.now)
+        desk.set_walk_in_seats(self.staff, self.event, SeatsHeldBack.parse(
+            walk_in_seats=self.rng.choice([0, 0, 1])), self.now)
 
     def attendance(self):
         seated = self.bookings(BookingStatus.CONFIRMED, BookingStatus.ATTENDED,
@@ -131,7 +131,8 @@ class Scenario:
             mark(self.rng.choice(seated).id, now=self.now)
 
     def cancel_event(self):
-        events.cancel_event(self.staff, self.event, "The building is closed.", self.now)
+        events.cancel_event(self.staff, self.event,
+                            Cancellation.parse(reason="The building is closed."), self.now)
 
 
 #: Each operation with its weight.

@@ -22,7 +22,7 @@ from conftest import confirmation_fields
 from test_events import event_fields
 from test_partner_pages import login, make_user, world  # noqa: F401 (fixtures)
 from test_programme import create, fields, local, place  # noqa: F401 (fixture)
-from booking.domain.commands import Patron, WalkIn
+from booking.domain.commands import Cancellation, Patron, WalkIn
 
 #: What breaks a line, and other control characters; each is refused in a one-line field.
 LINE_BREAKERS = ["\n", "\r\n", "\t", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"]
@@ -160,7 +160,8 @@ def test_a_staff_reason_for_cancelling_a_reading_must_be_one_line(db, staff, mak
     reservations.book(slot.id, Patron.parse(name="Ada", email="ada@example.org"), now=now)
 
     with pytest.raises(ValidationFailed) as refused:
-        events.cancel_slot(staff, slot, "The volunteer is ill.\nBcc: everyone", now)
+        events.cancel_slot(staff, slot, Cancellation.parse(
+            reason="The volunteer is ill.\nBcc: everyone"), now)
 
     assert refused.value.errors == {"reason": [LINE_MESSAGE]}
     assert statuses(db) == [BookingStatus.CONFIRMED] and slot.status == SlotStatus.OPEN

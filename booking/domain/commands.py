@@ -7,23 +7,28 @@ Forms take their limits from here (`rule_of`), and the OpenAPI document its sche
 (`Command.model_json_schema`).
 
 Each field is declared with one of the field types below (`Line`, `Text`, `EmailAddress`,
-`Whole`, `Flag`, `Choice`): a pydantic type carrying a `Rule` that checks the value before
-pydantic does, so that every refusal is one of our sentences, never pydantic's.
+`Whole`, `Flag`, `Choice`, `LocalMoment`): a pydantic type carrying a `Rule` that checks the
+value before pydantic does, so that every refusal is one of our sentences, never pydantic's.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-                      ValidationInfo, field_validator)
+                      ValidationInfo, field_validator, model_validator)
 from pydantic_core import PydanticCustomError
 
 from booking.domain import messages
 from booking.domain.errors import ValidationFailed
+from booking.domain.models import EventKind, HostRole
+from booking.domain.scheduling import YEARS, YEARS_MESSAGE
 from booking.domain.text import breaks_line, has_control_characters
+from booking.domain.timezones import TIMEZONES, skipped, to_utc
 
 C = TypeVar("C", bound="Command")
 
@@ -171,6 +176,21 @@ class Rule:
             raise refuse(self.invalid or messages.NOT_A_CHOICE)
         return value
 
+    def _check_moment(self, value):
+        if value is None or value == "":
+            return self._empty(None)
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise refuse(self.invalid or messages.LOCAL_MOMENT) from None
+        # An offset would say which instant is meant; a wall-clock value takes its zone's.
+        if not isinstance(value, datetime) or value.tzinfo is not None:
+            raise refuse(self.invalid or messages.LOCAL_MOMENT)
+        if value.year not in YEARS:  # refused, never overflowed when converted or shifted
+            raise refuse(YEARS_MESSAGE)
+        return value
+
 
 def _field(rule: Rule, python_type, **schema):
     return Annotated[python_type, Field(**schema), rule, BeforeValidator(rule.check)]
@@ -216,6 +236,15 @@ def Choice(label: str, choices: tuple[str, ...], *, missing: str | None = None,
     rule = Rule("choice", label, missing=missing, choices=tuple(choices), invalid=invalid)
     python_type = str if missing else str | None
     return _field(rule, python_type, json_schema_extra={"enum": list(choices)})
+
+
+def LocalMoment(label: str, *, missing: str | None = None, invalid: str | None = None):
+    """A wall-clock date and time without a zone (a datetime, or ISO text such as
+    2026-12-05T10:00), in the years people plan for. The zone is another field's: a command
+    that has one checks, across fields, that its clocks show the time (see `EventDetails`)."""
+    rule = Rule("moment", label, missing=missing, invalid=invalid)
+    python_type = datetime if missing else datetime | None
+    return _field(rule, python_type)
 
 
 # -- booking ---------------------------------------------------------------------------------
@@ -267,3 +296,200 @@ class WalkIn(Command):
     seats: WalkInSeats = 1
     accept_agreement: AgreementAccepted = False
     check_in: CheckedIn = False
+
+
+# -- events (staff) ----------------------------------------------------------------------------
+
+EVENT_TITLE_MAX = 200
+SLUG_MAX = 80
+VENUE_MAX = 300
+EVENT_TEXT_MAX = 5000
+AGREEMENT_MAX = 10000
+#: The most bookings per patron, and seats per booking, an event may allow.
+EVENT_LIMIT_MAX = 50
+REASON_MAX = 300
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _event_limit(label: str):
+    range_message = messages.EVENT_LIMIT_RANGE.format(label=label, limit=EVENT_LIMIT_MAX)
+    return Whole(label, missing=messages.EVENT_LIMIT_MISSING.format(label=label.lower()),
+                 minimum=1, too_small=range_message, maximum=EVENT_LIMIT_MAX,
+                 too_large=range_message, invalid=range_message)
+
+
+EventTitle = Line("Title", max_length=EVENT_TITLE_MAX, missing=messages.EVENT_TITLE_MISSING)
+EventSlug = Line("Web address", max_length=SLUG_MAX)
+EventKindChoice = Choice("Kind", tuple(kind.value for kind in EventKind),
+                         missing=messages.EVENT_KIND_UNKNOWN, invalid=messages.EVENT_KIND_UNKNOWN)
+EventDescription = Text("Description", max_length=EVENT_TEXT_MAX)
+Venue = Line("Venue", max_length=VENUE_MAX)
+AccessibilityNotes = Text("Accessibility notes", max_length=EVENT_TEXT_MAX)
+TimeZone = Choice("Time zone", tuple(TIMEZONES), missing=messages.TIMEZONE_UNKNOWN,
+                  invalid=messages.TIMEZONE_UNKNOWN)
+EventStarts = LocalMoment("Starts", missing=messages.EVENT_STARTS_MISSING)
+EventEnds = LocalMoment("Ends", missing=messages.EVENT_ENDS_MISSING)
+RegistrationOpens = LocalMoment("Registration opens")
+RegistrationCloses = LocalMoment("Registration closes")
+BookingsPerPatron = _event_limit("Bookings per patron")
+SeatsPerBooking = _event_limit("Seats per booking")
+AgreementText = Text("Reader agreement", max_length=AGREEMENT_MAX)
+CopyStarts = LocalMoment("The copy starts", missing=messages.CLONE_STARTS_MISSING)
+CancelReason = Line("Reason", max_length=REASON_MAX, missing=messages.CANCEL_REASON_MISSING)
+HostPartner = Whole("Partner", missing=messages.HOST_PARTNER_UNKNOWN, minimum=1,
+                    invalid=messages.HOST_PARTNER_UNKNOWN)
+HostRoleChoice = Choice("Role", tuple(role.value for role in HostRole),
+                        missing=messages.HOST_ROLE_UNKNOWN, invalid=messages.HOST_ROLE_UNKNOWN)
+
+
+class EventDetails(Command):
+    """An event as staff enter it (a new one, or an edit): its times are wall-clock times in
+    its zone, `timezone`; `starts_at` and the other `*_at` give them in UTC.
+
+    The rules that need the database (a free web address, readings left outside new times)
+    are the service's.
+    """
+
+    title: EventTitle
+    #: Empty: a new event takes one made from its title; an edited one keeps its own.
+    slug: EventSlug = ""
+    kind: EventKindChoice = EventKind.HUMAN_LIBRARY.value
+    description: EventDescription = ""
+    venue: Venue = ""
+    accessibility_notes: AccessibilityNotes = ""
+    # Before the times: their checks read it.
+    timezone: TimeZone
+    starts: EventStarts
+    ends: EventEnds
+    registration_opens: RegistrationOpens = None
+    registration_closes: RegistrationCloses = None
+    max_bookings_per_patron: BookingsPerPatron
+    max_seats_per_booking: SeatsPerBooking
+    agreement_text: AgreementText = ""
+
+    @field_validator("slug")
+    @classmethod
+    def _slug_well_formed(cls, slug: str) -> str:
+        if slug and not SLUG_PATTERN.fullmatch(slug):
+            raise refuse(messages.SLUG_MALFORMED)
+        return slug
+
+    @field_validator("starts", "ends", "registration_opens", "registration_closes")
+    @classmethod
+    def _on_the_clock_and_in_order(cls, local: datetime | None,
+                                   info: ValidationInfo) -> datetime | None:
+        # Fields validate in declaration order: `info.data` holds the earlier ones that passed.
+        zone = info.data.get("timezone")
+        if local is None or zone is None:
+            return local
+        if skipped(local, zone):
+            raise refuse(messages.SKIPPED_TIME.format(moment=f"{local:%Y-%m-%d %H:%M}",
+                                                      zone=zone))
+        instant = to_utc(local, zone)
+
+        def earlier(name: str) -> datetime | None:
+            value = info.data.get(name)
+            return None if value is None else to_utc(value, zone)
+
+        if info.field_name == "ends" and (starts := earlier("starts")) and instant <= starts:
+            raise refuse(messages.EVENT_ENDS_BEFORE_START)
+        if (info.field_name == "registration_opens" and (ends := earlier("ends"))
+                and instant >= ends):
+            raise refuse(messages.REGISTRATION_OPENS_AFTER_END)
+        if (info.field_name == "registration_closes"
+                and (opens := earlier("registration_opens")) and instant <= opens):
+            raise refuse(messages.REGISTRATION_CLOSES_BEFORE_OPENING)
+        return local
+
+    @property
+    def starts_at(self) -> datetime:
+        return to_utc(self.starts, self.timezone)
+
+    @property
+    def ends_at(self) -> datetime:
+        return to_utc(self.ends, self.timezone)
+
+    @property
+    def registration_opens_at(self) -> datetime | None:
+        return self.registration_opens and to_utc(self.registration_opens, self.timezone)
+
+    @property
+    def registration_closes_at(self) -> datetime | None:
+        return self.registration_closes and to_utc(self.registration_closes, self.timezone)
+
+
+class CloneEvent(Command):
+    """A draft copy of an event starting at `starts` (wall-clock, in the event's zone); the
+    rest of it moves by as much."""
+
+    starts: CopyStarts
+
+
+class Cancellation(Command):
+    """Cancelling an event or one of its readings: the reason each patron is told."""
+
+    reason: CancelReason
+
+
+class Host(Command):
+    """One partner taking part in an event, and its role."""
+
+    partner_id: HostPartner
+    role: HostRoleChoice
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, value: Any) -> Any:
+        # The hosts page and the services' callers name a host as a (partner id, role) pair.
+        if isinstance(value, (tuple, list)) and len(value) == 2:
+            return {"partner_id": value[0], "role": value[1]}
+        return value
+
+
+class Hosts(Command):
+    """The partners taking part in an event and their roles: one host at least, each once."""
+
+    hosts: tuple[Host, ...] = ()
+
+    @field_validator("hosts")
+    @classmethod
+    def _one_host_each_partner_once(cls, hosts: tuple[Host, ...]) -> tuple[Host, ...]:
+        partner_ids = [host.partner_id for host in hosts]
+        if len(set(partner_ids)) != len(partner_ids):
+            raise refuse(messages.HOST_TWICE)
+        if not any(host.role == HostRole.HOST for host in hosts):
+            raise refuse(messages.HOST_NEEDED)
+        return hosts
+
+
+# -- the desk ----------------------------------------------------------------------------------
+
+#: The most seats per reading an event may hold back for walk-ins.
+MAX_WALK_IN_SEATS = 10
+_HELD_SEATS_RANGE = messages.HELD_SEATS_RANGE.format(limit=MAX_WALK_IN_SEATS)
+HeldSeats = Whole("Seats held back", missing=messages.HELD_SEATS_NOT_WHOLE, minimum=0,
+                  too_small=_HELD_SEATS_RANGE, maximum=MAX_WALK_IN_SEATS,
+                  too_large=_HELD_SEATS_RANGE, invalid=messages.HELD_SEATS_NOT_WHOLE)
+#: What the desk's buttons post: checked in, a no-show, or back to confirmed.
+MARKS = ("attended", "no_show", "undo")
+Mark = Choice("Mark", MARKS, missing=messages.MARK_UNKNOWN, invalid=messages.MARK_UNKNOWN)
+
+
+class SeatsHeldBack(Command):
+    """How many seats of each reading an event holds back for walk-ins (0: none)."""
+
+    walk_in_seats: HeldSeats
+
+
+class Attendance(Command):
+    """A mark the desk sets on a booking: checked in, a no-show, or undone."""
+
+    mark: Mark
+
+
+# -- confirmations -----------------------------------------------------------------------------
+
+
+class Confirmation(Command):
+    """A button pressed to go ahead (publish an event, cancel a booking, confirm a hold):
+    nothing is entered; what it acts on comes from the address."""

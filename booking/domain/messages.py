@@ -22,6 +22,11 @@ WHOLE_NUMBER = "Enter a whole number, such as 1 or 2."
 REQUIRED = "Enter {label}."
 #: When a JSON body (or a form) is not a set of named fields at all.
 NOT_AN_OBJECT = "Send the fields as a JSON object."
+#: A wall-clock date and time (in a zone another field names) that is not one.
+LOCAL_MOMENT = "Enter a date and time such as 2026-12-05 10:00."
+#: A wall-clock time the zone's clocks never show: they go forward past it.
+SKIPPED_TIME = ("{moment} does not exist in {zone} (the clocks go forward then). "
+                "Choose another time.")
 
 # -- people --------------------------------------------------------------------------------
 
@@ -40,3 +45,33 @@ AGREEMENT_NOT_YES_OR_NO = "accept_agreement must be true or false."
 WALK_IN_NAME_MISSING = "Enter the walk-in's name."
 WALK_IN_SEATS_MISSING = "Enter how many seats as a whole number."
 WALK_IN_SEATS_TOO_FEW = "Seat at least 1 person."
+
+# -- events (staff) ----------------------------------------------------------------------------
+
+EVENT_TITLE_MISSING = "Give the event a title."
+EVENT_KIND_UNKNOWN = "Choose Human Library or Program."
+TIMEZONE_UNKNOWN = "Choose a time zone from the list, such as America/Chicago."
+SLUG_MALFORMED = ("Use lower-case letters, digits and single hyphens, "
+                  "such as human-library-spring.")
+SLUG_TAKEN = "Another event already uses this address. Choose another."
+EVENT_STARTS_MISSING = "Enter when the event starts."
+EVENT_ENDS_MISSING = "Enter when the event ends."
+EVENT_ENDS_BEFORE_START = "The event must end after it starts."
+REGISTRATION_OPENS_AFTER_END = "Registration must open before the event ends."
+REGISTRATION_CLOSES_BEFORE_OPENING = "Registration must close after it opens."
+#: The per-patron limits an event sets (`label`: "Bookings per patron", "Seats per booking").
+EVENT_LIMIT_MISSING = "Enter the {label}."
+EVENT_LIMIT_RANGE = "{label} must be a whole number from 1 to {limit}."
+CLONE_STARTS_MISSING = "Enter when the copy starts."
+CLONE_IN_THE_PAST = "The copy must start in the future."
+CANCEL_REASON_MISSING = "Give a reason: the patrons will read it."
+HOST_ROLE_UNKNOWN = "Choose host, co-host or sponsor."
+HOST_TWICE = "Each partner can appear only once."
+HOST_NEEDED = "An event needs at least one host."
+HOST_PARTNER_UNKNOWN = "One of these partners no longer exists. Reload the page."
+
+# -- the desk ----------------------------------------------------------------------------------
+
+HELD_SEATS_NOT_WHOLE = "Enter a whole number, such as 0 or 1."
+HELD_SEATS_RANGE = "Hold back between 0 and {limit} seats per reading."
+MARK_UNKNOWN = "Choose Checked in, No-show or Undo."

@@ -24,15 +24,14 @@ from sqlalchemy.orm import selectinload
 
 from booking.services import audit, events, reservations
 from booking.services.outbox import notifications
-from booking.domain.errors import ValidationFailed
+from booking.domain.commands import SeatsHeldBack
+from booking.domain.errors import SlotNotFound
 from booking.extensions import db, transaction
 from booking.domain.models import AvailabilityWindow, Booking, BookingStatus, Event, EventStatus, HumanBook, Slot, SlotStatus, User, waiting_in_line
 from booking.services.reservations import CHECK_IN_OPENS
 
 #: The break between readings when a book's readings were not made from availability windows.
 DEFAULT_BREAK = timedelta(minutes=10)
-#: Most seats per reading an event may hold back for walk-ins.
-MAX_WALK_IN_SEATS = 10
 #: Statuses that mean someone is in (or expected in) the reading now.
 _READING_NOW = (BookingStatus.CONFIRMED, BookingStatus.ATTENDED)
 
@@ -154,8 +153,18 @@ def desk_events(now: datetime) -> list[Event]:
     ))
 
 
-def set_walk_in_seats(event: Event, seats, *, user: User, now: datetime) -> list[Booking]:
-    """Hold back `seats` seats of every reading of the event for walk-ins (0: none).
+def reading_at(event: Event, slot_id: int) -> Slot:
+    """A reading (or session) of this event, as the desk names it; another event's is not
+    found, since each desk page is one event's."""
+    slot = db.session.get(Slot, slot_id)
+    if slot is None or slot.event_id != event.id:
+        raise SlotNotFound(reservations.WALK_INS_IN_READINGS_ONLY)
+    return slot
+
+
+def set_walk_in_seats(user: User, event: Event, seats: SeatsHeldBack,
+                      now: datetime) -> list[Booking]:
+    """Hold back `seats.walk_in_seats` seats of every reading of the event for walk-ins (0: none).
 
     Fewer held seats free seats for online booking: the waitlist of each reading not yet
     begun moves up into them at once,
@@ -163,26 +172,23 @@ def set_walk_in_seats(event: Event, seats, *, user: User, now: datetime) -> list
     first (the order staff changes take), so no booking slips in between. Returns the
     bookings promoted; each has its notification queued. The change is in the audit log.
     """
-    if isinstance(seats, bool) or not isinstance(seats, int):
-        raise ValidationFailed({"walk_in_seats": ["Enter a whole number, such as 0 or 1."]})
-    if not 0 <= seats <= MAX_WALK_IN_SEATS:
-        raise ValidationFailed({"walk_in_seats": [
-            f"Hold back between 0 and {MAX_WALK_IN_SEATS} seats per reading."]})
+    held = seats.walk_in_seats
     promoted: list[Booking] = []
     with transaction():
+        events.require_staff(user)
         events.lock_event(event)  # the event, then its slots: the order staff changes take
         # No one moves up into a reading begun or over.
         slots = events.lock_slots(event, _event_readings(event),
                                   Slot.status == SlotStatus.OPEN, Slot.starts_at > now)
         before = event.walk_in_seats_per_reading
-        if before == seats:
+        if before == held:
             return []
-        event.walk_in_seats_per_reading = seats
+        event.walk_in_seats_per_reading = held
         event.updated_at = now
         audit.record(user, "event.walk_in_seats", event,
-                     {"walk_in_seats_per_reading": [before, seats]}, now)
+                     {"walk_in_seats_per_reading": [before, held]}, now)
         db.session.flush()
-        if seats < before:
+        if held < before:
             for slot in slots:
                 for booking in reservations.promote_waitlist(slot, now=now):
                     notifications.queue_promoted(booking, now=now)

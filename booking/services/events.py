@@ -1,7 +1,8 @@
 """Staff event management: create, edit, clone, publish and cancel events, hosts, and readings.
 
 Each public function is one transaction, audited in that same transaction, and rolled back on
-any error. Cancelling goes through `reservations.release`, so every booking that goes away gets
+any error; it takes the staff member, what it acts on, a command (domain/commands.py) and
+`now`. Cancelling goes through `reservations.release`, so every booking that goes away gets
 a reason and a queued notification (rule 4). Times arrive as local wall-clock datetimes in the
 event's zone and are stored in UTC.
 """
@@ -10,64 +11,21 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo, available_timezones
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from booking.services import audit, availability, reservations
 from booking.services.outbox import notifications
+from booking.domain import messages
+from booking.domain.commands import SLUG_MAX, Cancellation, CloneEvent, EventDetails, Hosts
 from booking.domain.errors import DomainError, Forbidden, NotFound, SpanConflict, ValidationFailed
+from booking.domain.timezones import to_local, to_utc
 from booking.extensions import db, transaction
 from booking.domain.models import ACTIVE_BOOKING_STATUSES, HOLDING_STATUSES, AvailabilityWindow, Booking, Event, EventHost, EventKind, EventStatus, HostRole, HumanBook, Partner, ProgramSession, Role, Slot, SlotStatus, User
-from booking.domain.scheduling import YEARS, YEARS_MESSAGE
-from booking.domain.text import check_text, require_line
 
-TITLE_MAX = 200
-SLUG_MAX = 80
-VENUE_MAX = 300
-TEXT_MAX = 5000
-AGREEMENT_MAX = 10000
-REASON_MAX = 300
-#: The event's texts that may run over several lines; every other field is one line.
-MULTILINE_FIELDS = frozenset({"description", "accessibility_notes", "agreement_text"})
-LIMIT_MAX = 50
-SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 #: Addresses the staff pages use themselves (/staff/events/new, /staff/events/audit).
 RESERVED_SLUGS = frozenset({"new", "audit"})
-
-#: The zones staff choose from: IANA "Area/Place" names, plus UTC.
-TIMEZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith(
-    ("Etc/", "SystemV/", "US/", "posix/", "right/"))) + ["UTC"]
-_ZONES = frozenset(TIMEZONES)
-
-
-@dataclass(frozen=True)
-class EventFields:
-    """An event as staff enter it; times are naive local wall-clock times in `timezone`."""
-
-    title: str
-    timezone: str
-    starts: datetime | None
-    ends: datetime | None
-    slug: str = ""
-    description: str = ""
-    kind: str = EventKind.HUMAN_LIBRARY.value
-    venue: str = ""
-    accessibility_notes: str = ""
-    registration_opens: datetime | None = None
-    registration_closes: datetime | None = None
-    max_bookings_per_patron: int = 3
-    max_seats_per_booking: int = 1
-    agreement_text: str = ""
-
-
-@dataclass(frozen=True)
-class CleanEvent:
-    """Checked fields, times in UTC."""
-
-    values: dict
 
 
 def slugify(title: str, fallback: str = "event") -> str:
@@ -86,96 +44,31 @@ def free_slug(base: str, taken: Callable[[str], bool]) -> str:
     return slug
 
 
-def to_utc(local: datetime, zone: str) -> datetime:
-    return local.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
-
-
-def to_local(instant: datetime, zone: str) -> datetime:
-    return instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
-
-
-def check_fields(fields: EventFields, *, event: Event | None = None) -> dict:
-    """Every problem at once as ValidationFailed; otherwise the model's values, times in UTC."""
-    errors: dict[str, list[str]] = {}
-    text_limits = {"title": TITLE_MAX, "slug": SLUG_MAX, "venue": VENUE_MAX,
-                   "description": TEXT_MAX, "accessibility_notes": TEXT_MAX,
-                   "agreement_text": AGREEMENT_MAX, "timezone": 64, "kind": 20}
-    text = {}
-    for name, limit in text_limits.items():
-        value = getattr(fields, name)
-        value = value.strip() if isinstance(value, str) else ""
-        if len(value) > limit:
-            errors[name] = [f"At most {limit} characters."]
-        check_text(errors, name, value, multiline=name in MULTILINE_FIELDS)
-        text[name] = value
-    if "title" not in errors and not text["title"]:
-        errors["title"] = ["Give the event a title."]
-    if "kind" not in errors and text["kind"] not in {k.value for k in EventKind}:
-        errors["kind"] = ["Choose Human Library or Program."]
-    zone = text["timezone"]
-    if "timezone" not in errors and zone not in _ZONES:
-        errors["timezone"] = ["Choose a time zone from the list, such as America/Chicago."]
-        zone = None
-    slug = _check_slug(text["slug"], text["title"], event, errors)
-
-    instants = {}
-    for name in ("starts", "ends", "registration_opens", "registration_closes"):
-        local = getattr(fields, name)
-        if local is None:
-            if name in ("starts", "ends"):
-                errors[name] = ["Enter a date and time."]
-            instants[name] = None
-        elif not isinstance(local, datetime) or local.tzinfo is not None:
-            errors[name] = ["Enter a local date and time, such as 2026-12-05 10:00."]
-        elif local.year not in YEARS:
-            errors[name] = [YEARS_MESSAGE]
-        elif zone:
-            instants[name] = to_utc(local, zone)
-            if to_local(instants[name], zone) != local:
-                errors[name] = [f"{local:%Y-%m-%d %H:%M} does not exist in {zone} "
-                                "(the clocks go forward then). Choose another time."]
-    if not errors.keys() & {"starts", "ends"} and zone and instants["ends"] <= instants["starts"]:
-        errors["ends"] = ["The event must end after it starts."]
-    opens, closes = instants.get("registration_opens"), instants.get("registration_closes")
-    if opens and closes and closes <= opens:
-        errors["registration_closes"] = ["Registration must close after it opens."]
-    if opens and instants.get("ends") and opens >= instants["ends"]:
-        errors["registration_opens"] = ["Registration must open before the event ends."]
-    for name, label in (("max_bookings_per_patron", "Bookings per patron"),
-                        ("max_seats_per_booking", "Seats per booking")):
-        value = getattr(fields, name)
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= LIMIT_MAX:
-            errors[name] = [f"{label} must be a whole number from 1 to {LIMIT_MAX}."]
-    if errors:
-        raise ValidationFailed(errors)
+def _values(details: EventDetails, event: Event | None) -> dict:
+    """The event's columns from the command (times in UTC), its address checked against the
+    other events'."""
     return {
-        "title": text["title"], "slug": slug, "description": text["description"],
-        "kind": EventKind(text["kind"]), "venue": text["venue"],
-        "accessibility_notes": text["accessibility_notes"], "timezone": zone,
-        "starts_at": instants["starts"], "ends_at": instants["ends"],
-        "registration_opens_at": opens, "registration_closes_at": closes,
-        "max_bookings_per_patron": fields.max_bookings_per_patron,
-        "max_seats_per_booking": fields.max_seats_per_booking,
-        "agreement_text": text["agreement_text"],
+        "title": details.title, "slug": _slug(details, event),
+        "description": details.description, "kind": EventKind(details.kind),
+        "venue": details.venue, "accessibility_notes": details.accessibility_notes,
+        "timezone": details.timezone, "starts_at": details.starts_at,
+        "ends_at": details.ends_at, "registration_opens_at": details.registration_opens_at,
+        "registration_closes_at": details.registration_closes_at,
+        "max_bookings_per_patron": details.max_bookings_per_patron,
+        "max_seats_per_booking": details.max_seats_per_booking,
+        "agreement_text": details.agreement_text,
     }
 
 
-def _check_slug(slug: str, title: str, event: Event | None, errors: dict) -> str:
-    """An entered slug must be well formed and free; an empty one keeps or makes one."""
-    if "slug" in errors:
-        return ""
-    if not slug:
+def _slug(details: EventDetails, event: Event | None) -> str:
+    """An entered address must be free; an empty one keeps the event's, or makes one."""
+    if not details.slug:
         if event is not None:
             return event.slug
-        if not title:
-            return ""
-        return free_slug(slugify(title), lambda candidate: _slug_taken(candidate, None))
-    if not SLUG_PATTERN.fullmatch(slug):
-        errors["slug"] = ["Use lower-case letters, digits and single hyphens, "
-                          "such as human-library-spring."]
-    elif _slug_taken(slug, event):
-        errors["slug"] = ["Another event already uses this address. Choose another."]
-    return slug
+        return free_slug(slugify(details.title), lambda candidate: _slug_taken(candidate, None))
+    if _slug_taken(details.slug, event):
+        raise ValidationFailed({"slug": [messages.SLUG_TAKEN]})
+    return details.slug
 
 
 def _slug_taken(slug: str, event: Event | None) -> bool:
@@ -187,7 +80,8 @@ def _slug_taken(slug: str, event: Event | None) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
-def _require_staff(user: User) -> None:
+def require_staff(user: User) -> None:
+    """Only library staff manage events (and the desk's settings for them)."""
     if user is None or user.role != Role.STAFF:
         raise Forbidden("Only library staff manage events.")
 
@@ -211,13 +105,12 @@ def _snapshot(event: Event) -> dict:
 # Events ------------------------------------------------------------------------------------
 
 
-def create_event(user: User, fields: EventFields, now: datetime) -> Event:
+def create_event(user: User, details: EventDetails, now: datetime) -> Event:
     """A new draft event. Hosts are added afterwards with `set_hosts`."""
 
     with transaction():
-        _require_staff(user)
-        values = check_fields(fields)
-        event = Event(**values, status=EventStatus.DRAFT, agreement_version=1,
+        require_staff(user)
+        event = Event(**_values(details, None), status=EventStatus.DRAFT, agreement_version=1,
                       created_at=now, updated_at=now)
         db.session.add(event)
         db.session.flush()
@@ -225,7 +118,7 @@ def create_event(user: User, fields: EventFields, now: datetime) -> Event:
         return event
 
 
-def update_event(user: User, event: Event, fields: EventFields, now: datetime) -> Event:
+def update_event(user: User, event: Event, details: EventDetails, now: datetime) -> Event:
     """Edit an event. A new agreement text is a new version, for new bookings only.
 
     A new time span that leaves booked readings outside is refused (SpanConflict); readings
@@ -233,11 +126,11 @@ def update_event(user: User, event: Event, fields: EventFields, now: datetime) -
     """
 
     with transaction():
-        _require_staff(user)
+        require_staff(user)
         lock_event(event)
         if event.status == EventStatus.CANCELLED:
             raise DomainError("This event is cancelled and can no longer be edited.")
-        values = check_fields(fields, event=event)
+        values = _values(details, event)
         outside = _slots_outside(event, values["starts_at"], values["ends_at"])
         booked = [slot for slot in outside if availability.active_bookings(slot)]
         if booked:
@@ -263,7 +156,7 @@ def publish_event(user: User, event: Event, now: datetime) -> Event:
     """Make a draft public and bookable."""
 
     with transaction():
-        _require_staff(user)
+        require_staff(user)
         lock_event(event)
         if event.status != EventStatus.DRAFT:
             raise DomainError(f"Only a draft can be published; this event is {event.status.value}.")
@@ -277,15 +170,15 @@ def publish_event(user: User, event: Event, now: datetime) -> Event:
         return event
 
 
-def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
+def cancel_event(user: User, event: Event, cancellation: Cancellation, now: datetime) -> int:
     """Cancel the event: every reading not yet started, with its active bookings; returns how
     many bookings. An event under way keeps the readings already held or in progress, with
     their bookings and attendance, so its reports still count them.
     """
 
     with transaction():
-        _require_staff(user)
-        text = _check_reason(reason)
+        require_staff(user)
+        text = cancellation.reason
         lock_event(event)
         if event.status == EventStatus.CANCELLED:
             raise DomainError("This event is already cancelled.")
@@ -305,41 +198,24 @@ def cancel_event(user: User, event: Event, reason: str, now: datetime) -> int:
         return cancelled
 
 
-def clone_event(user: User, event: Event, new_start_local: datetime,
+def clone_event(user: User, event: Event, clone: CloneEvent,
                 now: datetime) -> tuple[Event, list[str]]:
-    """A draft copy starting at `new_start_local`, everything shifted by the same wall-clock offset.
+    """A draft copy starting at `clone.starts`, everything shifted by the same wall-clock offset.
 
-    Hosts, settings, agreement and sessions (with their seat blocks) are copied in one
-    transaction; then each book's availability windows are saved at the copy, which makes its
-    readings. A book whose windows cannot be copied is reported, not fatal: (copy, problems).
+    One transaction: hosts, settings, agreement, sessions (with their seat blocks), and each
+    book's availability windows with the readings they make. A book whose windows cannot be
+    copied (its volunteer is elsewhere then, say) is reported, not fatal: its part alone is
+    undone, and the copy comes back with the problems: (copy, problems).
     """
 
     with transaction():
-        _require_staff(user)
-        if not isinstance(new_start_local, datetime) or new_start_local.tzinfo is not None:
-            raise ValidationFailed({"starts": ["Enter a local date and time."]})
-        if new_start_local.year not in YEARS:  # before shifting: 9999 plus a day overflows
-            raise ValidationFailed({"starts": [YEARS_MESSAGE]})
+        require_staff(user)
         zone = event.timezone
-        offset = new_start_local - to_local(event.starts_at, zone)
-
-        def shifted(instant):
-            return None if instant is None else to_local(instant, zone) + offset
-
-        fields = EventFields(
-            title=event.title, timezone=zone, starts=new_start_local,
-            ends=shifted(event.ends_at), description=event.description, kind=event.kind.value,
-            venue=event.venue, accessibility_notes=event.accessibility_notes,
-            registration_opens=shifted(event.registration_opens_at),
-            registration_closes=shifted(event.registration_closes_at),
-            max_bookings_per_patron=event.max_bookings_per_patron,
-            max_seats_per_booking=event.max_seats_per_booking,
-            agreement_text=event.agreement_text,
-        )
-        values = check_fields(fields)
-        if values["starts_at"] <= now:
-            raise ValidationFailed({"starts": ["The copy must start in the future."]})
-        copy = Event(**values, status=EventStatus.DRAFT, agreement_version=1,
+        offset = clone.starts - to_local(event.starts_at, zone)
+        details = _shifted_details(event, offset)
+        if details.starts_at <= now:
+            raise ValidationFailed({"starts": [messages.CLONE_IN_THE_PAST]})
+        copy = Event(**_values(details, None), status=EventStatus.DRAFT, agreement_version=1,
                      walk_in_seats_per_reading=event.walk_in_seats_per_reading,
                      created_at=now, updated_at=now)
         copy.hosts = [EventHost(partner_id=h.partner_id, role=h.role) for h in event.hosts]
@@ -349,17 +225,43 @@ def clone_event(user: User, event: Event, new_start_local: datetime,
             _copy_session(session, copy, event, offset, now)
         audit.record(user, "event.clone", copy, {"cloned_from": event.id,
                                                  "starts_at": [None, copy.starts_at]}, now)
-
-    problems = []
-    for book, specs in _shifted_windows(event, offset):
-        try:
-            availability.save(copy, book, specs, now=now)
-        except ValidationFailed as exc:
-            reasons = " ".join(m for messages in exc.errors.values() for m in messages)
-            problems.append(f"The readings of “{book.title}” were not copied: {reasons}")
-        except DomainError as exc:
-            problems.append(f"The readings of “{book.title}” were not copied: {exc.message}")
+        problems = [problem for book, specs in _shifted_windows(event, offset)
+                    if (problem := _copy_windows(copy, book, specs, now))]
     return copy, problems
+
+
+def _shifted_details(event: Event, offset: timedelta) -> EventDetails:
+    """The event as a command, its times moved by `offset` on the wall clock."""
+    zone = event.timezone
+
+    def shifted(instant):
+        return None if instant is None else to_local(instant, zone) + offset
+
+    return EventDetails.parse(
+        title=event.title, timezone=zone, starts=shifted(event.starts_at),
+        ends=shifted(event.ends_at), description=event.description, kind=event.kind.value,
+        venue=event.venue, accessibility_notes=event.accessibility_notes,
+        registration_opens=shifted(event.registration_opens_at),
+        registration_closes=shifted(event.registration_closes_at),
+        max_bookings_per_patron=event.max_bookings_per_patron,
+        max_seats_per_booking=event.max_seats_per_booking,
+        agreement_text=event.agreement_text,
+    )
+
+
+def _copy_windows(copy: Event, book: HumanBook, specs: list, now: datetime) -> str | None:
+    """Save a book's windows at the copy; a refusal undoes this book's part only (a
+    savepoint in the clone's transaction) and is told."""
+    try:
+        with transaction():
+            availability.save(copy, book, specs, now=now)
+    except ValidationFailed as exc:
+        reasons = " ".join(m for sentences in exc.errors.values() for m in sentences)
+    except DomainError as exc:
+        reasons = exc.message
+    else:
+        return None
+    return f"The readings of “{book.title}” were not copied: {reasons}"
 
 
 def _copy_session(session: ProgramSession, copy: Event, original: Event,
@@ -402,12 +304,12 @@ def _shifted_windows(event: Event, offset: timedelta):
 # Readings ----------------------------------------------------------------------------------
 
 
-def cancel_slot(user: User, slot: Slot, reason: str, now: datetime) -> int:
+def cancel_slot(user: User, slot: Slot, cancellation: Cancellation, now: datetime) -> int:
     """Cancel one reading (or session seat block) and its active bookings; returns how many."""
 
     with transaction():
-        _require_staff(user)
-        text = _check_reason(reason)
+        require_staff(user)
+        text = cancellation.reason
         locked = reservations.locked_slot(slot.id)
         if locked.status == SlotStatus.CANCELLED:
             raise DomainError("This reading is already cancelled.")
@@ -419,16 +321,6 @@ def cancel_slot(user: User, slot: Slot, reason: str, now: datetime) -> int:
             "status": ["open", "cancelled"], "reason": text, "bookings_cancelled": cancelled,
         }, now)
         return cancelled
-
-
-def _check_reason(reason) -> str:
-    text = reason.strip() if isinstance(reason, str) else ""
-    if not text:
-        raise ValidationFailed({"reason": ["Give a reason: the patrons will read it."]})
-    if len(text) > REASON_MAX:
-        raise ValidationFailed({"reason": [f"At most {REASON_MAX} characters."]})
-    require_line("reason", text)
-    return text
 
 
 def _tell_patrons_of_changes(event: Event, changes: dict, now: datetime) -> None:
@@ -478,14 +370,14 @@ def lock_event(event: Event) -> None:
 # Hosts -------------------------------------------------------------------------------------
 
 
-def set_hosts(user: User, event: Event, hosts: list[tuple[int, str]], now: datetime) -> Event:
+def set_hosts(user: User, event: Event, hosts: Hosts, now: datetime) -> Event:
     """Replace the event's partners and roles; at least one host.
 
     A partner whose books or sessions hold bookings at the event cannot be removed.
     """
 
     with transaction():
-        _require_staff(user)
+        require_staff(user)
         lock_event(event)
         wanted = _check_hosts(hosts)
         current = {host.partner_id: host for host in event.hosts}
@@ -513,20 +405,12 @@ def set_hosts(user: User, event: Event, hosts: list[tuple[int, str]], now: datet
         return event
 
 
-def _check_hosts(hosts) -> dict[int, HostRole]:
-    roles = {role.value: role for role in HostRole}
-    wanted: dict[int, HostRole] = {}
-    for partner_id, role in hosts:
-        if role not in roles:
-            raise ValidationFailed({"hosts": ["Choose host, co-host or sponsor."]})
-        if partner_id in wanted:
-            raise ValidationFailed({"hosts": ["Each partner can appear only once."]})
-        wanted[partner_id] = roles[role]
-    if HostRole.HOST not in wanted.values():
-        raise ValidationFailed({"hosts": ["An event needs at least one host."]})
+def _check_hosts(hosts: Hosts) -> dict[int, HostRole]:
+    """The roles by partner, in the order given; every partner must (still) exist."""
+    wanted = {host.partner_id: HostRole(host.role) for host in hosts.hosts}
     known = set(db.session.scalars(sa.select(Partner.id).where(Partner.id.in_(wanted))))
     if known != wanted.keys():
-        raise NotFound("One of these partners no longer exists. Reload the page.")
+        raise NotFound(messages.HOST_PARTNER_UNKNOWN)
     return wanted
 
 

@@ -34,11 +34,12 @@ from booking.services.outbox import notifications
 from booking.services.outbox.notifications import is_walk_in_placeholder, walk_in_placeholder_email
 from booking.extensions import db, transaction
 from booking.domain import messages
-from booking.domain.commands import Patron, WalkIn
+from booking.domain.commands import Attendance, Patron, WalkIn
 from booking.domain.models import ACTIVE_BOOKING_STATUSES, HOLDING_STATUSES, waiting_in_line, Booking, BookingStatus, Event, EventStatus, Slot, SlotStatus
 
 TOKEN_BYTES = 32
-#: The desk seats walk-ins in readings of human books; a program session is booked ahead.
+#: What the desk is told of a reading not on its page: another event's, or a program session
+#: (walk-ins join readings of human books; a session is booked ahead).
 WALK_INS_IN_READINGS_ONLY = ("There is no such reading at this event. Reload the desk and "
                              "try again.")
 #: Check-in and no-show open this long before a reading starts.
@@ -283,6 +284,14 @@ def confirm_hold(token: str, code: str, *, now: datetime) -> Booking:
     return booking
 
 
+def hold_ended(booking: Booking, now: datetime) -> bool:
+    """Whether a hold never confirmed has ended: released, lapsed, or its time up (swept or
+    not). Its link then says so and offers to book again."""
+    return booking.hold_expires_at is not None and (
+        booking.status == BookingStatus.CANCELLED
+        or booking.status == BookingStatus.PENDING and booking.hold_expires_at <= now)
+
+
 def open_holds(event_id: int, client: str, now: datetime) -> int:
     """Unconfirmed holds one client keeps at an event (not those whose time is up, which
     lapse at the next sweep)."""
@@ -363,6 +372,18 @@ def mark_no_show(booking_id: int, *, now: datetime, event_id: int | None = None)
 def undo_attendance(booking_id: int, *, now: datetime, event_id: int | None = None) -> Booking:
     """Put an attended or no-show booking back to confirmed: a mis-tap must be fixable."""
     return _set_attendance(booking_id, BookingStatus.CONFIRMED, now=now, event_id=event_id)
+
+
+#: The status each of the desk's marks (the Attendance command) sets.
+_MARKED = {"attended": BookingStatus.ATTENDED, "no_show": BookingStatus.NO_SHOW,
+           "undo": BookingStatus.CONFIRMED}
+
+
+def mark_attendance(booking_id: int, attendance: Attendance, *, now: datetime,
+                    event_id: int | None = None) -> Booking:
+    """Set the desk's mark on a booking (of `event_id`, when given): checked in, a no-show,
+    or back to confirmed."""
+    return _set_attendance(booking_id, _MARKED[attendance.mark], now=now, event_id=event_id)
 
 
 def attendance_problem(booking: Booking, slot: Slot, target: BookingStatus,

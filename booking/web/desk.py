@@ -6,22 +6,18 @@ from flask_login import current_user
 
 from booking.services import desk, reservations
 from booking.web.access import roles_required
-from booking.domain.errors import DomainError, NotFound, ValidationFailed
+from booking.domain.errors import NotFound
 from ..extensions import db
-from booking.web.forms import ConfirmForm, WalkInForm, WalkInSeatsForm
-from booking.domain.models import BookingStatus, Event, Role, Slot, utcnow
+from booking.web.forms import AttendanceForm, WalkInForm, WalkInSeatsForm
+from booking.domain.models import BookingStatus, Event, Role, utcnow
 from .converters import MAX_ID
-from booking.domain.commands import WalkIn
+from booking.domain.commands import Attendance, SeatsHeldBack, WalkIn
 from .actions import submit
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
-#: What each button posts, and what the desk says afterwards.
-MARKS = {
-    "attended": (reservations.check_in, "checked in"),
-    "no_show": (reservations.mark_no_show, "marked as a no-show"),
-    "undo": (reservations.undo_attendance, "back to confirmed"),
-}
+#: What the desk says after each mark.
+MARKED = {"attended": "checked in", "no_show": "marked as a no-show", "undo": "back to confirmed"}
 
 
 @bp.before_request
@@ -87,27 +83,31 @@ def state(slug: str):
 @bp.post(f"/<slug>/bookings/<int(max={MAX_ID}):booking_id>")
 def mark(slug: str, booking_id: int):
     event = _event_or_404(slug)
-    if not ConfirmForm().validate_on_submit():
-        abort(400, "This form had expired, so nothing was changed. Reload the desk and try again.")
-    choice = MARKS.get(request.form.get("mark", ""))
-    if choice is None:
-        abort(400, "Choose Checked in, No-show or Undo.")
-    action, done = choice
-    try:
-        booking = action(booking_id, now=utcnow(), event_id=event.id)
-    except DomainError as exc:
-        flash(exc.message, "error")
+    form = AttendanceForm()
+
+    def render(status: int, problem: str | None):
+        _flash_refusal(form, problem)
         return _back_to(event, request.form.get("reading", type=int))
-    flash(f"{booking.patron_name} is {done}.", "success")
-    return _back_to(event, booking.slot_id)
+
+    def marked(booking):
+        flash(f"{booking.patron_name} is {MARKED[form.mark.data]}.", "success")
+        return _back_to(event, booking.slot_id)
+
+    return submit(form, Attendance, lambda attendance: reservations.mark_attendance(
+        booking_id, attendance, now=utcnow(), event_id=event.id), done=marked, render=render)
+
+
+def _flash_refusal(form, problem: str | None) -> None:
+    """The desk answers every refusal on the desk itself: flashed, then back to it."""
+    messages = [problem] if problem else [m for field in form for m in field.errors]
+    for message in messages or ["Reload the desk and try again."]:
+        flash(message, "error")
 
 
 @bp.post(f"/<slug>/readings/<int(max={MAX_ID}):slot_id>/walk-ins")
 def walk_in(slug: str, slot_id: int):
     event = _event_or_404(slug)
-    slot = db.session.get(Slot, slot_id)
-    if slot is None or slot.event_id != event.id:
-        abort(404, "There is no such reading at this event. Reload the desk and try again.")
+    desk.reading_at(event, slot_id)
     form = WalkInForm(prefix=f"walk-in-{slot_id}")
 
     def render(status: int, problem: str | None):
@@ -135,20 +135,17 @@ def walk_in(slug: str, slot_id: int):
 def walk_in_seats(slug: str):
     event = _event_or_404(slug)
     form = WalkInSeatsForm()
-    if not form.validate_on_submit():
-        for message in form.walk_in_seats.errors or ["Reload the desk and try again."]:
-            flash(message, "error")
+
+    def render(status: int, problem: str | None):
+        _flash_refusal(form, problem)
         return _back_to(event, None)
-    try:
-        promoted = desk.set_walk_in_seats(event, form.walk_in_seats.data, user=current_user,
-                                          now=utcnow())
-    except ValidationFailed as exc:
-        for message in exc.errors["walk_in_seats"]:
-            flash(message, "error")
-    else:
+
+    def held(promoted):
         moved_up = (f" {len(promoted)} patron(s) moved up from the waitlist and were told."
                     if promoted else "")
         flash(f"{event.walk_in_seats_per_reading} seat(s) per reading are held back for "
               f"walk-ins.{moved_up}", "success")
-    return _back_to(event, None)
+        return _back_to(event, None)
 
+    return submit(form, SeatsHeldBack, lambda seats: desk.set_walk_in_seats(
+        current_user, event, seats, utcnow()), done=held, render=render)

@@ -31,9 +31,13 @@ from wtforms.validators import (
 from booking.services.accounts import NAME_MAX as USER_NAME_MAX
 from booking.services.accounts import PASSWORD_MAX, PASSWORD_MIN
 from booking.services.partners import ProfileFields
-from booking.domain.commands import EMAIL_MAX, Command, Patron, WalkIn, rule_of
+from booking.domain import messages
+from booking.domain.commands import (EMAIL_MAX, MARKS, Attendance, Cancellation, CloneEvent,
+                                     Command, Confirmation, EventDetails, Patron, SeatsHeldBack,
+                                     WalkIn, rule_of)
 from booking.domain.scheduling import YEARS, YEARS_MESSAGE
 from booking.domain.text import problem as text_problem
+from booking.domain.timezones import TIMEZONES
 
 
 def strip(value):
@@ -125,20 +129,36 @@ class WalkInForm(FlaskForm):
 
 
 class WalkInSeatsForm(FlaskForm):
+    """The seats of each reading the desk holds back for walk-ins (the SeatsHeldBack command)."""
+
+    command = SeatsHeldBack
+
     walk_in_seats = WholeNumberField(
         "Seats per reading held back for walk-ins",
-        validators=[InputRequired("Enter a whole number, such as 0 or 1.")],
-        render_kw={"inputmode": "numeric", "min": 0},
+        render_kw=limits(SeatsHeldBack, "walk_in_seats", inputmode="numeric"),
     )
 
 
 class ConfirmForm(FlaskForm):
-    """A button that changes state: only its CSRF token matters."""
+    """A button that changes state (the Confirmation command): only its CSRF token matters."""
+
+    command = Confirmation
+
+
+class AttendanceForm(FlaskForm):
+    """The desk's mark on a booking (the Attendance command): one button per mark."""
+
+    command = Attendance
+
+    mark = SelectField("Mark", choices=list(MARKS), validate_choice=False)
 
 
 class ConfirmHoldForm(FlaskForm):
-    """Confirming a hold from its e-mailed link; remembering the browser is asked for, since
-    libraries are full of shared computers."""
+    """Confirming a hold from its e-mailed link (the Confirmation command); remembering the
+    browser is asked for, since libraries are full of shared computers, and is the page's
+    business, not the booking's."""
+
+    command = Confirmation
 
     remember = BooleanField(
         "Remember my address on this browser, to book in one step next time")
@@ -470,68 +490,68 @@ class ProfileForm(FlaskForm):
                              contact_email=self.contact_email.data or "")
 
 
-class LocalDateTimeField(_InYears, DateTimeLocalField):
-    """A local date and time (naive: the event's zone applies), with a message people follow."""
-
-    example = "a date and time such as 2026-12-05 10:00"
+class LocalDateTimeField(DateTimeLocalField):
+    """A local date and time (naive: the event's zone applies), with a message people follow;
+    its command checks the value (the years, the clocks of the zone)."""
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators, format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
                                                     "%Y-%m-%dT%H:%M:%S"], **kwargs)
 
-
-
-def _limit(label: str):
-    return WholeNumberField(label, validators=[
-        InputRequired(f"Enter the {label.lower()}."),
-        NumberRange(1, 50, f"{label} must be from 1 to 50."),
-    ])
+    def process_formdata(self, valuelist):
+        if not "".join(valuelist).strip():
+            self.data = None  # left empty: the command says whether it may be
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(messages.LOCAL_MOMENT) from exc
 
 
 class EventForm(FlaskForm):
-    """An event as staff enter it; the service checks it all again."""
+    """An event as staff enter it (the EventDetails command)."""
 
-    title = StringField("Title", filters=[strip],
-                        validators=[DataRequired("Give the event a title."), ONE_LINE,
-                                    Length(max=200)])
-    slug = StringField("Web address (slug)", filters=[strip],
-                       validators=[Optional(), ONE_LINE, Length(max=80)])
+    command = EventDetails
+
+    title = StringField("Title", render_kw=limits(EventDetails, "title"))
+    slug = StringField("Web address (slug)", render_kw=limits(EventDetails, "slug"))
     kind = SelectField("Kind", choices=[SelectChoice("human_library", "Human Library"),
-                                        SelectChoice("program", "Program")])
-    description = TextAreaField("Description", filters=[strip],
-                                validators=[Optional(), FREE_TEXT, Length(max=5000)])
-    venue = StringField("Venue", filters=[strip],
-                        validators=[Optional(), ONE_LINE, Length(max=300)])
-    accessibility_notes = TextAreaField("Accessibility notes", filters=[strip],
-                                        validators=[Optional(), FREE_TEXT, Length(max=5000)])
-    timezone = SelectField("Time zone", default="America/Chicago")
-    starts = LocalDateTimeField("Starts (local time)",
-                                validators=[InputRequired("Enter when the event starts.")])
-    ends = LocalDateTimeField("Ends (local time)",
-                              validators=[InputRequired("Enter when the event ends.")])
-    registration_opens = LocalDateTimeField("Registration opens (optional)",
-                                            validators=[Optional()])
-    registration_closes = LocalDateTimeField("Registration closes (optional)",
-                                             validators=[Optional()])
-    max_bookings_per_patron = _limit("Bookings per patron")
-    max_seats_per_booking = _limit("Seats per booking")
-    agreement_text = TextAreaField("Reader agreement", filters=[strip],
-                                   validators=[Optional(), FREE_TEXT, Length(max=10000)])
+                                        SelectChoice("program", "Program")],
+                       validate_choice=False)
+    description = TextAreaField("Description", render_kw=limits(EventDetails, "description"))
+    venue = StringField("Venue", render_kw=limits(EventDetails, "venue"))
+    accessibility_notes = TextAreaField("Accessibility notes",
+                                        render_kw=limits(EventDetails, "accessibility_notes"))
+    timezone = SelectField("Time zone", choices=TIMEZONES, default="America/Chicago",
+                           validate_choice=False)
+    starts = LocalDateTimeField("Starts (local time)", render_kw=limits(EventDetails, "starts"))
+    ends = LocalDateTimeField("Ends (local time)", render_kw=limits(EventDetails, "ends"))
+    registration_opens = LocalDateTimeField("Registration opens (optional)")
+    registration_closes = LocalDateTimeField("Registration closes (optional)")
+    max_bookings_per_patron = WholeNumberField("Bookings per patron", render_kw=limits(
+        EventDetails, "max_bookings_per_patron", inputmode="numeric"))
+    max_seats_per_booking = WholeNumberField("Seats per booking", render_kw=limits(
+        EventDetails, "max_seats_per_booking", inputmode="numeric"))
+    agreement_text = TextAreaField("Reader agreement",
+                                   render_kw=limits(EventDetails, "agreement_text"))
 
 
 class CloneEventForm(FlaskForm):
+    """A copy of an event at another time (the CloneEvent command)."""
+
+    command = CloneEvent
+
     starts = LocalDateTimeField("The copy starts (local time)",
-                                validators=[InputRequired("Enter when the copy starts.")])
+                                render_kw=limits(CloneEvent, "starts"))
 
 
 class CancelForm(FlaskForm):
-    """Cancelling an event or a reading: the reason goes to every patron."""
+    """Cancelling an event or a reading (the Cancellation command): the reason goes to every
+    patron."""
 
-    reason = StringField("Reason for the patrons", filters=[strip], validators=[
-        DataRequired("Give a reason: the patrons will read it."),
-        ONE_LINE,
-        Length(max=300, message="At most 300 characters."),
-    ])
+    command = Cancellation
+
+    reason = StringField("Reason for the patrons", render_kw=limits(Cancellation, "reason"))
 
 
 HOST_ROLE_CHOICES = [SelectChoice("", "Not taking part"), SelectChoice("host", "Host"),
@@ -539,14 +559,19 @@ HOST_ROLE_CHOICES = [SelectChoice("", "Not taking part"), SelectChoice("host", "
 
 
 def hosts_form(partners, roles: dict[int, str]) -> FlaskForm:
-    """One role select per partner, named `partner_<id>`, preset to its current role."""
+    """One role select per partner, named `partner_<id>`, preset to its current role; the
+    Hosts command judges the roles chosen (`chosen`)."""
 
     class HostsForm(FlaskForm):
-        pass
+        def chosen(self) -> list[tuple[int, str]]:
+            """(partner id, role) of each partner taking part, in the page's order."""
+            return [(partner.id, self[f"partner_{partner.id}"].data) for partner in partners
+                    if self[f"partner_{partner.id}"].data]
 
     for partner in partners:
         setattr(HostsForm, f"partner_{partner.id}", SelectField(
-            partner.name, choices=HOST_ROLE_CHOICES, default=roles.get(partner.id, "")))
+            partner.name, choices=HOST_ROLE_CHOICES, default=roles.get(partner.id, ""),
+            validate_choice=False))
     return HostsForm()
 
 

@@ -6,12 +6,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 
 from booking.services.queries import catalogue
 from booking.services import reservations
-from booking.domain.errors import BookingNotFound, DomainError, HoldLapsed
+from booking.domain.commands import Confirmation
+from booking.domain.errors import BookingNotFound, HoldLapsed
 from booking.web.forms import ConfirmForm, ConfirmHoldForm
 from booking.domain.models import BookingStatus, utcnow
 from . import holds
+from .actions import submit
 from .throttles import booking_throttle
-from booking.web.errors import status_for
+from booking.web.errors import error_response, status_for
 
 bp = Blueprint("manage", __name__, url_prefix="/bookings")
 
@@ -45,21 +47,28 @@ def booking(token: str):
 def cancel(token: str):
     booking = reservations.find_booking(token)
     form = ConfirmForm()
-    if form.validate_on_submit():
-        was_hold = booking.status == BookingStatus.PENDING
-        reservations.cancel(token, now=utcnow())
+    was_hold = booking.status == BookingStatus.PENDING
+
+    def cancelled(_booking):
         flash("The seat you held is released." if was_hold else
               "Your booking is cancelled. Thank you for letting us know.", "success")
         return redirect(url_for("manage.booking", token=token), 303)
-    if not reservations.cancellable(booking, utcnow()):
-        return redirect(url_for("manage.booking", token=token), 303)
-    return render_template(
-        "manage/cancel.html",
-        booking=booking,
-        token=token,
-        form=form,
-        waitlist_rank=catalogue.waitlist_rank(booking),
-    )
+
+    def render(status: int, problem: str | None):
+        if problem is not None:
+            return error_response(status, problem)
+        if not reservations.cancellable(booking, utcnow()):
+            return redirect(url_for("manage.booking", token=token), 303)
+        return render_template(
+            "manage/cancel.html",
+            booking=booking,
+            token=token,
+            form=form,
+            waitlist_rank=catalogue.waitlist_rank(booking),
+        ), status
+
+    return submit(form, Confirmation, lambda _: reservations.cancel(token, now=utcnow()),
+                  done=cancelled, render=render)
 
 
 @bp.route("/<token:token>/confirm/<code>", methods=["GET", "POST"])
@@ -72,32 +81,30 @@ def confirm_hold(token: str, code: str):
     if not reservations.is_hold_code(booking.manage_token_hash, code):
         raise BookingNotFound()
     form = ConfirmHoldForm()
-    problem = None
-    status = 200
     now = utcnow()
-    if form.validate_on_submit():
-        try:
-            booking = reservations.confirm_hold(token, code, now=now)
-        except DomainError as exc:
-            # It lapsed (HoldLapsed, and the hold is gone), or rule 2 or a closed reading
-            # refused it: then nothing changed, and the hold stays until it lapses.
-            problem, status = exc.message, status_for(exc)
-        else:
-            response = redirect(url_for("manage.confirmation", token=token), 303)
-            if form.remember.data:
-                holds.remember_browser(response, booking.patron_email, now)
-            return response
-    # A hold never confirmed that was released, or whose time is up (swept or not): opening
-    # its link says so at once, and offers to book again; nothing changes on a GET.
-    lapsed = booking.hold_expires_at is not None and (
-        booking.status == BookingStatus.CANCELLED
-        or booking.status == BookingStatus.PENDING and booking.hold_expires_at <= now)
-    if lapsed and problem is None:
-        problem, status = HoldLapsed().message, status_for(HoldLapsed())
-    elif booking.status != BookingStatus.PENDING and problem is None:
-        return redirect(url_for("manage.confirmation", token=token), 303)
-    return render_template(
-        "manage/confirm_hold.html", booking=booking, token=token, form=form, problem=problem,
-        lapsed=lapsed or booking.status != BookingStatus.PENDING, now=now,
-        waitlist_rank=catalogue.waitlist_rank(booking),
-    ), status
+
+    def confirmed(booking):
+        response = redirect(url_for("manage.confirmation", token=token), 303)
+        if form.remember.data:
+            holds.remember_browser(response, booking.patron_email, now)
+        return response
+
+    def render(status: int, problem: str | None):
+        # A refusal: it lapsed (HoldLapsed, and the hold is gone), or rule 2 or a closed
+        # reading refused it: then nothing changed, and the hold stays until it lapses.
+        # Otherwise a hold released, or whose time is up (swept or not), says so at once and
+        # offers to book again; nothing changes on a GET.
+        ended = reservations.hold_ended(booking, now)
+        if problem is None and ended:
+            problem, status = HoldLapsed().message, status_for(HoldLapsed())
+        elif problem is None and booking.status != BookingStatus.PENDING:
+            return redirect(url_for("manage.confirmation", token=token), 303)
+        return render_template(
+            "manage/confirm_hold.html", booking=booking, token=token, form=form,
+            problem=problem, lapsed=ended or booking.status != BookingStatus.PENDING, now=now,
+            waitlist_rank=catalogue.waitlist_rank(booking),
+        ), status
+
+    return submit(form, Confirmation,
+                  lambda _: reservations.confirm_hold(token, code, now=now),
+                  done=confirmed, render=render)

@@ -7,12 +7,14 @@ from flask_login import current_user
 
 from booking.services import audit, events
 from booking.web.access import roles_required
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.commands import Cancellation, CloneEvent, Confirmation, EventDetails, Hosts
+from booking.domain.timezones import to_local
 from ..extensions import db
 from booking.web.forms import CancelForm, CloneEventForm, ConfirmForm, EventForm, hosts_form
 from booking.domain.models import Event, EventStatus, Partner, Role, utcnow
+from .actions import submit
 from .converters import MAX_ID
-from .errors import add_field_errors, status_for
+from .errors import error_response
 
 bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
 
@@ -39,55 +41,54 @@ def index():
     return render_template("staff_events/list.html", groups=events.events_by_state(utcnow()))
 
 
-def _fields(form: EventForm) -> events.EventFields:
-    return events.EventFields(**{name: form[name].data for name in (
-        "title", "slug", "kind", "description", "venue", "accessibility_notes", "timezone",
-        "starts", "ends", "registration_opens", "registration_closes",
-        "max_bookings_per_patron", "max_seats_per_booking", "agreement_text")})
+def _form_page(form: EventForm, event: Event | None):
+    """The event form's page, for `submit`."""
 
+    def render(status: int, problem: str | None):
+        return render_template("staff_events/form.html", form=form, event=event,
+                               problem=problem), status
 
-def _event_form(form: EventForm, event: Event | None):
-    """Show the form; on a valid POST create or update, and go to the overview."""
-    form.timezone.choices = events.TIMEZONES
-    status, problem = 200, None
-    if form.validate_on_submit():
-        try:
-            if event is None:
-                event = events.create_event(current_user, _fields(form), utcnow())
-                flash(f"“{event.title}” is saved as a draft. Add its hosts, then publish it.",
-                      "success")
-            else:
-                events.update_event(current_user, event, _fields(form), utcnow())
-                flash(f"“{event.title}” is saved.", "success")
-            return _overview(event)
-        except ValidationFailed as exc:
-            problem, status = add_field_errors(form, exc.errors), 422
-        except DomainError as exc:
-            problem, status = exc.message, status_for(exc)
-    elif form.is_submitted():
-        status = 422
-    return render_template("staff_events/form.html", form=form, event=event,
-                           problem=problem), status
+    return render
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
-    return _event_form(EventForm(), None)
+    form = EventForm()
+
+    def created(event: Event):
+        flash(f"“{event.title}” is saved as a draft. Add its hosts, then publish it.",
+              "success")
+        return _overview(event)
+
+    return submit(form, EventDetails,
+                  lambda details: events.create_event(current_user, details, utcnow()),
+                  done=created, render=_form_page(form, None))
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
 def edit(slug: str):
     event = _event(slug)
-    if request.method == "POST":
-        return _event_form(EventForm(), event)
+    form = EventForm() if request.method == "POST" else _filled_in(event)
+
+    def saved(event: Event):
+        flash(f"“{event.title}” is saved.", "success")
+        return _overview(event)
+
+    return submit(form, EventDetails,
+                  lambda details: events.update_event(current_user, event, details, utcnow()),
+                  done=saved, render=_form_page(form, event))
+
+
+def _filled_in(event: Event) -> EventForm:
+    """The form as the event stands, its times on the wall clock of its zone."""
     form = EventForm(obj=event)
     form.kind.data = event.kind.value
-    form.starts.data = events.to_local(event.starts_at, event.timezone)
-    form.ends.data = events.to_local(event.ends_at, event.timezone)
+    form.starts.data = to_local(event.starts_at, event.timezone)
+    form.ends.data = to_local(event.ends_at, event.timezone)
     for name in ("registration_opens", "registration_closes"):
         instant = getattr(event, f"{name}_at")
-        form[name].data = instant and events.to_local(instant, event.timezone)
-    return _event_form(form, event)
+        form[name].data = instant and to_local(instant, event.timezone)
+    return form
 
 
 @bp.get("/<slug>")
@@ -107,44 +108,50 @@ def overview(slug: str):
 def clone(slug: str):
     event = _event(slug)
     form = CloneEventForm()
-    status, problem = 200, None
-    if form.validate_on_submit():
-        try:
-            copy, problems = events.clone_event(current_user, event, form.starts.data, utcnow())
-        except ValidationFailed as exc:
-            problem, status = add_field_errors(form, exc.errors), 422
-        except DomainError as exc:
-            problem, status = exc.message, status_for(exc)
-        else:
-            flash(f"A draft copy of “{event.title}” is ready. Check it, then publish it.",
-                  "success")
-            for message in problems:
-                flash(message, "warning")
-            return _overview(copy)
-    elif form.is_submitted():
-        status = 422
-    return render_template("staff_events/clone.html", event=event, form=form,
-                           problem=problem), status
+
+    def cloned(result):
+        copy, problems = result
+        flash(f"A draft copy of “{event.title}” is ready. Check it, then publish it.", "success")
+        for message in problems:
+            flash(message, "warning")
+        return _overview(copy)
+
+    def render(status: int, problem: str | None):
+        return render_template("staff_events/clone.html", event=event, form=form,
+                               problem=problem), status
+
+    # The copy's other times move with its start: a refusal of one of them is told on it.
+    return submit(form, CloneEvent,
+                  lambda clone: events.clone_event(current_user, event, clone, utcnow()),
+                  done=cloned, render=render, fallback="starts")
 
 
 @bp.route("/<slug>/publish", methods=["GET", "POST"])
 def publish(slug: str):
     event = _event(slug)
     form = ConfirmForm()
-    if form.validate_on_submit():
-        events.publish_event(current_user, event, utcnow())
+
+    def published(_event: Event):
         flash(f"“{event.title}” is published and open for booking.", "success")
         return _overview(event)
-    if form.is_submitted():
-        abort(400, "This form had expired, so nothing was changed. Please try again.")
-    return render_template("staff_events/publish.html", event=event, form=form)
+
+    def render(status: int, problem: str | None):
+        if problem is not None:
+            return error_response(status, problem)
+        if status == 422:
+            abort(400, "This form had expired, so nothing was changed. Please try again.")
+        return render_template("staff_events/publish.html", event=event, form=form)
+
+    return submit(form, Confirmation,
+                  lambda _: events.publish_event(current_user, event, utcnow()),
+                  done=published, render=render)
 
 
 @bp.route("/<slug>/cancel", methods=["GET", "POST"])
 def cancel(slug: str):
     event = _event(slug)
-    return _cancel_page(event, None, lambda reason: events.cancel_event(
-        current_user, event, reason, utcnow()), f"“{event.title}” is cancelled")
+    return _cancel_page(event, None, lambda cancellation: events.cancel_event(
+        current_user, event, cancellation, utcnow()), f"“{event.title}” is cancelled")
 
 
 @bp.route("/<slug>/cancel-reading", methods=["GET", "POST"])
@@ -155,31 +162,26 @@ def cancel_reading(slug: str):
     if slot_id is None:
         abort(400, "Choose a reading to cancel from the event's page.")
     slot = events.find_slot(event, slot_id)
-    return _cancel_page(event, slot, lambda reason: events.cancel_slot(
-        current_user, slot, reason, utcnow()), "The reading is cancelled")
+    return _cancel_page(event, slot, lambda cancellation: events.cancel_slot(
+        current_user, slot, cancellation, utcnow()), "The reading is cancelled")
 
 
 def _cancel_page(event: Event, slot, cancel_with, done: str):
     """The confirmation page (how many bookings, a reason), then the cancellation."""
     form = CancelForm()
-    status, problem = 200, None
-    if form.validate_on_submit():
-        try:
-            count = cancel_with(form.reason.data)
-        except ValidationFailed as exc:
-            problem, status = add_field_errors(form, exc.errors), 422
-        except DomainError as exc:
-            problem, status = exc.message, status_for(exc)
-        else:
-            flash(f"{done}; {count} booking{'s' if count != 1 else ''} cancelled and every "
-                  "patron notified.", "success")
-            return _overview(event)
-    elif form.is_submitted():
-        status = 422
-    return render_template("staff_events/cancel.html", event=event, form=form, slot=slot,
-                           bookings=events.active_booking_count(
-                               event, slot, starting_after=None if slot else utcnow()),
-                           problem=problem), status
+
+    def cancelled(count: int):
+        flash(f"{done}; {count} booking{'s' if count != 1 else ''} cancelled and every "
+              "patron notified.", "success")
+        return _overview(event)
+
+    def render(status: int, problem: str | None):
+        return render_template("staff_events/cancel.html", event=event, form=form, slot=slot,
+                               bookings=events.active_booking_count(
+                                   event, slot, starting_after=None if slot else utcnow()),
+                               problem=problem), status
+
+    return submit(form, Cancellation, cancel_with, done=cancelled, render=render)
 
 
 @bp.route("/<slug>/hosts", methods=["GET", "POST"])
@@ -187,23 +189,19 @@ def hosts(slug: str):
     event = _event(slug)
     partners = db.session.scalars(sa.select(Partner).order_by(Partner.name, Partner.id)).all()
     form = hosts_form(partners, {h.partner_id: h.role.value for h in event.hosts})
-    status, problem = 200, None
-    if form.validate_on_submit():
-        chosen = [(p.id, form[f"partner_{p.id}"].data) for p in partners
-                  if form[f"partner_{p.id}"].data]
-        try:
-            events.set_hosts(current_user, event, chosen, utcnow())
-        except ValidationFailed as exc:
-            problem, status = " ".join(m for ms in exc.errors.values() for m in ms), 422
-        except DomainError as exc:
-            problem, status = exc.message, status_for(exc)
-        else:
-            flash("The event's partners are saved.", "success")
-            return _overview(event)
-    elif form.is_submitted():
-        status = 422
-    return render_template("staff_events/hosts.html", event=event, form=form,
-                           problem=problem), status
+
+    def saved(_event: Event):
+        flash("The event's partners are saved.", "success")
+        return _overview(event)
+
+    def render(status: int, problem: str | None):
+        return render_template("staff_events/hosts.html", event=event, form=form,
+                               problem=problem), status
+
+    return submit(form, Hosts, lambda chosen: events.set_hosts(current_user, event, chosen,
+                                                               utcnow()),
+                  done=saved, render=render,
+                  fields={"hosts": form.chosen()} if form.is_submitted() else None)
 
 
 @bp.get("/audit")
