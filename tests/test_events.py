@@ -12,7 +12,7 @@ from conftest import AFTER_BOOKING
 from booking.services import audit, availability, events, listings, reservations
 from booking.domain.errors import DomainError, Forbidden, SpanConflict, ValidationFailed
 from booking.domain.models import AuditEntry, AvailabilityWindow, Booking, BookingStatus, Event, EventStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Role, Slot, SlotStatus, User
-from booking.domain.commands import Patron
+from booking.domain.commands import Patron, Schedule, Window
 
 
 def local_day(days: int = 30) -> datetime:
@@ -176,9 +176,11 @@ def test_cloning_shifts_windows_and_sessions_and_copies_no_bookings(
                        agreement_text="Be kind.", max_bookings_per_patron=2)
     book = make_book(host)
     local_start = events.to_local(event.starts_at, event.timezone)
-    availability.save(event, book, [availability.WindowSpec(
-        local_start + timedelta(hours=1), local_start + timedelta(hours=2), break_minutes=0)],
-        now=now)
+    availability.save(None, event, book,
+                      Schedule(windows=[Window(starts=local_start + timedelta(hours=1),
+                                               ends=local_start + timedelta(hours=2),
+                                               break_minutes=0)]),
+                      now=now)
     session = make_session(event, host, title="Storytime")
     make_slot(event, session=session, starts_at=event.starts_at + timedelta(hours=3), capacity=20)
     reading = db.session.scalars(sa.select(Slot).where(Slot.book_id == book.id)).first()
@@ -357,8 +359,10 @@ def test_every_staff_change_is_audited_without_patron_data(
     book = make_book(partner, listing_status=ListingStatus.SUBMITTED)
     listings.review_book(staff, book, approve=True, now=now)
     local_start = events.to_local(event.starts_at, event.timezone)
-    availability.save(event, book, [availability.WindowSpec(
-        local_start, local_start + timedelta(hours=1))], now=now)
+    availability.save(None, event, book,
+                      Schedule(windows=[Window(starts=local_start,
+                                               ends=local_start + timedelta(hours=1))]),
+                      now=now)
     slot = db.session.scalars(sa.select(Slot).where(Slot.event_id == event.id)).first()
     book_reader(slot, 7, now)
     events.cancel_slot(staff, slot, "Sorry.", now)
@@ -390,12 +394,16 @@ def test_a_clone_reports_readings_it_could_not_copy(db, staff, make_event, make_
     event = make_event()
     book = make_book()
     local_start = events.to_local(event.starts_at, event.timezone)
-    availability.save(event, book, [availability.WindowSpec(
-        local_start, local_start + timedelta(hours=1))], now=now)
+    availability.save(None, event, book,
+                      Schedule(windows=[Window(starts=local_start,
+                                               ends=local_start + timedelta(hours=1))]),
+                      now=now)
     # The same book is busy at the copy's time elsewhere: the copy is made, its readings not.
     busy = make_event(starts_at=event.starts_at + timedelta(days=7))
-    availability.save(busy, book, [availability.WindowSpec(
-        local_start + timedelta(days=7), local_start + timedelta(days=7, hours=1))], now=now)
+    availability.save(None, busy, book,
+                      Schedule(windows=[Window(starts=local_start + timedelta(days=7),
+                                               ends=local_start + timedelta(days=7, hours=1))]),
+                      now=now)
 
     copy, problems = events.clone_event(staff, event, local_start + timedelta(days=7), now)
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from booking.services import audit, availability, reservations
 from booking.services.outbox import notifications
+from booking.domain.commands import Schedule, Window
 from booking.domain.errors import DomainError, Forbidden, NotFound, SpanConflict, ValidationFailed
 from booking.extensions import db, transaction
 from booking.domain.models import ACTIVE_BOOKING_STATUSES, HOLDING_STATUSES, AvailabilityWindow, Booking, Event, EventHost, EventKind, EventStatus, HostRole, HumanBook, Partner, ProgramSession, Role, Slot, SlotStatus, User
@@ -351,9 +352,9 @@ def clone_event(user: User, event: Event, new_start_local: datetime,
                                                  "starts_at": [None, copy.starts_at]}, now)
 
     problems = []
-    for book, specs in _shifted_windows(event, offset):
+    for book, windows in _shifted_windows(event, offset):
         try:
-            availability.save(copy, book, specs, now=now)
+            availability.save(None, copy, book, Schedule.parse(windows=windows), now=now)
         except ValidationFailed as exc:
             reasons = " ".join(m for messages in exc.errors.values() for m in messages)
             problems.append(f"The readings of “{book.title}” were not copied: {reasons}")
@@ -385,17 +386,16 @@ def _copy_session(session: ProgramSession, copy: Event, original: Event,
 
 
 def _shifted_windows(event: Event, offset: timedelta):
-    """(book, [WindowSpec]) for each book with windows at the event, moved by `offset`."""
+    """(book, [Window]) for each book with windows at the event, moved by `offset`."""
     windows = db.session.scalars(
         sa.select(AvailabilityWindow).where(AvailabilityWindow.event_id == event.id)
         .order_by(AvailabilityWindow.book_id, AvailabilityWindow.starts_local)
     ).all()
     by_book: dict[int, list] = {}
     for window in windows:
-        spec = availability.WindowSpec.of(window)
-        by_book.setdefault(window.book_id, []).append(availability.WindowSpec(
-            spec.starts_local + offset, spec.ends_local + offset, spec.reading_minutes,
-            spec.break_minutes, spec.readers, spec.rest_after, spec.rest_minutes))
+        stored = Window.of(window)
+        by_book.setdefault(window.book_id, []).append(stored.model_copy(
+            update={"starts": stored.starts + offset, "ends": stored.ends + offset}))
     return [(db.session.get(HumanBook, book_id), specs) for book_id, specs in by_book.items()]
 
 
