@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from .extensions import db
-from booking.services.availability import WindowSpec
+from booking.domain.commands import Window
 from booking.domain.models import AvailabilityWindow, Event, EventHost, EventKind, EventStatus, HostRole, HumanBook, ListingStatus, Partner, ProgramSession, Role, Slot, User
 from booking.domain.scheduling import to_utc
 from booking.services import passwords
@@ -171,7 +171,7 @@ def _demo_slots(event: Event, books: dict[str, HumanBook], partners) -> int:
             reading_minutes=30, break_minutes=10, readers=readers, rest_after=4, rest_minutes=20,
         )
         db.session.add(window)
-        for start, end in WindowSpec.of(window).spans(event.timezone):
+        for start, end in Window.of(window).spans(event.timezone):
             db.session.add(Slot(event=event, book=books[title], starts_at=start, ends_at=end,
                                 capacity=readers))
             count += 1

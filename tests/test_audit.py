@@ -5,11 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from booking.services import availability, listings, partners, programme, reservations
-from booking.services.availability import WindowSpec
 from booking.domain.models import AuditEntry, ListingStatus
 from test_partner_pages import login, make_user, sign_in, world  # noqa: F401 (fixtures)
 from test_programme import create, fields, local, place  # noqa: F401 (fixture)
-from booking.domain.commands import Patron
+from booking.domain.commands import BookListing, Patron, Profile, Schedule, Window
 
 
 def entries(db) -> list[tuple[str, str, int]]:
@@ -18,8 +17,8 @@ def entries(db) -> list[tuple[str, str, int]]:
             db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id))]
 
 
-def book_fields(title: str) -> listings.BookFields:
-    return listings.BookFields(title=title, blurb="Ask me anything.")
+def book_fields(title: str) -> BookListing:
+    return BookListing.parse(title=title, blurb="Ask me anything.")
 
 
 def recorded(db, action: str) -> list[AuditEntry]:
@@ -102,12 +101,13 @@ def test_saving_a_books_availability_is_audited_on_the_event_as_whoever_saved_it
     db, place, now
 ):
     event, book = place["event"], place["book"]
-    availability.save(event, book, [WindowSpec(local(10), local(11))], now=now)
+    availability.save(None, event, book,
+                      Schedule(windows=[Window(starts=local(10), ends=local(11))]), now=now)
     assert entries(db) == []  # no one named: part of another change (a copied event)
 
     for hours, who in ((12, "staff"), (13, "coordinator"), (14, "volunteer")):
-        availability.save(event, book, [WindowSpec(local(10), local(hours))], now=now,
-                          user=place[who])
+        availability.save(place[who], event, book,
+                          Schedule(windows=[Window(starts=local(10), ends=local(hours))]), now=now)
 
     assert entries(db) == [("availability.save", "event", place[who].id)
                            for who in ("staff", "coordinator", "volunteer")]
@@ -123,9 +123,9 @@ def test_submitting_listings_and_editing_a_partners_profile_are_audited(db, plac
 
     listings.submit_book(staff, book, now=now)
     programme.submit_session(coordinator, session, now=now)
-    partners.update_profile(staff, partner, partners.ProfileFields(
+    partners.update_profile(staff, partner, Profile.parse(
         name=partner.name, website="https://lit.example.org"), now=now)
-    partners.update_profile(coordinator, partner, partners.ProfileFields(
+    partners.update_profile(coordinator, partner, Profile.parse(
         name=partner.name, website="https://lit.example.org/about"), now=now)
 
     assert entries(db) == [("book.create", "book", coordinator.id),

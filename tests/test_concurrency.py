@@ -15,7 +15,7 @@ from booking.extensions import db as _db
 from booking.domain.models import Booking, BookingStatus, OutboxMessage, Event, HostRole, HumanBook, Partner, ProgramSession, Role, Slot, SlotStatus, User
 
 from conftest import TEST_DATABASE_URL
-from booking.domain.commands import Patron, WalkIn
+from booking.domain.commands import Patron, Schedule, SessionListing, WalkIn, Window
 
 THREADS = 24
 
@@ -253,16 +253,17 @@ def test_a_volunteer_racing_between_readings_and_sessions_is_never_in_two_places
             return day.replace(hour=hour, minute=minute)
 
         def save_window():
-            return availability.save(_db.session.get(Event, ids["event"]),
+            return availability.save(None, _db.session.get(Event, ids["event"]),
                                      _db.session.get(HumanBook, ids["book"]),
-                                     [availability.WindowSpec(at(11, 0), at(11, 30))], now=now)
+                                     Schedule(windows=[Window(starts=at(11, 0), ends=at(11, 30))]),
+                                     now=now)
 
         def present(start, end):
             return lambda: programme.create_session(
                 _db.session.get(User, ids["coordinator"]),
                 _db.session.get(Partner, ids["partner"]), _db.session.get(Event, ids["event"]),
-                programme.SessionFields(title="Talk", starts_local=start, ends_local=end,
-                                        seats=5, presenter_user_id=ids["volunteer"]), now=now)
+                SessionListing.parse(title="Talk", starts=start, ends=end,
+                                     seats=5, presenter_user_id=ids["volunteer"]), now=now)
 
         outcomes = race(app, [save_window, present(at(11, 0), at(11, 30)),
                               present(at(11, 15), at(11, 45)), present(at(11, 30), at(12, 0))])
@@ -306,8 +307,7 @@ def test_readers_racing_a_session_move_never_hold_two_overlapping_bookings(
             return day.replace(hour=hour, minute=minute)
 
         def fields(start, end):
-            return programme.SessionFields(title="Talk", starts_local=start, ends_local=end,
-                                           seats=readers)
+            return SessionListing.parse(title="Talk", starts=start, ends=end, seats=readers)
 
         emails = [f"r{n}.{event.id}@example.org" for n in range(readers)]  # plain strings
         session = programme.create_session(coordinator, partner, event,

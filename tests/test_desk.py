@@ -203,13 +203,14 @@ def test_a_walk_in_needs_only_a_name_and_can_join_until_the_reading_ends(day, db
 
 def test_a_walk_in_without_an_email_is_never_written_to(day, db):
     from booking.services import availability
+    from booking.domain.commands import Schedule
     from booking.domain.models import OutboxMessage
 
     base, slot = day["base"], day["slots"][1]
     booking = reservations.book(slot.id, WalkIn.parse(name="Walker", email=""), now=base).booking
     # The book's schedule changes and the walk-in's reading goes: cancelled, with its reason,
     # but no message queued to the placeholder address.
-    availability.save(day["event"], day["book"], [], now=base, confirmed={booking.id})
+    availability.save(None, day["event"], day["book"], Schedule(), now=base, confirmed={booking.id})
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.CANCELLED
     assert db.session.scalars(sa.select(OutboxMessage.to_email)).all() == []

@@ -11,7 +11,7 @@ from conftest import AFTER_BOOKING
 from booking.services import audit, availability, events, listings, reservations
 from booking.domain.errors import DomainError, Forbidden, SpanConflict, ValidationFailed
 from booking.domain.models import AuditEntry, AvailabilityWindow, Booking, BookingStatus, Event, EventHost, EventStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Role, Slot, SlotStatus, User
-from booking.domain.commands import Cancellation, CloneEvent, EventDetails, Hosts, Patron
+from booking.domain.commands import Cancellation, CloneEvent, EventDetails, Hosts, Patron, Schedule, Window
 
 
 def local_day(days: int = 30) -> datetime:
@@ -45,8 +45,8 @@ def count(db, model, *where) -> int:
 
 def an_hour_of_readings(event, book, local_start: datetime, now) -> None:
     """The book's availability at the event: one window, an hour from `local_start`."""
-    availability.save(event, book, [availability.WindowSpec(
-        local_start, local_start + timedelta(hours=1))], now=now)
+    availability.save(None, event, book, Schedule(windows=[Window(
+        starts=local_start, ends=local_start + timedelta(hours=1))]), now=now)
 
 
 def book_reader(slot, n: int, now, **kwargs):
@@ -194,9 +194,11 @@ def test_cloning_shifts_windows_and_sessions_and_copies_no_bookings(
                        agreement_text="Be kind.", max_bookings_per_patron=2)
     book = make_book(host)
     local_start = events.to_local(event.starts_at, event.timezone)
-    availability.save(event, book, [availability.WindowSpec(
-        local_start + timedelta(hours=1), local_start + timedelta(hours=2), break_minutes=0)],
-        now=now)
+    availability.save(None, event, book,
+                      Schedule(windows=[Window(starts=local_start + timedelta(hours=1),
+                                               ends=local_start + timedelta(hours=2),
+                                               break_minutes=0)]),
+                      now=now)
     session = make_session(event, host, title="Storytime")
     make_slot(event, session=session, starts_at=event.starts_at + timedelta(hours=3), capacity=20)
     reading = db.session.scalars(sa.select(Slot).where(Slot.book_id == book.id)).first()
@@ -376,8 +378,10 @@ def test_every_staff_change_is_audited_without_patron_data(
     book = make_book(partner, listing_status=ListingStatus.SUBMITTED)
     listings.review_book(staff, book, approve=True, now=now)
     local_start = events.to_local(event.starts_at, event.timezone)
-    availability.save(event, book, [availability.WindowSpec(
-        local_start, local_start + timedelta(hours=1))], now=now)
+    availability.save(None, event, book,
+                      Schedule(windows=[Window(starts=local_start,
+                                               ends=local_start + timedelta(hours=1))]),
+                      now=now)
     slot = db.session.scalars(sa.select(Slot).where(Slot.event_id == event.id)).first()
     book_reader(slot, 7, now)
     events.cancel_slot(staff, slot, reason("Sorry."), now)
@@ -456,14 +460,14 @@ def test_a_clone_that_fails_half_way_leaves_nothing_behind(
         an_hour_of_readings(event, book, local_start, now)
     tables = (Event, EventHost, ProgramSession, Slot, AvailabilityWindow, AuditEntry)
     before = [count(db, table) for table in tables]
-    save = availability.save
+    replace_windows = availability.replace_windows
 
-    def fails_at_the_second_book(copy, book, specs, **kwargs):
+    def fails_at_the_second_book(user, copy, book, schedule, **kwargs):
         if book.id == second.id:
             raise RuntimeError("the database went away")
-        return save(copy, book, specs, **kwargs)
+        return replace_windows(user, copy, book, schedule, **kwargs)
 
-    monkeypatch.setattr(availability, "save", fails_at_the_second_book)
+    monkeypatch.setattr(availability, "replace_windows", fails_at_the_second_book)
     with pytest.raises(RuntimeError):
         events.clone_event(staff, event, starting(local_start + timedelta(days=7)), now)
 

@@ -18,7 +18,7 @@ from booking.domain.models import Booking, BookingStatus, OutboxMessage, Remembe
 from booking.web.holds import COOKIE
 
 from conftest import csrf_token_from
-from booking.domain.commands import Patron, WalkIn
+from booking.domain.commands import Patron, SessionListing, WalkIn
 
 
 @pytest.fixture
@@ -568,9 +568,9 @@ def test_moving_a_session_leaves_a_hold_to_be_judged_when_it_is_confirmed(
     new_start = elsewhere.starts_at.astimezone(ZoneInfo(event.timezone)).replace(tzinfo=None)
 
     # The session moves onto the time of Vic's other booking: nothing to confirm, no loss.
-    programme.update_session(staff, session, programme.SessionFields(
-        title=session.title, starts_local=new_start,
-        ends_local=new_start + timedelta(minutes=30), seats=5), now=now)
+    programme.update_session(staff, session, SessionListing.parse(
+        title=session.title, starts=new_start,
+        ends=new_start + timedelta(minutes=30), seats=5), now=now)
 
     hold = booking_of(db, answer["id"])
     assert hold.status == BookingStatus.PENDING

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from conftest import AFTER_BOOKING
 from booking.services import availability, listings, reservations
-from booking.services.availability import ConfirmationNeeded, WindowSpec
-from booking.domain.errors import ConfirmationNeeded, DomainError, Forbidden
+from booking.services.availability import ConfirmationNeeded
+from booking.domain.errors import ConfirmationNeeded, DomainError, Forbidden, ValidationFailed
 from booking.domain.models import Booking, BookingStatus, HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, SlotStatus, User
-from booking.domain.commands import Patron
+from booking.domain.commands import BookListing, Patron, Schedule, Window
 
 
 @pytest.fixture
@@ -113,7 +113,9 @@ def test_a_retired_book_gets_no_new_readings(db, shelf, now):
         event.starts_at.astimezone(ZoneInfo(event.timezone)).date(),
         datetime.min.time()).replace(hour=11)
     with pytest.raises(DomainError, match="retired"):
-        availability.save(event, book, [WindowSpec(start, start + timedelta(hours=1))], now=now)
+        availability.save(None, event, book,
+                          Schedule(windows=[Window(starts=start, ends=start + timedelta(hours=1))]),
+                          now=now)
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Slot).where(
         Slot.book_id == book.id, Slot.status != SlotStatus.CANCELLED,
@@ -137,3 +139,29 @@ def test_retiring_a_book_does_not_cancel_a_booking_made_after_the_list_was_shown
     assert {db.session.get(Slot, s.id).status for s in shelf["readings"]} == {SlotStatus.OPEN}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
                              .where(AFTER_BOOKING)) == 0
+
+
+def test_a_book_is_stored_as_entered_with_its_topics_and_languages_as_lists(db, shelf, now):
+    book = listings.create_book(shelf["coordinator"], shelf["book"].partner, BookListing.parse(
+        title=" Retired nurse ", topics="care, night shifts ,care,", languages="en, es",
+        volunteer_email=" Vera@Example.org "), now=now)
+    db.session.expire_all()
+    stored = db.session.get(HumanBook, book.id)
+    assert (stored.title, stored.topics, stored.languages, stored.volunteer_email) == (
+        "Retired nurse", ["care", "night shifts"], ["en", "es"], "Vera@Example.org")
+
+
+@pytest.mark.parametrize(("entered", "field"), [
+    ({"title": "  "}, "title"), ({"title": "x" * 121}, "title"),
+    ({"topics": ", ".join(f"topic {n}" for n in range(13))}, "topics"),
+    ({"languages": "x" * 41}, "languages"), ({"volunteer_name": "x" * 201}, "volunteer_name"),
+    ({"volunteer_email": "vera-at-example"}, "volunteer_email"),
+])
+def test_a_bad_book_is_refused_field_by_field_before_anything_is_stored(
+    db, shelf, now, entered, field
+):
+    with pytest.raises(ValidationFailed) as refused:
+        listings.create_book(shelf["coordinator"], shelf["book"].partner,
+                             BookListing.parse(**{"title": "Nurse", **entered}), now=now)
+    assert list(refused.value.errors) == [field]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(HumanBook)) == 1

@@ -407,7 +407,7 @@ def test_staff_add_a_partner_and_are_offered_to_invite_its_coordinator(
      ({"name": "  museum "}, "A partner called “Museum” already exists."),
      ({"website": "vets.example.org"}, "starting with https://"),
      ({"contact_email": "hello-at-vets"}, "valid e-mail address"),
-     ({"description": "d" * 2001}, "At most 2000 characters.")],
+     ({"description": "d" * 2001}, "Description must be at most 2000 characters.")],
 )
 def test_a_bad_new_partner_gets_a_clear_message_and_nothing_is_stored(
         submit, login, world, db, entered, message):

@@ -5,6 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.services import audit, partners
+from booking.domain.commands import Profile
 from booking.domain.errors import Forbidden, ValidationFailed
 from booking.domain.models import AuditEntry, Partner, Role, User
 from booking.web.errors import status_for
@@ -32,7 +33,7 @@ def partner_names(db) -> list[str]:
 
 
 def test_staff_add_a_partner_with_a_slug_of_its_own_and_an_audit_entry(db, people, now):
-    partner = partners.create_partner(people["staff"], partners.ProfileFields(
+    partner = partners.create_partner(people["staff"], Profile.parse(
         name="  Riverside Museum ", kind="museum", website="https://museum.example.org",
         description="Local history.", contact_email="Hello@Museum.Example.org"), now)
 
@@ -53,7 +54,7 @@ def test_staff_add_a_partner_with_a_slug_of_its_own_and_an_audit_entry(db, peopl
 
 def test_a_name_whose_slug_is_taken_gets_the_next_free_slug(db, people, now):
     staff = people["staff"]
-    made = [partners.create_partner(staff, partners.ProfileFields(name=name), now)
+    made = [partners.create_partner(staff, Profile.parse(name=name), now)
             for name in ("Literacy-Council", "Literacy Council!", "!!!", "Café Ünïcode")]
     assert [partner.slug for partner in made] == [
         "literacy-council-2", "literacy-council-3", "partner", "cafe-unicode"]
@@ -62,7 +63,7 @@ def test_a_name_whose_slug_is_taken_gets_the_next_free_slug(db, people, now):
 @pytest.mark.parametrize("name", ["Literacy Council", "literacy council", " LITERACY  council "])
 def test_a_name_in_use_is_refused_whatever_its_case_and_spacing(db, people, now, name):
     with pytest.raises(ValidationFailed) as refused:
-        partners.create_partner(people["staff"], partners.ProfileFields(name=name), now)
+        partners.create_partner(people["staff"], Profile.parse(name=name), now)
     assert refused.value.errors["name"] == [
         "A partner called “Literacy Council” already exists. Choose another name."]
     assert partner_names(db) == ["Literacy Council"]
@@ -71,8 +72,9 @@ def test_a_name_in_use_is_refused_whatever_its_case_and_spacing(db, people, now,
 
 def test_a_name_in_use_is_reported_with_the_other_problems_at_once(db, people, now):
     with pytest.raises(ValidationFailed) as refused:
-        partners.create_partner(people["staff"], partners.ProfileFields(
-            name="literacy council", website="lit.example.org"), now)
+        partners.create_partner(people["staff"], Profile.parse(
+            name="literacy council", website="lit.example.org",
+            context=partners.profile_context()), now)
     assert set(refused.value.errors) == {"name", "website"}
     assert "already exists" in refused.value.errors["name"][0]
 
@@ -86,7 +88,7 @@ def test_a_name_in_use_is_reported_with_the_other_problems_at_once(db, people, n
 )
 def test_bad_fields_are_refused_and_nothing_is_stored(db, people, now, entered, field):
     with pytest.raises(ValidationFailed) as refused:
-        partners.create_partner(people["staff"], partners.ProfileFields(
+        partners.create_partner(people["staff"], Profile.parse(
             **{"name": "Riverside Museum", **entered}), now)
     assert list(refused.value.errors) == [field]
     assert partner_names(db) == ["Literacy Council"]
@@ -97,15 +99,15 @@ def test_bad_fields_are_refused_and_nothing_is_stored(db, people, now, entered, 
 def test_only_staff_add_partners(db, people, now, who):
     with pytest.raises(Forbidden) as refused:
         partners.create_partner(people[who] if who else None,
-                                partners.ProfileFields(name="Riverside Museum"), now)
+                                Profile.parse(name="Riverside Museum"), now)
     assert status_for(refused.value) == 403
     assert partner_names(db) == ["Literacy Council"]
 
 
 def test_names_compare_alike_beyond_ascii(db, people, now):
-    partners.create_partner(people["staff"], partners.ProfileFields(name="Musée Ünïon"), now)
+    partners.create_partner(people["staff"], Profile.parse(name="Musée Ünïon"), now)
     with pytest.raises(ValidationFailed) as refused:
-        partners.create_partner(people["staff"], partners.ProfileFields(name="MUSÉE ÜNÏON"), now)
+        partners.create_partner(people["staff"], Profile.parse(name="MUSÉE ÜNÏON"), now)
     assert "“Musée Ünïon” already exists" in refused.value.errors["name"][0]
 
 
@@ -113,7 +115,7 @@ def test_a_partner_added_at_the_same_moment_is_a_clear_refusal(db, people, now, 
     # Another request took the slug between the check and the write: the unique slug holds.
     monkeypatch.setattr(partners, "_slug_taken", lambda slug: False)
     with pytest.raises(ValidationFailed) as refused:
-        partners.create_partner(people["staff"], partners.ProfileFields(name="Literacy-Council"),
+        partners.create_partner(people["staff"], Profile.parse(name="Literacy-Council"),
                                 now)
     assert "added at the same moment" in refused.value.errors["name"][0]
     assert partner_names(db) == ["Literacy Council"]
@@ -121,25 +123,26 @@ def test_a_partner_added_at_the_same_moment_is_a_clear_refusal(db, people, now, 
 
 
 def test_renaming_to_another_partners_name_is_refused_but_keeping_ones_own_is_not(
-    db, people, make_partner
+    db, people, make_partner, now
 ):
     make_partner("City Museum")
     coordinator, council = people["coordinator"], people["council"]
     with pytest.raises(ValidationFailed) as refused:
-        partners.update_profile(coordinator, council, partners.ProfileFields(name="city  MUSEUM"))
+        partners.update_profile(coordinator, council, Profile.parse(name="city  MUSEUM"),
+                                now=now)
     assert "already exists" in refused.value.errors["name"][0]
     partners.update_profile(coordinator, council,
-                            partners.ProfileFields(name="literacy council", kind="charity"))
+                            Profile.parse(name="literacy council", kind="charity"), now=now)
     assert partner_names(db) == ["City Museum", "literacy council"]
 
 
 def test_a_partner_whose_name_already_reads_like_anothers_can_still_save_its_profile(
-    db, people, make_partner
+    db, people, make_partner, now
 ):
     twin = make_partner("literacy  COUNCIL")  # older data, from before the check
 
-    partners.update_profile(people["staff"], twin, partners.ProfileFields(
-        name="literacy  COUNCIL", description="Adults learn to read."))
+    partners.update_profile(people["staff"], twin, Profile.parse(
+        name="literacy  COUNCIL", description="Adults learn to read."), now=now)
 
     db.session.expire_all()
     assert db.session.get(Partner, twin.id).description == "Adults learn to read."

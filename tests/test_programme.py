@@ -19,7 +19,7 @@ from booking.domain.errors import (
     VolunteerConflict,
 )
 from booking.domain.models import Booking, BookingStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Role, Slot, SlotStatus, User
-from booking.domain.commands import Patron
+from booking.domain.commands import Patron, Profile, SessionListing
 
 CHICAGO = ZoneInfo("America/Chicago")
 DAY = datetime(2031, 6, 14)  # a Saturday well in the future, CDT (UTC-5)
@@ -56,8 +56,8 @@ def place(make_partner, make_event, make_book, db):
 
 
 def fields(title="Storytime", start=(10, 0), end=(11, 0), seats=2, **extra):
-    return programme.SessionFields(title=title, starts_local=local(*start),
-                                   ends_local=local(*end), seats=seats, **extra)
+    return SessionListing.parse(title=title, starts=local(*start), ends=local(*end),
+                                seats=seats, **extra)
 
 
 def create(place, now, **extra) -> ProgramSession:
@@ -369,10 +369,10 @@ def test_a_reader_who_books_the_new_time_after_the_list_was_shown_is_asked_about
 # Partner profile ---------------------------------------------------------------------------
 
 
-def test_a_coordinator_edits_their_partners_profile(db, place):
-    partners.update_profile(place["coordinator"], place["partner"], partners.ProfileFields(
+def test_a_coordinator_edits_their_partners_profile(db, place, now):
+    partners.update_profile(place["coordinator"], place["partner"], Profile.parse(
         name=" Riverside Literacy ", kind="literacy council", website="https://lit.example.org",
-        description="We teach adults to read.", contact_email="Hello@Lit.Example.org"))
+        description="We teach adults to read.", contact_email="Hello@Lit.Example.org"), now=now)
     db.session.expire_all()
     partner = db.session.get(type(place["partner"]), place["partner"].id)
     assert partner.name == "Riverside Literacy" and partner.website == "https://lit.example.org"
@@ -383,17 +383,17 @@ def test_a_coordinator_edits_their_partners_profile(db, place):
     [({"website": "javascript:alert(1)"}, "website"), ({"website": "lit.example.org"}, "website"),
      ({"contact_email": "not-an-address"}, "contact_email"), ({"name": ""}, "name")],
 )
-def test_a_bad_profile_is_refused_and_nothing_changes(db, place, entered, field):
+def test_a_bad_profile_is_refused_and_nothing_changes(db, place, now, entered, field):
     profile = {"name": "New name", "website": "https://ok.example.org", **entered}
     with pytest.raises(ValidationFailed) as refused:
         partners.update_profile(place["coordinator"], place["partner"],
-                                partners.ProfileFields(**profile))
+                                Profile.parse(**profile), now=now)
     assert field in refused.value.errors
     db.session.expire_all()
     assert db.session.get(type(place["partner"]), place["partner"].id).name == "Literacy Council"
 
 
-def test_coordinator_cannot_edit_another_partners_profile(db, place):
+def test_coordinator_cannot_edit_another_partners_profile(db, place, now):
     with pytest.raises(Forbidden):
         partners.update_profile(place["other_coordinator"], place["partner"],
-                                partners.ProfileFields(name="Taken over"))
+                                Profile.parse(name="Taken over"), now=now)

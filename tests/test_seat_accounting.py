@@ -14,10 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from booking.services import availability, desk, events, programme, reservations
-from booking.services.availability import WindowSpec
 from booking.domain.errors import Busy, ConfirmationNeeded, DomainError, SeatsTaken
 from booking.domain.models import Booking, BookingStatus, EventStatus, HostRole, Slot, SlotStatus
-from booking.domain.commands import Cancellation, Patron, SeatsHeldBack, WalkIn
+from booking.domain.commands import Cancellation, Patron, Schedule, SeatsHeldBack, SessionListing, WalkIn, Window
 
 PATRONS = [f"reader{n}@example.org" for n in range(6)]
 
@@ -100,10 +99,10 @@ class Scenario:
         """More or fewer readers per reading, or a shorter window (readings withdrawn)."""
         start = self.local(self.event.starts_at)
         hours = self.rng.choice([1, 2, 3, 3])
-        spec = WindowSpec(start, start + timedelta(hours=hours), 30, 10,
-                          readers=self.rng.choice([1, 2, 3]))
-        availability.save(self.event, self.book, [spec], now=self.now,
-                          confirmed=self.everyone(), user=self.staff)
+        spec = Window(starts=start, ends=start + timedelta(hours=hours), reading_minutes=30,
+                      break_minutes=10, readers=self.rng.choice([1, 2, 3]))
+        availability.save(self.staff, self.event, self.book, Schedule(windows=[spec]),
+                          now=self.now, confirmed=self.everyone())
 
     def session_change(self):
         """Fewer or more seats, and sometimes a new time."""
@@ -111,9 +110,9 @@ class Scenario:
         starts = slot.starts_at
         if self.rng.random() < 0.5:
             starts = self.event.starts_at + timedelta(minutes=self.rng.choice([60, 90, 150]))
-        fields = programme.SessionFields(
-            title=self.session.title, starts_local=self.local(starts),
-            ends_local=self.local(starts + timedelta(minutes=45)),
+        fields = SessionListing.parse(
+            title=self.session.title, starts=self.local(starts),
+            ends=self.local(starts + timedelta(minutes=45)),
             seats=self.rng.choice([1, 2, 3, 4]))
         programme.update_session(self.staff, self.session, fields, now=self.now,
                                  confirmed=self.everyone())
@@ -205,10 +204,10 @@ def test_a_reading_cannot_shrink_below_the_readers_already_checked_in(
     soon = (now + timedelta(minutes=20)).astimezone(zone)
     starts = datetime.combine(soon.date(), time(soon.hour, soon.minute), tzinfo=zone)
     event = make_event(starts_at=starts, ends_at=starts + timedelta(hours=2))
-    book = make_book()
-    window = WindowSpec(starts.replace(tzinfo=None), starts.replace(tzinfo=None)
-                        + timedelta(minutes=30), 30, 10, readers=3)
-    availability.save(event, book, [window], now=now, user=staff)
+    book = make_book(event.hosts[0].partner)  # a book of a partner hosting the event
+    window = Window(starts=starts.replace(tzinfo=None),
+                    ends=starts.replace(tzinfo=None) + timedelta(minutes=30), readers=3)
+    availability.save(staff, event, book, Schedule(windows=[window]), now=now)
     slot = db.session.scalar(sa.select(Slot).where(Slot.book_id == book.id))
     seated = [reservations.book(
         slot.id,
@@ -219,14 +218,15 @@ def test_a_reading_cannot_shrink_below_the_readers_already_checked_in(
         reservations.check_in(booking.id, now=now)
 
     with pytest.raises(SeatsTaken, match="2 seats taken by readers the desk"):
-        availability.save(event, book, [WindowSpec(window.starts_local, window.ends_local,
-                                                   30, 10, readers=1)],
-                          now=now, user=staff, confirmed={b.id for b in seated})
+        availability.save(staff, event, book,
+                          Schedule(windows=[window.model_copy(update={"readers": 1})]),
+                          now=now, confirmed={b.id for b in seated})
 
     db.session.expire_all()
     assert (slot.capacity, slot.booked) == (3, 3)
     assert [b.status for b in seated] == [BookingStatus.ATTENDED] * 2 + [BookingStatus.CONFIRMED]
     # Down to the two checked-in readers is fine: the third, confirmed, is asked about.
     with pytest.raises(ConfirmationNeeded):
-        availability.save(event, book, [WindowSpec(window.starts_local, window.ends_local,
-                                                   30, 10, readers=2)], now=now, user=staff)
+        availability.save(staff, event, book,
+                          Schedule(windows=[window.model_copy(update={"readers": 2})]),
+                          now=now)

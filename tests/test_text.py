@@ -14,7 +14,7 @@ from wtforms.fields.core import UnboundField
 
 from booking.services import accounts, availability, events, listings, partners, programme, reservations
 from booking.web import forms
-from booking.services.availability import ConfirmationNeeded, WindowSpec
+from booking.services.availability import ConfirmationNeeded
 from booking.domain.errors import ValidationFailed
 from booking.domain.models import AuditEntry, Booking, BookingStatus, Event, HumanBook, OutboxMessage, Partner, ProgramSession, Role, SlotStatus, User
 from booking.domain.text import LINE_MESSAGE, TEXT_MESSAGE, breaks_line, has_control_characters
@@ -22,7 +22,7 @@ from conftest import confirmation_fields
 from test_events import event_fields
 from test_partner_pages import login, make_user, world  # noqa: F401 (fixtures)
 from test_programme import create, fields, local, place  # noqa: F401 (fixture)
-from booking.domain.commands import Cancellation, Patron, WalkIn
+from booking.domain.commands import BookListing, Cancellation, Patron, Profile, Schedule, WalkIn, Window
 
 #: What breaks a line, and other control characters; each is refused in a one-line field.
 LINE_BREAKERS = ["\n", "\r\n", "\t", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"]
@@ -88,7 +88,7 @@ def test_a_booking_or_walk_in_name_must_be_one_line_while_needs_may_span_lines(
 def test_a_book_title_with_a_line_break_is_refused_and_nothing_is_stored(db, place, now):
     coordinator, partner = place["coordinator"], place["partner"]
     with pytest.raises(ValidationFailed) as refused:
-        listings.create_book(coordinator, partner, listings.BookFields(
+        listings.create_book(coordinator, partner, BookListing.parse(
             title="Nurse\r\nBcc: everyone@example.org", blurb="Ask me\x1b[2J anything.",
             topics=("care", "night\tshifts"), volunteer_name="Vera\nV"), now=now)
 
@@ -98,9 +98,9 @@ def test_a_book_title_with_a_line_break_is_refused_and_nothing_is_stored(db, pla
 
     book = place["book"]
     with pytest.raises(ValidationFailed):
-        listings.update_book(coordinator, book, listings.BookFields(title="Refugee\u2028"
+        listings.update_book(coordinator, book, BookListing.parse(title="Refugee\u2028"
                                                                           "again"), now=now)
-    listings.update_book(coordinator, book, listings.BookFields(
+    listings.update_book(coordinator, book, BookListing.parse(
         title="Refugee", blurb="Two lines.\nBoth kept."), now=now)
     assert db.session.get(HumanBook, book.id).blurb == "Two lines.\nBoth kept."
 
@@ -118,7 +118,7 @@ def test_a_session_title_or_audience_with_control_characters_is_refused(db, plac
 def test_a_partner_name_on_two_lines_is_refused_and_the_profile_kept(db, place, now):
     partner = place["partner"]
     with pytest.raises(ValidationFailed) as refused:
-        partners.update_profile(place["coordinator"], partner, partners.ProfileFields(
+        partners.update_profile(place["coordinator"], partner, Profile.parse(
             name="Literacy\u2028Council", kind="Charity\t", description="We teach.\x1b"),
             now=now)
 
@@ -177,7 +177,8 @@ def test_a_reason_for_cancelling_bookings_on_two_lines_asks_again_and_changes_no
         session = create(place, now, seats=2)
         slot = programme.session_slot(session)
     else:
-        availability.save(event, book, [WindowSpec(local(10), local(11))], now=now)
+        availability.save(None, event, book,
+                          Schedule(windows=[Window(starts=local(10), ends=local(11))]), now=now)
         slot = availability.book_slots(event, book)[0]
     for email in ("ada@example.org", "bo@example.org"):
         booking = reservations.book(slot.id, Patron.parse(name="Reader", email=email), now=now).booking
@@ -185,8 +186,8 @@ def test_a_reason_for_cancelling_bookings_on_two_lines_asks_again_and_changes_no
 
     changes = {
         "retire book": lambda **kw: listings.retire_book(coordinator, book, now=now, **kw),
-        "remove readings": lambda **kw: availability.save(event, book, [], now=now,
-                                                          user=coordinator, **kw),
+        "remove readings": lambda **kw: availability.save(coordinator, event, book, Schedule(),
+                                                          now=now, **kw),
         "fewer seats": lambda **kw: programme.update_session(coordinator, session,
                                                              fields(seats=1), now=now, **kw),
         "retire session": lambda **kw: programme.retire_session(coordinator, session, now=now,

@@ -7,16 +7,18 @@ Forms take their limits from here (`rule_of`), and the OpenAPI document its sche
 (`Command.model_json_schema`).
 
 Each field is declared with one of the field types below (`Line`, `Text`, `EmailAddress`,
-`Whole`, `Flag`, `Choice`, `LocalMoment`): a pydantic type carrying a `Rule` that checks the
-value before pydantic does, so that every refusal is one of our sentences, never pydantic's.
+`Whole`, `Flag`, `Choice`, `LocalMoment`, `Tags`): a pydantic type carrying a `Rule` that
+checks the value before pydantic does, so that every refusal is one of our sentences, never
+pydantic's.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
@@ -26,7 +28,7 @@ from pydantic_core import PydanticCustomError
 from booking.domain import messages
 from booking.domain.errors import ValidationFailed
 from booking.domain.models import EventKind, HostRole
-from booking.domain.scheduling import YEARS, YEARS_MESSAGE
+from booking.domain.scheduling import YEARS, YEARS_MESSAGE, readings
 from booking.domain.text import breaks_line, has_control_characters
 from booking.domain.timezones import TIMEZONES, skipped, to_utc
 
@@ -245,6 +247,41 @@ def LocalMoment(label: str, *, missing: str | None = None, invalid: str | None =
     rule = Rule("moment", label, missing=missing, invalid=invalid)
     python_type = datetime if missing else datetime | None
     return _field(rule, python_type)
+
+
+@dataclass(frozen=True)
+class TagsRule(Rule):
+    """A short list of words: at most `max_items`, each at most `item_length` characters;
+    `max_length` bounds the text as typed (comma-separated)."""
+
+    max_items: int = 0
+    item_length: int = 0
+
+    def _check_tags(self, value):
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            if len(value) > self.max_length:
+                raise refuse(self.too_long())
+            value = value.split(",")
+        if not isinstance(value, (list, tuple)) or not all(isinstance(t, str) for t in value):
+            raise refuse(messages.NOT_TEXT.format(label=self.label))
+        # Repeats are dropped, first one kept, so "family, Family" stays as typed once.
+        tags = tuple(dict.fromkeys(t.strip() for t in value if t.strip()))
+        if any(breaks_line(tag) for tag in tags):
+            raise refuse(messages.ONE_LINE)
+        if len(tags) > self.max_items or any(len(tag) > self.item_length for tag in tags):
+            raise refuse(messages.TOO_MANY_TAGS.format(items=self.max_items,
+                                                       length=self.item_length))
+        return tags
+
+
+def Tags(label: str, *, max_length: int, max_items: int, item_length: int):
+    """Words separated by commas (topics, language codes): trimmed, repeats dropped, each one
+    line; a list of words is taken as well."""
+    rule = TagsRule("tags", label, max_length=max_length, max_items=max_items,
+                    item_length=item_length)
+    return _field(rule, tuple[str, ...], max_length=max_items)
 
 
 # -- booking ---------------------------------------------------------------------------------
@@ -493,3 +530,211 @@ class Attendance(Command):
 class Confirmation(Command):
     """A button pressed to go ahead (publish an event, cancel a booking, confirm a hold):
     nothing is entered; what it acts on comes from the address."""
+# -- partner area: books, sessions, availability, profiles ----------------------------------
+
+BOOK_TITLE_MAX = 120
+LISTING_TEXT_MAX = 2000
+SESSION_TITLE_MAX = 200
+SESSION_SEATS_MAX = 500
+PARTNER_NAME_MAX = 200
+#: A language tag as BCP 47 spells it: en, es, pt-BR, asl.
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+
+BookTitle = Line("Title", max_length=BOOK_TITLE_MAX, missing=messages.BOOK_TITLE_MISSING)
+Blurb = Text("Blurb", max_length=LISTING_TEXT_MAX)
+Topics = Tags("Topics", max_length=500, max_items=12, item_length=40)
+Languages = Tags("Languages", max_length=200, max_items=12, item_length=40)
+ContentNotes = Text("Content notes", max_length=LISTING_TEXT_MAX)
+VolunteerName = Line("Volunteer's name", max_length=200)
+VolunteerEmail = EmailAddress("Volunteer's e-mail", max_length=EMAIL_MAX)
+
+
+class BookListing(Command):
+    """A human book as its partner's coordinator (or staff) describes it; the volunteer's
+    name and address are private."""
+
+    title: BookTitle
+    blurb: Blurb = ""
+    topics: Topics = ()
+    languages: Languages = ()
+    content_notes: ContentNotes = ""
+    volunteer_name: VolunteerName = ""
+    volunteer_email: VolunteerEmail = ""
+
+
+SessionTitle = Line("Title", max_length=SESSION_TITLE_MAX,
+                    missing=messages.SESSION_TITLE_MISSING)
+SessionDescription = Text("Description", max_length=LISTING_TEXT_MAX)
+Language = Line("Language", max_length=35, missing=messages.LANGUAGE_MISSING)
+Audience = Line("Audience", max_length=120)
+SessionStarts = LocalMoment("Starts", missing=messages.SESSION_STARTS_MISSING)
+SessionEnds = LocalMoment("Ends", missing=messages.SESSION_ENDS_MISSING)
+_SEATS_RANGE = messages.SESSION_SEATS_RANGE.format(maximum=SESSION_SEATS_MAX)
+SessionSeats = Whole("Seats", missing=messages.SESSION_SEATS_MISSING, minimum=1,
+                     too_small=_SEATS_RANGE, maximum=SESSION_SEATS_MAX, too_large=_SEATS_RANGE,
+                     invalid=_SEATS_RANGE)
+Presenter = Whole("Presenter", minimum=1, invalid=messages.PRESENTER_NOT_OURS)
+
+
+class SessionListing(Command):
+    """A program session as a coordinator enters it. `starts` and `ends` are wall-clock
+    times in the event's zone; the service checks them against the event and the clock, and
+    the presenter against the partner's volunteers."""
+
+    title: SessionTitle
+    starts: SessionStarts
+    ends: SessionEnds
+    seats: SessionSeats
+    description: SessionDescription = ""
+    language: Language = "en"
+    audience: Audience = ""
+    presenter_user_id: Presenter = None
+
+    @field_validator("language")
+    @classmethod
+    def _a_language_tag(cls, language: str) -> str:
+        if not LANGUAGE_TAG.match(language):
+            raise refuse(messages.LANGUAGE_INVALID)
+        return language
+
+    @field_validator("ends")
+    @classmethod
+    def _ends_after_it_starts(cls, ends: datetime, info: ValidationInfo) -> datetime:
+        starts = info.data.get("starts")
+        if starts is not None and ends <= starts:
+            raise refuse(messages.SESSION_ENDS_FIRST)
+        return ends
+
+
+WindowStarts = LocalMoment("From", missing=messages.WINDOW_STARTS_MISSING)
+WindowEnds = LocalMoment("Until", missing=messages.WINDOW_ENDS_MISSING)
+ReadingMinutes = Whole("Reading length", missing=messages.READING_MINUTES_MISSING, minimum=5,
+                       maximum=240, invalid=messages.READING_MINUTES_RANGE)
+BreakMinutes = Whole("Break", missing=messages.BREAK_MINUTES_MISSING, minimum=0, maximum=120,
+                     invalid=messages.BREAK_MINUTES_RANGE)
+Readers = Whole("Readers per reading", missing=messages.READERS_MISSING, minimum=1, maximum=3,
+                invalid=messages.READERS_RANGE)
+RestAfter = Whole("Rest after", minimum=1, maximum=50, invalid=messages.REST_AFTER_RANGE)
+RestMinutes = Whole("Rest length", missing=messages.REST_MINUTES_MISSING, minimum=0,
+                    maximum=240, invalid=messages.REST_MINUTES_RANGE)
+
+
+class Window(Command):
+    """One availability window of a book at an event: readings laid end to end from `starts`
+    to `ends` (wall-clock times in the event's zone), with breaks, and a longer rest after
+    every `rest_after` readings if given. The service checks it against the event."""
+
+    starts: WindowStarts
+    ends: WindowEnds
+    reading_minutes: ReadingMinutes = 30
+    break_minutes: BreakMinutes = 10
+    readers: Readers = 1
+    rest_after: RestAfter = None
+    rest_minutes: RestMinutes = 20
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> Window:
+        if self.ends <= self.starts:
+            raise refuse(messages.WINDOW_ENDS_FIRST.format(window=self.label))
+        return self
+
+    @classmethod
+    def of(cls, window) -> Window:
+        """A stored window (models.AvailabilityWindow) as it is: it was checked when saved."""
+        return cls.model_construct(
+            starts=window.starts_local, ends=window.ends_local,
+            reading_minutes=window.reading_minutes, break_minutes=window.break_minutes,
+            readers=window.readers, rest_after=window.rest_after,
+            rest_minutes=window.rest_minutes)
+
+    @property
+    def label(self) -> str:
+        """The window as its sentences name it: 2031-06-14 10:00–12:00."""
+        return f"{self.starts:%Y-%m-%d %H:%M}–{self.ends:%H:%M}"
+
+    def spans(self, zone: str) -> list[tuple[datetime, datetime]]:
+        """The readings it gives, as (start, end) UTC pairs (scheduling.readings)."""
+        return readings(
+            self.starts, self.ends, zone,
+            length=timedelta(minutes=self.reading_minutes),
+            gap=timedelta(minutes=self.break_minutes),
+            rest_every=self.rest_after, rest=timedelta(minutes=self.rest_minutes),
+        )
+
+
+class Schedule(Command):
+    """A book's availability windows at one event, saved as a whole; none overlaps another."""
+
+    windows: tuple[Window, ...] = ()
+
+    @field_validator("windows")
+    @classmethod
+    def _apart(cls, windows: tuple[Window, ...]) -> tuple[Window, ...]:
+        ordered = sorted(windows, key=lambda window: window.starts)
+        for before, after in zip(ordered, ordered[1:]):
+            if after.starts < before.ends:
+                raise refuse(messages.WINDOWS_OVERLAP.format(
+                    first=f"{before.starts:%H:%M}", second=f"{after.starts:%H:%M}"))
+        return windows
+
+
+PartnerName = Line("Organisation name", max_length=PARTNER_NAME_MAX,
+                   missing=messages.PARTNER_NAME_MISSING)
+PartnerKind = Line("Kind of organisation", max_length=80)
+Website = Line("Website", max_length=300)
+PartnerDescription = Text("Description", max_length=LISTING_TEXT_MAX)
+ContactEmail = EmailAddress("Contact e-mail", max_length=EMAIL_MAX)
+
+
+def reads_alike(name: str) -> str:
+    """A partner's name as names are compared: case and repeated spaces ignored (casefold,
+    beyond ASCII), so that the hosts list never offers two organisations that read alike."""
+    return " ".join(name.split()).casefold()
+
+
+def name_in_use(name: str, others, own: str | None = None) -> str | None:
+    """The name among `others` that `name` reads alike, or None. A partner's `own` name stays
+    its own even if another partner's reads alike (older data)."""
+    key = reads_alike(name)
+    if not key or (own is not None and reads_alike(own) == key):
+        return None
+    return next((other for other in others if reads_alike(other) == key), None)
+
+
+class Profile(Command):
+    """A partner organisation's public profile, as its coordinator or staff enter it.
+
+    Context `partner_names` (the other partners' names) and `own_name` let the name be
+    refused with the other problems at once; the service checks it again as it writes.
+    """
+
+    name: PartnerName
+    kind: PartnerKind = ""
+    website: Website = ""
+    description: PartnerDescription = ""
+    contact_email: ContactEmail = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name_free(cls, name: str, info: ValidationInfo) -> str:
+        context = info.context or {}
+        taken = name_in_use(name, context.get("partner_names", ()), context.get("own_name"))
+        if taken is not None:
+            raise refuse(messages.PARTNER_NAME_TAKEN.format(name=taken))
+        return name
+
+    @field_validator("website")
+    @classmethod
+    def _a_web_address(cls, website: str) -> str:
+        if website:
+            parts = urlsplit(website)
+            if parts.scheme not in ("http", "https") or not parts.netloc \
+                    or any(c.isspace() for c in website):
+                raise refuse(messages.WEBSITE_INVALID)
+        return website
+
+    @field_validator("contact_email")
+    @classmethod
+    def _normalised(cls, email: str) -> str:
+        # The public reads it: the domain in lower case, as e-mail_validator writes it.
+        return validate_email(email, check_deliverability=False).normalized if email else email

@@ -20,6 +20,8 @@ NOT_A_CHOICE = "Choose one of the options offered."
 NOT_YES_OR_NO = "{label} must be true or false."
 WHOLE_NUMBER = "Enter a whole number, such as 1 or 2."
 REQUIRED = "Enter {label}."
+#: Comma-separated words: topics, language codes.
+TOO_MANY_TAGS = "At most {items} entries of up to {length} characters each."
 #: When a JSON body (or a form) is not a set of named fields at all.
 NOT_AN_OBJECT = "Send the fields as a JSON object."
 #: A wall-clock date and time (in a zone another field names) that is not one.
@@ -75,3 +77,46 @@ HOST_PARTNER_UNKNOWN = "One of these partners no longer exists. Reload the page.
 HELD_SEATS_NOT_WHOLE = "Enter a whole number, such as 0 or 1."
 HELD_SEATS_RANGE = "Hold back between 0 and {limit} seats per reading."
 MARK_UNKNOWN = "Choose Checked in, No-show or Undo."
+# -- partner area: books, sessions, availability, profiles ----------------------------------
+
+BOOK_TITLE_MISSING = "Give the book a title."
+
+SESSION_TITLE_MISSING = "Give the session a title."
+LANGUAGE_MISSING = "Enter a language code such as en."
+LANGUAGE_INVALID = "Enter a language code such as en, es or asl."
+SESSION_SEATS_MISSING = "Enter how many seats."
+SESSION_SEATS_RANGE = "Seats must be a whole number from 1 to {maximum}."
+SESSION_STARTS_MISSING = "Enter a start time such as 14:00."
+SESSION_ENDS_MISSING = "Enter an end time such as 15:30."
+SESSION_ENDS_FIRST = "The session must end after it starts."
+#: `{runs}`: the event's first and last local minute, such as 2031-06-14 09:00–17:00.
+SESSION_OUTSIDE_EVENT = "The session must fit within the event, which runs {runs} local time."
+TIME_SKIPPED = "That time does not exist on the clock that day (daylight saving)."
+TIME_PASSED = "Choose a time that has not passed yet."
+PRESENTER_NOT_OURS = "Choose one of your organisation's volunteers, or nobody."
+
+#: `{window}`: the window's day and times, such as 2031-06-14 10:00–12:00.
+WINDOW_ENDS_FIRST = "The window {window} ends before it starts."
+WINDOW_OUTSIDE_EVENT = "The window {window} is outside the event, which runs {runs} local time."
+WINDOW_TOO_SHORT = "No {minutes}-minute reading fits in the window {window}."
+WINDOWS_OVERLAP = "The windows starting {first} and {second} overlap."
+WINDOW_STARTS_MISSING = "Enter a start time such as 10:00."
+WINDOW_ENDS_MISSING = "Enter an end time such as 12:30."
+READING_MINUTES_MISSING = "Enter the reading length."
+READING_MINUTES_RANGE = "A reading lasts 5 to 240 minutes."
+BREAK_MINUTES_MISSING = "Enter the break."
+BREAK_MINUTES_RANGE = "A break lasts 0 to 120 minutes."
+READERS_MISSING = "Enter how many readers."
+READERS_RANGE = "Readers per reading must be 1 to 3."
+REST_AFTER_RANGE = "Enter 1 or more, or leave it empty."
+REST_MINUTES_MISSING = "Enter the rest length."
+REST_MINUTES_RANGE = "A rest lasts 0 to 240 minutes."
+#: Form coercion: a time typed in a box that takes hours and minutes.
+CLOCK_TIME = "Enter a time as hours and minutes, such as 10:30."
+
+PARTNER_NAME_MISSING = "Enter the organisation's name."
+PARTNER_NAME_TAKEN = "A partner called “{name}” already exists. Choose another name."
+PARTNER_NAME_RACE = ("Another partner with a name like this was added at the same moment. "
+                     "Reload the staff page to see it, or choose another name.")
+WEBSITE_INVALID = ("Enter a web address starting with https:// or http://, "
+                   "like https://example.org.")

@@ -10,53 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from booking.services import audit, reservations
 from booking.services.outbox import notifications
-from booking.domain import text
+from booking.domain import messages, text
+from booking.domain.commands import Schedule, Window
 from booking.domain.errors import (
     ConfirmationNeeded,
     DomainError,
+    Forbidden,
     SeatsTaken,
     ValidationFailed,
     VolunteerConflict,
 )
 from booking.extensions import db, transaction
-from booking.domain.models import HOLDING_STATUSES, AvailabilityWindow, Booking, BookingStatus, Event, EventHost, EventStatus, HumanBook, ListingStatus, ProgramSession, Slot, SlotStatus, User
-from booking.domain.scheduling import readings
+from booking.domain.models import HOLDING_STATUSES, AvailabilityWindow, Booking, BookingStatus, Event, EventHost, EventStatus, HumanBook, ListingStatus, Partner, ProgramSession, Role, Slot, SlotStatus, User
 
-READERS_MIN, READERS_MAX = 1, 3
 REMOVED_REASON = "The reading was removed from the schedule."
-
-
-@dataclass(frozen=True)
-class WindowSpec:
-    """One availability window as entered, in the event's local wall-clock time."""
-
-    starts_local: datetime
-    ends_local: datetime
-    reading_minutes: int = 30
-    break_minutes: int = 10
-    readers: int = 1
-    rest_after: int | None = None
-    rest_minutes: int = 20
-
-    @classmethod
-    def of(cls, window: AvailabilityWindow) -> WindowSpec:
-        return cls(window.starts_local, window.ends_local, window.reading_minutes,
-                   window.break_minutes, window.readers, window.rest_after, window.rest_minutes)
-
-    def spans(self, zone: str) -> list[tuple[datetime, datetime]]:
-        return readings(
-            self.starts_local, self.ends_local, zone,
-            length=timedelta(minutes=self.reading_minutes),
-            gap=timedelta(minutes=self.break_minutes),
-            rest_every=self.rest_after, rest=timedelta(minutes=self.rest_minutes),
-        )
+#: Characters of the reason readers are sent when a change cancels their bookings.
+REASON_MAX = 300
 
 
 @dataclass
@@ -81,7 +57,7 @@ class Plan:
 
 def require_confirmation(plan, confirmed: Collection[int], reason: str = "") -> None:
     """Go ahead only if every booking the plan would cancel is one the person confirmed,
-    with a `reason` the readers can be sent (one line).
+    with a `reason` the readers can be sent (one line, at most REASON_MAX characters).
 
     `confirmed` holds the ids of the bookings the confirmation page listed. The caller holds
     the locks the plan was made under, so a booking made since the page was shown cannot
@@ -92,57 +68,60 @@ def require_confirmation(plan, confirmed: Collection[int], reason: str = "") -> 
     confirmed = set(confirmed)
     if not {booking.id for booking in plan.lost} <= confirmed:
         raise ConfirmationNeeded(plan, seen=confirmed)
-    refused = text.problem(reason) if plan.lost else None
+    refused = None
+    if plan.lost:
+        refused = text.problem(reason) or (
+            messages.TOO_LONG.format(label="It", limit=REASON_MAX)
+            if len(reason) > REASON_MAX else None)
     if refused:
         raise ConfirmationNeeded(plan, seen=confirmed, reason_problem=refused)
 
 
-def check_windows(event: Event, specs: list[WindowSpec]) -> None:
-    """Refuse inverted, overlapping, out-of-span or unusable windows, with every reason."""
+def can_manage_book(user: User, book: HumanBook) -> bool:
+    """Staff manage every book; a coordinator only their own partner's."""
+    return user.role == Role.STAFF or (
+        user.role == Role.COORDINATOR and user.partner_id == book.partner_id
+    )
+
+
+def can_schedule(user: User, book: HumanBook) -> bool:
+    """Who may change a book's availability: whoever manages it, and the volunteer who is it."""
+    return can_manage_book(user, book) or (
+        user.role == Role.VOLUNTEER and user.human_book_id == book.id
+    )
+
+
+def require_cohost(partner: Partner, event: Event, now: datetime) -> None:
+    """A partner's books and sessions go only to upcoming events it co-hosts."""
+    if event.id not in {e.id for e in partner_events(partner.id, now)}:
+        raise DomainError(f"{partner.name} does not co-host an upcoming event “{event.title}”.")
+
+
+def check_windows(event: Event, schedule: Schedule) -> None:
+    """Refuse windows outside the event, or too short for one reading (on the event's clock),
+    with every reason. Each window's own rules, and overlaps, are the command's."""
     errors: list[str] = []
     zone = ZoneInfo(event.timezone)
     span_start = event.starts_at.astimezone(zone).replace(tzinfo=None)
     span_end = event.ends_at.astimezone(zone).replace(tzinfo=None)
-    ordered = sorted(specs, key=lambda s: s.starts_local)
-    for spec in ordered:
-        label = f"{spec.starts_local:%Y-%m-%d %H:%M}–{spec.ends_local:%H:%M}"
-        if spec.ends_local <= spec.starts_local:
-            errors.append(f"The window {label} ends before it starts.")
-            continue
-        if spec.starts_local < span_start or spec.ends_local > span_end:
-            errors.append(
-                f"The window {label} is outside the event, which runs "
-                f"{span_start:%Y-%m-%d %H:%M}–{span_end:%H:%M} local time."
-            )
-        if not READERS_MIN <= spec.readers <= READERS_MAX:
-            errors.append(f"Readers per reading must be {READERS_MIN} to {READERS_MAX}.")
-        if not 5 <= spec.reading_minutes <= 240:
-            errors.append("A reading lasts 5 to 240 minutes.")
-        if not 0 <= spec.break_minutes <= 120 or not 0 <= spec.rest_minutes <= 240:
-            errors.append("Breaks last 0 to 120 minutes and rests 0 to 240 minutes.")
-        if spec.rest_after is not None and spec.rest_after < 1:
-            errors.append("Rest after at least 1 reading, or leave it empty.")
-        elif 5 <= spec.reading_minutes <= 240 and not spec.spans(event.timezone):
-            errors.append(
-                f"No {spec.reading_minutes}-minute reading fits in the window {label}."
-            )
-    for before, after in zip(ordered, ordered[1:]):
-        if after.starts_local < before.ends_local:
-            errors.append(
-                f"The windows starting {before.starts_local:%H:%M} and "
-                f"{after.starts_local:%H:%M} overlap."
-            )
+    runs = f"{span_start:%Y-%m-%d %H:%M}–{span_end:%H:%M}"
+    for window in sorted(schedule.windows, key=lambda w: w.starts):
+        if window.starts < span_start or window.ends > span_end:
+            errors.append(messages.WINDOW_OUTSIDE_EVENT.format(window=window.label, runs=runs))
+        if not window.spans(event.timezone):
+            errors.append(messages.WINDOW_TOO_SHORT.format(minutes=window.reading_minutes,
+                                                           window=window.label))
     if errors:
         raise ValidationFailed({"windows": list(dict.fromkeys(errors))})
 
 
-def plan(event: Event, book: HumanBook, specs: list[WindowSpec], *, now: datetime) -> Plan:
+def plan(event: Event, book: HumanBook, schedule: Schedule, *, now: datetime) -> Plan:
     """Compare the slots the windows produce with the book's slots at the event."""
-    check_windows(event, specs)
+    check_windows(event, schedule)
     wanted: dict[tuple[datetime, datetime], int] = {}
-    for spec in specs:
-        for start, end in spec.spans(event.timezone):
-            wanted[(start, end)] = spec.readers
+    for window in schedule.windows:
+        for start, end in window.spans(event.timezone):
+            wanted[(start, end)] = window.readers
     existing = db.session.scalars(
         sa.select(Slot)
         .where(Slot.event_id == event.id, Slot.book_id == book.id)
@@ -176,8 +155,8 @@ def plan(event: Event, book: HumanBook, specs: list[WindowSpec], *, now: datetim
 
 
 def save(
-    event: Event, book: HumanBook, specs: list[WindowSpec], *, now: datetime,
-    confirmed: Collection[int] = (), reason: str = REMOVED_REASON, user: User | None = None,
+    user: User | None, event: Event, book: HumanBook, schedule: Schedule, *, now: datetime,
+    confirmed: Collection[int] = (), reason: str = REMOVED_REASON,
 ) -> Plan:
     """Replace the book's windows at the event and bring its slots in line, in one transaction.
 
@@ -185,44 +164,59 @@ def save(
     not among the `confirmed` booking ids. The change is audited as `user`'s; without one
     (a copy made as part of another, audited change), it is not.
     """
+    if user is not None and not can_schedule(user, book):
+        raise Forbidden("You can change the availability of your own organisation's books only.")
     with transaction():
-        _lock(event, book)
-        if event.status == EventStatus.CANCELLED:
-            raise DomainError("This event is cancelled; its schedule can no longer change.")
-        if book.listing_status == ListingStatus.RETIRED:
-            raise DomainError("This book is retired; it gives no more readings.")
-        result = plan(event, book, specs, now=now)
-        require_confirmation(result, confirmed, reason)
-        _check_volunteer_free(event, book, result)
-        _apply(result, event, book, now=now, reason=reason)
-        if result.changes_anything and user is not None:
-            audit.record(user, "availability.save", event, {
-                "book": book.title, "windows": len(specs),
-                "readings_added": len(result.create) + len(result.reopen),
-                "readings_removed": len(result.remove), "readings_resized": len(result.resize),
-                "bookings_cancelled": len(result.lost)}, now)
-        db.session.execute(
-            sa.delete(AvailabilityWindow).where(
-                AvailabilityWindow.event_id == event.id, AvailabilityWindow.book_id == book.id
-            )
+        return replace_windows(user, event, book, schedule, now=now, confirmed=confirmed,
+                               reason=reason)
+
+
+def replace_windows(
+    user: User | None, event: Event, book: HumanBook, schedule: Schedule, *, now: datetime,
+    confirmed: Collection[int] = (), reason: str = REMOVED_REASON,
+) -> Plan:
+    """What `save` does, inside the caller's transaction (a copied event brings its books'
+    windows along in its own)."""
+    _lock(event, book)
+    if event.status == EventStatus.CANCELLED:
+        raise DomainError("This event is cancelled; its schedule can no longer change.")
+    if book.listing_status == ListingStatus.RETIRED:
+        raise DomainError("This book is retired; it gives no more readings.")
+    if user is not None:
+        require_cohost(book.partner, event, now)
+    result = plan(event, book, schedule, now=now)
+    require_confirmation(result, confirmed, reason)
+    _check_volunteer_free(event, book, result)
+    _apply(result, event, book, now=now, reason=reason)
+    if result.changes_anything and user is not None:
+        audit.record(user, "availability.save", event, {
+            "book": book.title, "windows": len(schedule.windows),
+            "readings_added": len(result.create) + len(result.reopen),
+            "readings_removed": len(result.remove), "readings_resized": len(result.resize),
+            "bookings_cancelled": len(result.lost)}, now)
+    db.session.execute(
+        sa.delete(AvailabilityWindow).where(
+            AvailabilityWindow.event_id == event.id, AvailabilityWindow.book_id == book.id
         )
-        for spec in specs:
-            db.session.add(AvailabilityWindow(
-                event_id=event.id, book_id=book.id, starts_local=spec.starts_local,
-                ends_local=spec.ends_local, reading_minutes=spec.reading_minutes,
-                break_minutes=spec.break_minutes, readers=spec.readers,
-                rest_after=spec.rest_after, rest_minutes=spec.rest_minutes,
-                created_at=now, updated_at=now,
-            ))
+    )
+    for window in schedule.windows:
+        db.session.add(AvailabilityWindow(
+            event_id=event.id, book_id=book.id, starts_local=window.starts,
+            ends_local=window.ends, reading_minutes=window.reading_minutes,
+            break_minutes=window.break_minutes, readers=window.readers,
+            rest_after=window.rest_after, rest_minutes=window.rest_minutes,
+            created_at=now, updated_at=now,
+        ))
     return result
 
 
-def windows_of(event: Event, book: HumanBook) -> list[AvailabilityWindow]:
-    return list(db.session.scalars(
+def windows_of(event: Event, book: HumanBook) -> list[Window]:
+    """The book's windows at the event, in time order."""
+    return [Window.of(window) for window in db.session.scalars(
         sa.select(AvailabilityWindow)
         .where(AvailabilityWindow.event_id == event.id, AvailabilityWindow.book_id == book.id)
         .order_by(AvailabilityWindow.starts_local)
-    ))
+    )]
 
 
 def _apply(result: Plan, event: Event, book: HumanBook, *, now: datetime, reason: str) -> None:

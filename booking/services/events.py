@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from booking.services import audit, availability, reservations
 from booking.services.outbox import notifications
 from booking.domain import messages
-from booking.domain.commands import SLUG_MAX, Cancellation, CloneEvent, EventDetails, Hosts
+from booking.domain.commands import (SLUG_MAX, Cancellation, CloneEvent, EventDetails, Hosts,
+                                     Schedule, Window)
 from booking.domain.errors import DomainError, Forbidden, NotFound, SpanConflict, ValidationFailed
 from booking.domain.timezones import to_local, to_utc
 from booking.extensions import db, transaction
@@ -249,12 +250,13 @@ def _shifted_details(event: Event, offset: timedelta) -> EventDetails:
     )
 
 
-def _copy_windows(copy: Event, book: HumanBook, specs: list, now: datetime) -> str | None:
+def _copy_windows(copy: Event, book: HumanBook, windows: list, now: datetime) -> str | None:
     """Save a book's windows at the copy; a refusal undoes this book's part only (a
     savepoint in the clone's transaction) and is told."""
     try:
         with transaction():
-            availability.save(copy, book, specs, now=now)
+            availability.replace_windows(None, copy, book, Schedule.parse(windows=windows),
+                                         now=now)
     except ValidationFailed as exc:
         reasons = " ".join(m for sentences in exc.errors.values() for m in sentences)
     except DomainError as exc:
@@ -287,17 +289,16 @@ def _copy_session(session: ProgramSession, copy: Event, original: Event,
 
 
 def _shifted_windows(event: Event, offset: timedelta):
-    """(book, [WindowSpec]) for each book with windows at the event, moved by `offset`."""
+    """(book, [Window]) for each book with windows at the event, moved by `offset`."""
     windows = db.session.scalars(
         sa.select(AvailabilityWindow).where(AvailabilityWindow.event_id == event.id)
         .order_by(AvailabilityWindow.book_id, AvailabilityWindow.starts_local)
     ).all()
     by_book: dict[int, list] = {}
     for window in windows:
-        spec = availability.WindowSpec.of(window)
-        by_book.setdefault(window.book_id, []).append(availability.WindowSpec(
-            spec.starts_local + offset, spec.ends_local + offset, spec.reading_minutes,
-            spec.break_minutes, spec.readers, spec.rest_after, spec.rest_minutes))
+        stored = Window.of(window)
+        by_book.setdefault(window.book_id, []).append(stored.model_copy(
+            update={"starts": stored.starts + offset, "ends": stored.ends + offset}))
     return [(db.session.get(HumanBook, book_id), specs) for book_id, specs in by_book.items()]
 
 

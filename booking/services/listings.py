@@ -7,113 +7,73 @@ notification.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from booking.services import audit
-from booking.services.availability import Plan, active_bookings, require_confirmation, withdraw_slot
-from booking.domain.errors import DomainError, Forbidden, ValidationFailed
+from booking.services.availability import (
+    Plan,
+    active_bookings,
+    can_manage_book,
+    require_confirmation,
+    withdraw_slot,
+)
+from booking.domain.commands import BookListing
+from booking.domain.errors import DomainError, Forbidden
 from booking.extensions import db, transaction
 from booking.domain.models import Booking, HumanBook, ListingStatus, Partner, Role, Slot, SlotStatus, User
-from booking.domain.text import check_text
 
-TITLE_MAX = 120
-TEXT_MAX = 2000
-TAGS_MAX = 12
 RETIRED_REASON = "The book was taken out of the catalogue."
-
-
-@dataclass(frozen=True)
-class BookFields:
-    """A human book as a coordinator enters it."""
-
-    title: str
-    blurb: str = ""
-    topics: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    content_notes: str = ""
-    volunteer_name: str = ""
-    volunteer_email: str = ""
 
 
 #: What the audit log records of an edit of a book (not the volunteer's contact).
 AUDITED_FIELDS = ("title", "blurb", "topics", "languages", "content_notes")
 
 
-def parse_tags(text: str) -> tuple[str, ...]:
-    """'migration, family ,  resilience' -> ('migration', 'family', 'resilience')."""
-    return tuple(dict.fromkeys(t.strip() for t in (text or "").split(",") if t.strip()))
+#: Who may edit, submit and retire a book: staff, or its partner's coordinator.
+can_manage = can_manage_book
 
 
-def check_fields(fields: BookFields) -> None:
-    errors: dict[str, list[str]] = {}
-    if not fields.title.strip():
-        errors["title"] = ["Give the book a title, such as “Refugee” or “Retired military”."]
-    elif len(fields.title) > TITLE_MAX:
-        errors["title"] = [f"A title has at most {TITLE_MAX} characters."]
-    for name in ("blurb", "content_notes"):
-        if len(getattr(fields, name)) > TEXT_MAX:
-            errors[name] = [f"At most {TEXT_MAX} characters."]
-    for name in ("topics", "languages"):
-        tags = getattr(fields, name)
-        if len(tags) > TAGS_MAX or any(len(t) > 40 for t in tags):
-            errors[name] = [f"At most {TAGS_MAX} entries of up to 40 characters each."]
-        check_text(errors, name, "".join(tags))
-    for name in ("title", "volunteer_name", "volunteer_email"):
-        check_text(errors, name, getattr(fields, name).strip())
-    for name in ("blurb", "content_notes"):
-        check_text(errors, name, getattr(fields, name).strip(), multiline=True)
-    if errors:
-        raise ValidationFailed(errors)
-
-
-def can_manage(user: User, book: HumanBook) -> bool:
-    return user.role == Role.STAFF or (
-        user.role == Role.COORDINATOR and user.partner_id == book.partner_id
-    )
-
-
-def create_book(user: User, partner: Partner, fields: BookFields, *, now: datetime) -> HumanBook:
+def create_book(user: User, partner: Partner, listing: BookListing, *,
+                now: datetime) -> HumanBook:
+    """Add a book to the partner's listings as a draft (audited)."""
     if not (user.role == Role.STAFF or user.partner_id == partner.id) or user.role == Role.VOLUNTEER:
         raise Forbidden("You can add books only for your own organisation.")
-    check_fields(fields)
-    book = HumanBook(partner_id=partner.id, listing_status=ListingStatus.DRAFT,
-                     created_at=now, updated_at=now)
-    _assign(book, fields)
-    db.session.add(book)
-    audit.record(user, "book.create", book,
-                 audit.diff({}, audit.snapshot(book, AUDITED_FIELDS)), now)
-    db.session.commit()
+    with transaction():
+        book = HumanBook(partner_id=partner.id, listing_status=ListingStatus.DRAFT,
+                         created_at=now, updated_at=now)
+        _assign(book, listing)
+        db.session.add(book)
+        audit.record(user, "book.create", book,
+                     audit.diff({}, audit.snapshot(book, AUDITED_FIELDS)), now)
     return book
 
 
-def update_book(user: User, book: HumanBook, fields: BookFields, *, now: datetime) -> HumanBook:
+def update_book(user: User, book: HumanBook, listing: BookListing, *,
+                now: datetime) -> HumanBook:
     """Edit a listing. An approved listing stays public; a retired one cannot be edited."""
     if not can_manage(user, book):
         raise Forbidden("You can edit only your own organisation's books.")
     if book.listing_status == ListingStatus.RETIRED:
         raise DomainError("This book is retired. Ask library staff if it should return.")
-    check_fields(fields)
-    before = audit.snapshot(book, AUDITED_FIELDS)
-    _assign(book, fields)
-    book.updated_at = now
-    changes = audit.diff(before, audit.snapshot(book, AUDITED_FIELDS))
-    if changes:
-        audit.record(user, "book.update", book, changes, now)
-    db.session.commit()
+    with transaction():
+        before = audit.snapshot(book, AUDITED_FIELDS)
+        _assign(book, listing)
+        book.updated_at = now
+        changes = audit.diff(before, audit.snapshot(book, AUDITED_FIELDS))
+        if changes:
+            audit.record(user, "book.update", book, changes, now)
     return book
 
 
 def submit_book(user: User, book: HumanBook, *, now: datetime) -> HumanBook:
+    """Send a draft to library staff for approval (audited)."""
     if not can_manage(user, book):
         raise Forbidden("You can submit only your own organisation's books.")
     if book.listing_status != ListingStatus.DRAFT:
         raise DomainError(f"Only a draft can be sent for approval; this one is {book.listing_status.value}.")
-    audit.record(user, "listing.submit", book,
-                 {"listing_status": [book.listing_status, ListingStatus.SUBMITTED]}, now)
-    return _set_status(book, ListingStatus.SUBMITTED, now)
+    return _set_status(user, "listing.submit", book, ListingStatus.SUBMITTED, now)
 
 
 def retire_book(user: User, book: HumanBook, *, now: datetime, confirmed: Collection[int] = (),
@@ -146,10 +106,8 @@ def review_book(user: User, book: HumanBook, *, approve: bool, now: datetime) ->
         raise Forbidden("Only library staff approve listings.")
     if book.listing_status != ListingStatus.SUBMITTED:
         raise DomainError("Only a submitted listing can be reviewed.")
-    status = ListingStatus.APPROVED if approve else ListingStatus.DRAFT
-    audit.record(user, "listing.approve" if approve else "listing.send_back", book,
-                 {"listing_status": [book.listing_status, status]}, now)
-    return _set_status(book, status, now)
+    return _set_status(user, "listing.approve" if approve else "listing.send_back", book,
+                       ListingStatus.APPROVED if approve else ListingStatus.DRAFT, now)
 
 
 def partner_books(partner_id: int) -> list[HumanBook]:
@@ -166,14 +124,10 @@ def submitted_books() -> list[HumanBook]:
     ))
 
 
-def _assign(book: HumanBook, fields: BookFields) -> None:
-    book.title = fields.title.strip()
-    book.blurb = fields.blurb.strip()
-    book.topics = list(fields.topics)
-    book.languages = list(fields.languages)
-    book.content_notes = fields.content_notes.strip()
-    book.volunteer_name = fields.volunteer_name.strip()
-    book.volunteer_email = fields.volunteer_email.strip()
+def _assign(book: HumanBook, listing: BookListing) -> None:
+    book.title, book.blurb, book.content_notes = listing.title, listing.blurb, listing.content_notes
+    book.topics, book.languages = list(listing.topics), list(listing.languages)
+    book.volunteer_name, book.volunteer_email = listing.volunteer_name, listing.volunteer_email
 
 
 def _lock_upcoming_readings(book: HumanBook, now: datetime) -> list[Slot]:
@@ -190,8 +144,11 @@ def _lock_upcoming_readings(book: HumanBook, now: datetime) -> list[Slot]:
     ))
 
 
-def _set_status(book: HumanBook, status: ListingStatus, now: datetime) -> HumanBook:
-    book.listing_status = status
-    book.updated_at = now
-    db.session.commit()
+def _set_status(user: User, action: str, book: HumanBook, status: ListingStatus,
+                now: datetime) -> HumanBook:
+    """Move a listing to `status`, audited as `action`, in one transaction."""
+    with transaction():
+        audit.record(user, action, book, {"listing_status": [book.listing_status, status]}, now)
+        book.listing_status = status
+        book.updated_at = now
     return book

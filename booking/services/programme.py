@@ -10,7 +10,6 @@ place: rule 2 is applied to it when it is confirmed).
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,11 +22,13 @@ from booking.services.outbox import notifications
 from booking.services.availability import (
     active_bookings,
     lock_volunteers,
-    partner_events,
+    require_cohost,
     require_confirmation,
     surplus_bookings,
     withdraw_slot,
 )
+from booking.domain import messages
+from booking.domain.commands import SessionListing
 from booking.domain.errors import (
     DomainError,
     Forbidden,
@@ -37,30 +38,10 @@ from booking.domain.errors import (
 from booking.extensions import db, transaction
 from booking.domain.models import ACTIVE_BOOKING_STATUSES, Booking, Event, EventStatus, ListingStatus, Partner, ProgramSession, Role, Slot, SlotStatus, User
 from booking.domain.scheduling import to_utc
-from booking.domain.text import check_text
 
-TITLE_MAX = 200
-TEXT_MAX = 2000
-AUDIENCE_MAX = 120
-SEATS_MAX = 500
-LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 FEWER_SEATS_REASON = "The session now has fewer seats."
 RETIRED_REASON = "The session was taken off the programme."
 OVERLAP_REASON = "The session moved to a new time that overlaps another of your bookings."
-
-
-@dataclass(frozen=True)
-class SessionFields:
-    """A session as a coordinator enters it; times are wall-clock in the event's zone."""
-
-    title: str
-    starts_local: datetime
-    ends_local: datetime
-    seats: int
-    description: str = ""
-    language: str = "en"
-    audience: str = ""
-    presenter_user_id: int | None = None
 
 
 @dataclass
@@ -120,49 +101,31 @@ def submitted_sessions() -> list[ProgramSession]:
     ))
 
 
-def check_fields(event: Event, partner_id: int, fields: SessionFields, *,
-                 now: datetime) -> tuple[datetime, datetime]:
-    """The session's (start, end) in UTC, or ValidationFailed with every problem at once."""
+def _checked_times(event: Event, partner_id: int, listing: SessionListing
+                             ) -> tuple[datetime, datetime]:
+    """The session's (start, end) in UTC, or ValidationFailed with every problem at once: a
+    time the clock skips or outside the event, a presenter who is not the partner's volunteer.
+    """
     errors: dict[str, list[str]] = {}
-    if not fields.title.strip():
-        errors["title"] = ["Give the session a title, such as “Storytime in Spanish”."]
-    elif len(fields.title.strip()) > TITLE_MAX:
-        errors["title"] = [f"A title has at most {TITLE_MAX} characters."]
-    if len(fields.description) > TEXT_MAX:
-        errors["description"] = [f"At most {TEXT_MAX} characters."]
-    if not LANGUAGE_TAG.match(fields.language.strip()):
-        errors["language"] = ["Enter a language code such as en, es or asl."]
-    if len(fields.audience) > AUDIENCE_MAX:
-        errors["audience"] = [f"At most {AUDIENCE_MAX} characters."]
-    for name in ("title", "language", "audience"):
-        check_text(errors, name, getattr(fields, name).strip())
-    check_text(errors, "description", fields.description.strip(), multiline=True)
-    if isinstance(fields.seats, bool) or not isinstance(fields.seats, int) \
-            or not 1 <= fields.seats <= SEATS_MAX:
-        errors["seats"] = [f"Seats must be a whole number from 1 to {SEATS_MAX}."]
-    if fields.presenter_user_id is not None and fields.presenter_user_id not in {
+    if listing.presenter_user_id is not None and listing.presenter_user_id not in {
         user.id for user in presenters(partner_id)
     }:
-        errors["presenter_user_id"] = ["Choose one of your organisation's volunteers, or nobody."]
+        errors["presenter_user_id"] = [messages.PRESENTER_NOT_OURS]
     zone = ZoneInfo(event.timezone)
-    starts_at, ends_at = to_utc(fields.starts_local, zone), to_utc(fields.ends_local, zone)
+    starts_at, ends_at = to_utc(listing.starts, zone), to_utc(listing.ends, zone)
     span_start = event.starts_at.astimezone(zone).replace(tzinfo=None)
     span_end = event.ends_at.astimezone(zone).replace(tzinfo=None)
     if starts_at is None or ends_at is None:
-        errors["starts"] = ["That time does not exist on the clock that day (daylight saving)."]
-    elif fields.ends_local <= fields.starts_local:
-        errors["ends"] = ["The session must end after it starts."]
-    elif fields.starts_local < span_start or fields.ends_local > span_end:
-        errors["starts"] = [
-            f"The session must fit within the event, which runs "
-            f"{span_start:%Y-%m-%d %H:%M}–{span_end:%H:%M} local time."
-        ]
+        errors["starts"] = [messages.TIME_SKIPPED]
+    elif listing.starts < span_start or listing.ends > span_end:
+        errors["starts"] = [messages.SESSION_OUTSIDE_EVENT.format(
+            runs=f"{span_start:%Y-%m-%d %H:%M}–{span_end:%H:%M}")]
     if errors:
         raise ValidationFailed(errors)
     return starts_at, ends_at
 
 
-def create_session(user: User, partner: Partner, event: Event, fields: SessionFields, *,
+def create_session(user: User, partner: Partner, event: Event, listing: SessionListing, *,
                    now: datetime) -> ProgramSession:
     """Add a session, with its slot, to an upcoming event the partner co-hosts.
 
@@ -172,44 +135,45 @@ def create_session(user: User, partner: Partner, event: Event, fields: SessionFi
     if not (user.role == Role.STAFF or
             (user.role == Role.COORDINATOR and user.partner_id == partner.id)):
         raise Forbidden("You can add sessions only for your own organisation.")
-    if event.id not in {e.id for e in partner_events(partner.id, now)}:
-        raise DomainError(f"{partner.name} does not co-host an upcoming event “{event.title}”.")
+    require_cohost(partner, event, now)
     with transaction():
-        starts_at, ends_at = check_fields(event, partner.id, fields, now=now)
+        starts_at, ends_at = _checked_times(event, partner.id, listing)
         _check_future(starts_at, now)
-        _check_presenter_free(fields.presenter_user_id, starts_at, ends_at, None)
+        _check_presenter_free(listing.presenter_user_id, starts_at, ends_at, None)
         by_staff = user.role == Role.STAFF
         session = ProgramSession(
             event_id=event.id, presenter_partner_id=partner.id, created_at=now, updated_at=now,
             listing_status=ListingStatus.APPROVED if by_staff else ListingStatus.DRAFT,
         )
-        _assign(session, fields)
+        _assign(session, listing)
         db.session.add(session)
         db.session.flush()
         db.session.add(Slot(event_id=event.id, session_id=session.id, starts_at=starts_at,
-                            ends_at=ends_at, capacity=fields.seats, created_at=now,
+                            ends_at=ends_at, capacity=listing.seats, created_at=now,
                             updated_at=now))
         audit.record(user, "session.add", session,
-                     {"title": [None, session.title], "seats": [None, fields.seats]}, now)
+                     {"title": [None, session.title], "seats": [None, listing.seats]}, now)
     return session
 
 
-def plan_change(session: ProgramSession, fields: SessionFields, *, now: datetime) -> SessionPlan:
-    """Compare the entered fields with the session's slot: bookings lost, time moved."""
-    starts_at, ends_at = check_fields(session.event, session.presenter_partner_id, fields, now=now)
+def plan_change(session: ProgramSession, listing: SessionListing, *,
+                now: datetime) -> SessionPlan:
+    """Compare the entered session with its slot: bookings lost, time moved."""
+    starts_at, ends_at = _checked_times(session.event, session.presenter_partner_id,
+                                                  listing)
     slot = session_slot(session)
     if slot is None or slot.status == SlotStatus.CANCELLED:
         _check_future(starts_at, now)
-        return SessionPlan(None, starts_at, ends_at, fields.seats)
+        return SessionPlan(None, starts_at, ends_at, listing.seats)
     moved = (starts_at, ends_at) != (slot.starts_at, slot.ends_at)
-    if slot.starts_at <= now and (moved or fields.seats != slot.capacity):
+    if slot.starts_at <= now and (moved or listing.seats != slot.capacity):
         raise DomainError("This session has already started; its time and seats can no longer change.")
     clashing = []
     if moved:
         _check_future(starts_at, now)
         clashing = _clashing_bookings(slot, starts_at, ends_at)
-    lost = clashing + surplus_bookings(slot, fields.seats, leaving=clashing)
-    return SessionPlan(slot, starts_at, ends_at, fields.seats, moved=moved, lost=lost,
+    lost = clashing + surplus_bookings(slot, listing.seats, leaving=clashing)
+    return SessionPlan(slot, starts_at, ends_at, listing.seats, moved=moved, lost=lost,
                        clashing=clashing)
 
 
@@ -231,10 +195,10 @@ def _clashing_bookings(slot: Slot, starts_at: datetime, ends_at: datetime) -> li
 
 
 def update_session(
-    user: User, session: ProgramSession, fields: SessionFields, *, now: datetime,
+    user: User, session: ProgramSession, listing: SessionListing, *, now: datetime,
     confirmed: Collection[int] = (), reason: str = FEWER_SEATS_REASON,
 ) -> SessionPlan:
-    """Save a session's fields in one transaction. An approved session stays public.
+    """Save a session as entered, in one transaction. An approved session stays public.
 
     Raises ConfirmationNeeded (changing nothing) when bookings would be cancelled that are
     not among the `confirmed` booking ids. `reason` goes to readers losing a seat to fewer
@@ -248,14 +212,14 @@ def update_session(
         _lock_readers(session)
         _lock(session)
         _check_event_open(session.event)
-        result = plan_change(session, fields, now=now)
+        result = plan_change(session, listing, now=now)
         require_confirmation(result, confirmed, reason)
         if result.moved or result.slot is None \
-                or fields.presenter_user_id != session.presenter_user_id:
-            _check_presenter_free(fields.presenter_user_id, result.starts_at, result.ends_at,
+                or listing.presenter_user_id != session.presenter_user_id:
+            _check_presenter_free(listing.presenter_user_id, result.starts_at, result.ends_at,
                                   session.id)
         before = _audited(session, result.slot)
-        _assign(session, fields)
+        _assign(session, listing)
         session.updated_at = now
         _apply(session, result, now=now, reason=reason)
         changes = audit.diff(before, _audited(session, result.slot or session_slot(session)))
@@ -272,9 +236,7 @@ def submit_session(user: User, session: ProgramSession, *, now: datetime) -> Pro
     if session.listing_status != ListingStatus.DRAFT:
         raise DomainError("Only a draft can be sent for approval; "
                           f"this one is {session.listing_status.value}.")
-    audit.record(user, "listing.submit", session,
-                 {"listing_status": [session.listing_status, ListingStatus.SUBMITTED]}, now)
-    return _set_status(session, ListingStatus.SUBMITTED, now)
+    return _set_status(user, "listing.submit", session, ListingStatus.SUBMITTED, now)
 
 
 def retire_session(user: User, session: ProgramSession, *, now: datetime,
@@ -309,10 +271,8 @@ def review_session(user: User, session: ProgramSession, *, approve: bool,
         raise Forbidden("Only library staff approve sessions.")
     if session.listing_status != ListingStatus.SUBMITTED:
         raise DomainError("Only a submitted session can be reviewed.")
-    status = ListingStatus.APPROVED if approve else ListingStatus.DRAFT
-    audit.record(user, "listing.approve" if approve else "listing.send_back", session,
-                 {"listing_status": [session.listing_status, status]}, now)
-    return _set_status(session, status, now)
+    return _set_status(user, "listing.approve" if approve else "listing.send_back", session,
+                       ListingStatus.APPROVED if approve else ListingStatus.DRAFT, now)
 
 
 def _apply(session: ProgramSession, result: SessionPlan, *, now: datetime, reason: str) -> None:
@@ -380,7 +340,7 @@ def _check_presenter_free(presenter_id: int | None, start: datetime, end: dateti
 
 def _check_future(starts_at: datetime, now: datetime) -> None:
     if starts_at <= now:
-        raise ValidationFailed({"starts": ["Choose a time that has not passed yet."]})
+        raise ValidationFailed({"starts": [messages.TIME_PASSED]})
 
 
 def _check_event_open(event: Event) -> None:
@@ -424,16 +384,18 @@ def _audited(session: ProgramSession, slot: Slot | None) -> dict:
     }
 
 
-def _assign(session: ProgramSession, fields: SessionFields) -> None:
-    session.title = fields.title.strip()
-    session.description = fields.description.strip()
-    session.language = fields.language.strip()
-    session.audience = fields.audience.strip()
-    session.presenter_user_id = fields.presenter_user_id
+def _assign(session: ProgramSession, listing: SessionListing) -> None:
+    session.title, session.description = listing.title, listing.description
+    session.language, session.audience = listing.language, listing.audience
+    session.presenter_user_id = listing.presenter_user_id
 
 
-def _set_status(session: ProgramSession, status: ListingStatus, now: datetime) -> ProgramSession:
-    session.listing_status = status
-    session.updated_at = now
-    db.session.commit()
+def _set_status(user: User, action: str, session: ProgramSession, status: ListingStatus,
+                now: datetime) -> ProgramSession:
+    """Move a session's listing to `status`, audited as `action`, in one transaction."""
+    with transaction():
+        audit.record(user, action, session,
+                     {"listing_status": [session.listing_status, status]}, now)
+        session.listing_status = status
+        session.updated_at = now
     return session

@@ -34,6 +34,7 @@ def submit(
     done: Callable[[R], Any],
     render: Render,
     fallback: str | None = None,
+    above: bool = False,
     fields: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
     refusals: Mapping[type[DomainError], Callable[[DomainError], Any]] | None = None,
@@ -44,7 +45,9 @@ def submit(
     from its data (plus `fields`, values the view adds such as ids from the URL; `context`
     for the command's rules) and
     `perform(command)` runs; its result goes to `done`. A field error the form has no field
-    for goes on `fallback`, or is flashed. `refusals` handles particular domain errors (a
+    for goes on `fallback`, or is flashed; with `above`, it is shown above the form instead
+    (render's `problem`), for pages whose rules concern more than the form (a set of
+    windows, say). `refusals` handles particular domain errors (a
     confirmation page, say) instead of showing the message.
     """
     if not form.is_submitted():
@@ -54,7 +57,10 @@ def submit(
     try:
         result = perform(command.parse(entered(form), context=context, **(fields or {})))
     except ValidationFailed as exc:
-        if loose := add_field_errors(form, exc.errors, fallback):
+        loose = add_field_errors(form, exc.errors, fallback)
+        if loose and above:
+            return render(422, loose)
+        if loose:
             flash(loose, "error")
         return render(422, None)
     except DomainError as exc:

@@ -15,6 +15,7 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.validators import (
     ValidationError,
@@ -30,11 +31,11 @@ from wtforms.validators import (
 
 from booking.services.accounts import NAME_MAX as USER_NAME_MAX
 from booking.services.accounts import PASSWORD_MAX, PASSWORD_MIN
-from booking.services.partners import ProfileFields
 from booking.domain import messages
-from booking.domain.commands import (EMAIL_MAX, MARKS, Attendance, Cancellation, CloneEvent,
-                                     Command, Confirmation, EventDetails, Patron, SeatsHeldBack,
-                                     WalkIn, rule_of)
+from booking.domain.commands import (EMAIL_MAX, MARKS, Attendance, BookListing, Cancellation,
+                                     CloneEvent, Command, Confirmation, EventDetails, Patron,
+                                     Profile, SeatsHeldBack, SessionListing, WalkIn, Window,
+                                     rule_of)
 from booking.domain.scheduling import YEARS, YEARS_MESSAGE
 from booking.domain.text import problem as text_problem
 from booking.domain.timezones import TIMEZONES
@@ -334,160 +335,122 @@ class InviteForm(FlaskForm):
 
 
 class BookForm(FlaskForm):
-    """A human book listing, as its partner's coordinator edits it."""
+    """A human book listing (the BookListing command), as its partner's coordinator edits it."""
 
-    title = StringField(
-        "Title", filters=[strip],
-        validators=[DataRequired("Give the book a title."), ONE_LINE, Length(max=120)],
-    )
-    blurb = TextAreaField("Blurb", filters=[strip],
-                          validators=[Optional(), FREE_TEXT, Length(max=2000)])
-    topics = StringField("Topics", filters=[strip],
-                         validators=[Optional(), ONE_LINE, Length(max=500)])
-    languages = StringField(
-        "Languages", filters=[strip], validators=[Optional(), ONE_LINE, Length(max=200)]
-    )
-    content_notes = TextAreaField(
-        "Content notes", filters=[strip], validators=[Optional(), FREE_TEXT, Length(max=2000)]
-    )
-    volunteer_name = StringField(
-        "Volunteer's name (private)", filters=[strip],
-        validators=[Optional(), ONE_LINE, Length(max=200)]
-    )
-    volunteer_email = StringField(
-        "Volunteer's e-mail (private)", filters=[strip],
-        validators=[Optional(), ONE_LINE, Length(max=EMAIL_MAX),
-                    Email("Enter a valid e-mail address, like name@example.org.")],
-        render_kw={"type": "email"},
-    )
+    command = BookListing
+
+    title = StringField("Title", render_kw=limits(BookListing, "title"))
+    blurb = TextAreaField("Blurb", render_kw=limits(BookListing, "blurb"))
+    topics = StringField("Topics", render_kw=limits(BookListing, "topics"))
+    languages = StringField("Languages", render_kw=limits(BookListing, "languages"))
+    content_notes = TextAreaField("Content notes", render_kw=limits(BookListing, "content_notes"))
+    volunteer_name = StringField("Volunteer's name (private)",
+                                 render_kw=limits(BookListing, "volunteer_name"))
+    volunteer_email = StringField("Volunteer's e-mail (private)",
+                                  render_kw=limits(BookListing, "volunteer_email", type="email"))
 
 
-class WindowForm(FlaskForm):
-    """One availability window, in the event's local time."""
+class CountField(WholeNumberField):
+    """A whole number whose emptied box reaches the command as empty (""), so that the command
+    says what is missing rather than taking its default."""
 
-    day = SelectField("Day")
-    starts = StringField("From (local time)", filters=[strip],
-                         validators=[DataRequired("Enter a start time such as 10:00."), ONE_LINE],
-                         render_kw={"type": "time"})
-    ends = StringField("Until (local time)", filters=[strip],
-                       validators=[DataRequired("Enter an end time such as 12:30."), ONE_LINE],
-                       render_kw={"type": "time"})
-    reading_minutes = WholeNumberField(
-        "Reading length (minutes)", default=30,
-        validators=[InputRequired("Enter the reading length."),
-                    NumberRange(5, 240, "A reading lasts 5 to 240 minutes.")])
-    break_minutes = WholeNumberField(
-        "Break between readings (minutes)", default=10,
-        validators=[InputRequired("Enter the break."),
-                    NumberRange(0, 120, "A break lasts 0 to 120 minutes.")])
-    readers = WholeNumberField(
-        "Readers per reading", default=1,
-        validators=[InputRequired("Enter how many readers."),
-                    NumberRange(1, 3, "Readers per reading must be 1 to 3.")])
-    rest_after = WholeNumberField(
-        "Rest after this many readings (optional)",
-        validators=[Optional(), NumberRange(1, 50, "Enter 1 or more, or leave it empty.")])
-    rest_minutes = WholeNumberField(
-        "Rest length (minutes)", default=20,
-        validators=[InputRequired("Enter the rest length."),
-                    NumberRange(0, 240, "A rest lasts 0 to 240 minutes.")])
-
-    def local_span(self):
-        """(start, end) naive local datetimes, or None with field errors set."""
-        return local_span(self)
+    def process_formdata(self, valuelist):
+        if valuelist and isinstance(valuelist[0], str) and not valuelist[0].strip():
+            self.data = ""
+            return
+        super().process_formdata(valuelist)
 
 
-def local_span(form):
-    """A form's day, starts and ends as (start, end) naive local datetimes, or None with
-    field errors set."""
-    try:
-        day = date.fromisoformat(form.day.data)
-    except (TypeError, ValueError):
-        form.day.errors = ["Choose one of the event's days."]
-        return None
-    times = []
-    for name in ("starts", "ends"):
+class ClockField(TimeField):
+    """A time of day typed as hours and minutes; empty is None, for the command to say what is
+    missing."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
         try:
-            times.append(time.fromisoformat(form[name].data))
+            self.data = time.fromisoformat(valuelist[0].strip())
+        except ValueError:
+            self.data = None
+        if self.data is None or self.data.tzinfo is not None:
+            self.data = None
+            raise ValueError(messages.CLOCK_TIME)
+
+
+class _LocalTimes:
+    """A form with a `day` select and `starts` and `ends` times, whose command takes them as
+    two local date-times."""
+
+    def local_times(self) -> dict[str, datetime | None]:
+        """`starts` and `ends` as naive local datetimes on the chosen day (None where the day
+        or the time is missing or unreadable: the form or the command says so)."""
+        try:
+            day = date.fromisoformat(self.day.data)
         except (TypeError, ValueError):
-            form[name].errors = ["Enter a time as hours and minutes, such as 10:30."]
-    if len(times) != 2:
-        return None
-    return datetime.combine(day, times[0]), datetime.combine(day, times[1])
+            day = None
+        return {name: datetime.combine(day, self[name].data)
+                if day is not None and isinstance(self[name].data, time) else None
+                for name in ("starts", "ends")}
 
 
-class SessionForm(FlaskForm):
-    """A program session, in the event's local time; the rules live in `programme`."""
+class WindowForm(_LocalTimes, FlaskForm):
+    """One availability window (the Window command), in the event's local time."""
 
-    title = StringField(
-        "Title", filters=[strip],
-        validators=[DataRequired("Give the session a title."), ONE_LINE,
-                    Length(max=200, message="A title has at most 200 characters.")],
-    )
-    description = TextAreaField(
-        "Description", filters=[strip],
-        validators=[Optional(), FREE_TEXT, Length(max=2000, message="At most 2000 characters.")],
-    )
-    language = StringField(
-        "Language", filters=[strip], default="en",
-        validators=[DataRequired("Enter a language code such as en."), ONE_LINE,
-                    Length(max=35, message="Enter a language code such as en, es or asl.")],
-    )
-    audience = StringField(
-        "Audience", filters=[strip],
-        validators=[Optional(), ONE_LINE, Length(max=120, message="At most 120 characters.")],
-    )
+    command = Window
+
     day = SelectField("Day")
-    starts = StringField("Starts (local time)", filters=[strip],
-                         validators=[DataRequired("Enter a start time such as 14:00."), ONE_LINE],
-                         render_kw={"type": "time"})
-    ends = StringField("Ends (local time)", filters=[strip],
-                       validators=[DataRequired("Enter an end time such as 15:30."), ONE_LINE],
-                       render_kw={"type": "time"})
-    seats = WholeNumberField(
-        "Seats", default=20,
-        validators=[InputRequired("Enter how many seats."),
-                    NumberRange(1, 500, "Seats must be a whole number from 1 to 500.")])
-    presenter_user_id = SelectField("Presenter (optional)", default="")
+    starts = ClockField("From (local time)", render_kw=limits(Window, "starts"))
+    ends = ClockField("Until (local time)", render_kw=limits(Window, "ends"))
+    reading_minutes = CountField("Reading length (minutes)", default=30,
+                                 render_kw=limits(Window, "reading_minutes"))
+    break_minutes = CountField("Break between readings (minutes)", default=10,
+                               render_kw=limits(Window, "break_minutes"))
+    readers = CountField("Readers per reading", default=1, render_kw=limits(Window, "readers"))
+    rest_after = CountField("Rest after this many readings (optional)",
+                            render_kw=limits(Window, "rest_after"))
+    rest_minutes = CountField("Rest length (minutes)", default=20,
+                              render_kw=limits(Window, "rest_minutes"))
 
-    def local_span(self):
-        return local_span(self)
+
+def optional_id(value):
+    """A select's value as an id (None for the empty choice); anything else is kept as it
+    came, for the select to refuse as not offered."""
+    if value is None or value == "":
+        return None
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() \
+        else value
+
+
+class SessionForm(_LocalTimes, FlaskForm):
+    """A program session (the SessionListing command), in the event's local time."""
+
+    command = SessionListing
+
+    title = StringField("Title", render_kw=limits(SessionListing, "title"))
+    description = TextAreaField("Description", render_kw=limits(SessionListing, "description"))
+    language = StringField("Language", default="en",
+                           render_kw=limits(SessionListing, "language"))
+    audience = StringField("Audience", render_kw=limits(SessionListing, "audience"))
+    day = SelectField("Day")
+    starts = ClockField("Starts (local time)", render_kw=limits(SessionListing, "starts"))
+    ends = ClockField("Ends (local time)", render_kw=limits(SessionListing, "ends"))
+    seats = CountField("Seats", default=20, render_kw=limits(SessionListing, "seats"))
+    presenter_user_id = SelectField("Presenter (optional)", default=None, coerce=optional_id)
 
 
 class ProfileForm(FlaskForm):
-    """A partner's public profile."""
+    """A partner's public profile (the Profile command)."""
 
-    name = StringField(
-        "Organisation name", filters=[strip],
-        validators=[DataRequired("Enter the organisation's name."), ONE_LINE,
-                    Length(max=200, message="A name has at most 200 characters.")],
-    )
-    kind = StringField(
-        "Kind of organisation", filters=[strip],
-        validators=[Optional(), ONE_LINE, Length(max=80, message="At most 80 characters.")],
-    )
-    website = StringField(
-        "Website", filters=[strip],
-        validators=[Optional(), ONE_LINE, Length(max=300, message="At most 300 characters.")],
-        render_kw={"type": "url", "inputmode": "url"},
-    )
-    description = TextAreaField(
-        "Description", filters=[strip],
-        validators=[Optional(), FREE_TEXT, Length(max=2000, message="At most 2000 characters.")],
-    )
-    contact_email = StringField(
-        "Contact e-mail", filters=[strip],
-        validators=[Optional(), ONE_LINE, Length(max=EMAIL_MAX),
-                    Email("Enter a valid e-mail address, like name@example.org.")],
-        render_kw={"type": "email", "inputmode": "email"},
-    )
+    command = Profile
 
-    def profile_fields(self) -> ProfileFields:
-        """What was entered, for `partners.check_profile` to judge."""
-        return ProfileFields(name=self.name.data or "", kind=self.kind.data or "",
-                             website=self.website.data or "",
-                             description=self.description.data or "",
-                             contact_email=self.contact_email.data or "")
+    name = StringField("Organisation name", render_kw=limits(Profile, "name"))
+    kind = StringField("Kind of organisation", render_kw=limits(Profile, "kind"))
+    website = StringField("Website", render_kw=limits(Profile, "website", type="url",
+                                                       inputmode="url"))
+    description = TextAreaField("Description", render_kw=limits(Profile, "description"))
+    contact_email = StringField("Contact e-mail", render_kw=limits(
+        Profile, "contact_email", type="email", inputmode="email"))
 
 
 class LocalDateTimeField(DateTimeLocalField):

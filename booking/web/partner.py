@@ -12,16 +12,18 @@ from flask_login import current_user
 
 from booking.services import availability, listings, partners, programme
 from booking.web.access import roles_required
-from booking.domain.errors import ConfirmationNeeded, ValidationFailed, VolunteerConflict
+from booking.domain.commands import BookListing, Profile, SessionListing
+from booking.domain.errors import ConfirmationNeeded
 from ..extensions import db
 from booking.web.forms import BookForm, ConfirmForm, InviteForm, ProfileForm, SessionForm
 from booking.domain.models import Event, HumanBook, ListingStatus, Partner, ProgramSession, Role, utcnow
 from booking.services.queries.reports import PARTNER_TABLES
+from .actions import submit
 from .converters import MAX_ID
-from .errors import add_field_errors, status_for
 from .invitations import invitation_page
 from .reports import impact_page, report_csv, report_page
-from .schedule import availability_page, confirmation_page, confirmed_bookings, event_days
+from .schedule import (availability_page, confirmation_page, confirmed_bookings, event_days,
+                       reason_given)
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
 
@@ -110,19 +112,18 @@ def home():
 def profile():
     partner = _own_partner()
     form = ProfileForm(obj=partner)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            partners.update_profile(current_user, partner, form.profile_fields(), now=utcnow())
-        except ValidationFailed as exc:
-            add_field_errors(form, exc.errors, fallback="name")
-            status = 422
-        else:
-            flash("The organisation's profile is saved.", "success")
-            return redirect(url_for("partner.home"), 303)
-    elif form.is_submitted():
-        status = 422
-    return render_template("partner/profile.html", form=form, partner=partner), status
+
+    def saved(_partner):
+        flash("The organisation's profile is saved.", "success")
+        return redirect(url_for("partner.home"), 303)
+
+    return submit(
+        form, Profile,
+        lambda profile: partners.update_profile(current_user, partner, profile, now=utcnow()),
+        context=partners.profile_context(partner), fallback="name", done=saved,
+        render=lambda status, problem: (render_template(
+            "partner/profile.html", form=form, partner=partner, problem=problem), status),
+    )
 
 
 @bp.route("/invitations/new", methods=["GET", "POST"])
@@ -139,34 +140,21 @@ def invite_volunteer():
                            back_url=url_for("partner.home"))
 
 
-def _fields(form: BookForm) -> listings.BookFields:
-    return listings.BookFields(
-        title=form.title.data or "", blurb=form.blurb.data or "",
-        topics=listings.parse_tags(form.topics.data), languages=listings.parse_tags(form.languages.data),
-        content_notes=form.content_notes.data or "", volunteer_name=form.volunteer_name.data or "",
-        volunteer_email=form.volunteer_email.data or "",
-    )
-
-
 def _save_book(form: BookForm, book: HumanBook | None):
-    status = 200
-    if form.validate_on_submit():
-        try:
-            if book is None:
-                book = listings.create_book(current_user, _own_partner(), _fields(form),
-                                            now=utcnow())
-                flash(f"“{book.title}” is saved as a draft. Send it for approval when it is ready.",
-                      "success")
-            else:
-                listings.update_book(current_user, book, _fields(form), now=utcnow())
-                flash(f"“{book.title}” is saved.", "success")
-            return redirect(url_for("partner.home"), 303)
-        except ValidationFailed as exc:
-            add_field_errors(form, exc.errors, fallback="title")
-            status = 422
-    elif form.is_submitted():
-        status = 422
-    return render_template("partner/book_form.html", form=form, book=book), status
+    """Add a book (`book` None) or edit one, from the form."""
+    def perform(listing: BookListing) -> HumanBook:
+        if book is None:
+            return listings.create_book(current_user, _own_partner(), listing, now=utcnow())
+        return listings.update_book(current_user, book, listing, now=utcnow())
+
+    def saved(saved_book: HumanBook):
+        flash(f"“{saved_book.title}” is saved as a draft. Send it for approval when it is ready."
+              if book is None else f"“{saved_book.title}” is saved.", "success")
+        return redirect(url_for("partner.home"), 303)
+
+    return submit(form, BookListing, perform, fallback="title", done=saved,
+                  render=lambda status, problem: (render_template(
+                      "partner/book_form.html", form=form, book=book, problem=problem), status))
 
 
 @bp.route("/books/new", methods=["GET", "POST"])
@@ -192,10 +180,10 @@ def submit_book(book_id: int):
     return _submit(_own_book(book_id), listings.submit_book)
 
 
-def _submit(listing: HumanBook | ProgramSession, submit):
+def _submit(listing: HumanBook | ProgramSession, send):
     """Send a draft book or session to library staff for approval."""
     if ConfirmForm().validate_on_submit():
-        submit(current_user, listing, now=utcnow())
+        send(current_user, listing, now=utcnow())
         flash(f"“{listing.title}” is sent to library staff for approval.", "success")
     return redirect(url_for("partner.home"), 303)
 
@@ -239,76 +227,52 @@ def _session_form(event: Event, partner: Partner, **kwargs) -> SessionForm:
     return form
 
 
-def _session_fields(form: SessionForm) -> programme.SessionFields | None:
-    span = form.local_span()
-    if span is None:
-        return None
-    presenter = form.presenter_user_id.data
-    return programme.SessionFields(
-        title=form.title.data or "", description=form.description.data or "",
-        language=form.language.data or "", audience=form.audience.data or "",
-        starts_local=span[0], ends_local=span[1], seats=form.seats.data,
-        presenter_user_id=int(presenter) if presenter and presenter.isdigit() else None,
-    )
+def _save_session(form: SessionForm, event: Event, session: ProgramSession | None):
+    """Add a session at the event (`session` None) or edit one, from the form; a change that
+    cancels bookings shows them first."""
+    partner = _own_partner()
 
+    def perform(listing: SessionListing):
+        if session is None:
+            return programme.create_session(current_user, partner, event, listing, now=utcnow())
+        return programme.update_session(
+            current_user, session, listing, now=utcnow(), confirmed=confirmed_bookings(),
+            reason=reason_given(programme.FEWER_SEATS_REASON))
 
-def _render_session_form(form, event, session, problem=None, status=200):
-    return render_template("partner/session_form.html", form=form, event=event,
-                           session=session, problem=problem), status
+    def saved(result: ProgramSession | programme.SessionPlan):
+        if session is None:
+            flash(f"“{result.title}” is saved as a draft. Send it for approval when it is "
+                  "ready.", "success")
+        else:
+            moved = " Readers who booked are told about the new time." if result.moved else ""
+            flash(f"“{session.title}” is saved.{moved}", "success")
+        return redirect(url_for("partner.home"), 303)
+
+    def ask(exc: ConfirmationNeeded):
+        return confirmation_page(exc, event=event,
+                                 page_url=url_for("partner.edit_session", session_id=session.id),
+                                 default_reason=programme.FEWER_SEATS_REASON,
+                                 resource_label="Session")
+
+    return submit(form, SessionListing, perform, fields=form.local_times(), fallback="title",
+                  done=saved, refusals={ConfirmationNeeded: ask},
+                  render=lambda status, problem: (render_template(
+                      "partner/session_form.html", form=form, event=event, session=session,
+                      problem=problem), status))
 
 
 @bp.route("/events/<slug>/sessions/new", methods=["GET", "POST"])
 def new_session(slug: str):
-    partner = _own_partner()
     event = _hosted_event(slug)
-    form = _session_form(event, partner)
-    if not form.validate_on_submit():
-        return _render_session_form(form, event, None, status=422 if form.is_submitted() else 200)
-    fields = _session_fields(form)
-    if fields is None:
-        return _render_session_form(form, event, None, status=422)
-    try:
-        session = programme.create_session(current_user, partner, event, fields, now=utcnow())
-    except ValidationFailed as exc:
-        add_field_errors(form, exc.errors, fallback="title")
-        return _render_session_form(form, event, None, status=422)
-    except VolunteerConflict as exc:
-        return _render_session_form(form, event, None, problem=exc.message, status=status_for(exc))
-    flash(f"“{session.title}” is saved as a draft. Send it for approval when it is ready.",
-          "success")
-    return redirect(url_for("partner.home"), 303)
+    return _save_session(_session_form(event, _own_partner()), event, None)
 
 
 @bp.route(f"/sessions/<int(max={MAX_ID}):session_id>", methods=["GET", "POST"])
 def edit_session(session_id: int):
     session = _own_session(session_id)
-    event, partner = session.event, _own_partner()
-    if request.method == "GET":
-        return _render_session_form(_prefilled(session, partner), event, session)
-    form = _session_form(event, partner)
-    if not form.validate_on_submit():
-        return _render_session_form(form, event, session, status=422)
-    fields = _session_fields(form)
-    if fields is None:
-        return _render_session_form(form, event, session, status=422)
-    page_url = url_for("partner.edit_session", session_id=session.id)
-    try:
-        result = programme.update_session(
-            current_user, session, fields, now=utcnow(), confirmed=confirmed_bookings(),
-            reason=_reason(programme.FEWER_SEATS_REASON),
-        )
-    except ConfirmationNeeded as exc:
-        return confirmation_page(exc, event=event, page_url=page_url,
-                                 default_reason=programme.FEWER_SEATS_REASON,
-                                 resource_label="Session")
-    except ValidationFailed as exc:
-        add_field_errors(form, exc.errors, fallback="title")
-        return _render_session_form(form, event, session, status=422)
-    except VolunteerConflict as exc:
-        return _render_session_form(form, event, session, problem=exc.message, status=status_for(exc))
-    moved = " Readers who booked are told about the new time." if result.moved else ""
-    flash(f"“{session.title}” is saved.{moved}", "success")
-    return redirect(url_for("partner.home"), 303)
+    form = (_prefilled(session, _own_partner()) if request.method == "GET"
+            else _session_form(session.event, _own_partner()))
+    return _save_session(form, session.event, session)
 
 
 def _prefilled(session: ProgramSession, partner: Partner) -> SessionForm:
@@ -319,13 +283,9 @@ def _prefilled(session: ProgramSession, partner: Partner) -> SessionForm:
     if slot is not None:
         zone = ZoneInfo(session.event.timezone)
         start, end = slot.starts_at.astimezone(zone), slot.ends_at.astimezone(zone)
-        data.update(day=start.date().isoformat(), starts=f"{start:%H:%M}", ends=f"{end:%H:%M}",
+        data.update(day=start.date().isoformat(), starts=start.time(), ends=end.time(),
                     seats=slot.capacity)
     return _session_form(session.event, partner, formdata=None, data=data)
-
-
-def _reason(default: str) -> str:
-    return (request.form.get("reason") or "").strip()[:300] or default
 
 
 @bp.post(f"/sessions/<int(max={MAX_ID}):session_id>/submit")
@@ -347,7 +307,7 @@ def _retire(listing: HumanBook | ProgramSession, retire, default_reason: str, *,
     if ConfirmForm().validate_on_submit():
         try:
             retire(current_user, listing, now=utcnow(), confirmed=confirmed_bookings(),
-                   reason=_reason(default_reason))
+                   reason=reason_given(default_reason))
         except ConfirmationNeeded as exc:
             return confirmation_page(exc, event=event, page_url=page_url,
                                      default_reason=default_reason,

@@ -9,12 +9,13 @@ from flask import flash, redirect, render_template, request
 from flask_login import current_user
 
 from booking.services import availability
-from booking.services.availability import REMOVED_REASON, ConfirmationNeeded, WindowSpec
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.services.availability import REMOVED_REASON
+from booking.domain.commands import Schedule, Window
+from booking.domain.errors import ConfirmationNeeded
 from booking.web.forms import ConfirmForm, WindowForm
 from booking.domain.models import Event, HumanBook, Role, utcnow
+from .actions import submit
 from .converters import MAX_ID
-from booking.web.errors import status_for
 
 
 def event_days(event: Event) -> list[tuple[str, str]]:
@@ -56,13 +57,19 @@ def confirmation_page(exc: ConfirmationNeeded, *, event: Event | None, page_url:
         "schedule/confirm.html", event=event, plan=exc.plan, message=exc.message,
         unseen=exc.unseen, page_url=page_url, back_url=back_url,
         show_names=current_user.role == Role.STAFF, default_reason=default_reason,
+        reason_max=availability.REASON_MAX,
         resource_label=resource_label,
         fields={k: v for k, v in request.form.items()
                 if k not in ("csrf_token", "confirm_booking", "reason")},
     ), 409
 
 
-def _editing(windows: list[WindowSpec]) -> int | None:
+def reason_given(default: str) -> str:
+    """The reason for the readers typed on the confirmation page, else `default`."""
+    return (request.form.get("reason") or "").strip() or default
+
+
+def _editing(windows: list[Window]) -> int | None:
     """The index of the window being changed (`?edit=` to open it, `replace` to save it)."""
     if request.method == "POST":
         index = request.form.get("replace", type=int)
@@ -73,76 +80,59 @@ def _editing(windows: list[WindowSpec]) -> int | None:
     return index
 
 
-def _window_data(window: WindowSpec) -> dict:
-    return {
-        "day": window.starts_local.date().isoformat(), "starts": f"{window.starts_local:%H:%M}",
-        "ends": f"{window.ends_local:%H:%M}", "reading_minutes": window.reading_minutes,
-        "break_minutes": window.break_minutes, "readers": window.readers,
-        "rest_after": window.rest_after, "rest_minutes": window.rest_minutes,
-    }
+def _window_data(window: Window) -> dict:
+    return {"day": window.starts.date().isoformat(), "starts": window.starts.time(),
+            "ends": window.ends.time(), **window.model_dump(exclude={"starts", "ends"})}
 
 
 def availability_page(book: HumanBook, event: Event, *, page_url: str, back_url: str):
     """Show a book's windows at an event; add, change or remove one, confirming any lost booking."""
-    windows = [WindowSpec.of(w) for w in availability.windows_of(event, book)]
+    windows = availability.windows_of(event, book)
     editing = _editing(windows)
     if request.method == "GET" and editing is not None:
         form = WindowForm(formdata=None, data=_window_data(windows[editing]))
     else:
         form = WindowForm()
     form.day.choices = event_days(event)
-    status, problem = 200, None
-    if request.method == "POST":
-        specs = None
-        if "remove" in request.form:
-            if not ConfirmForm().validate_on_submit():
-                return redirect(page_url, 303)
-            index = request.form.get("remove", type=int)
-            if index is None or not 0 <= index < len(windows):
-                problem, status = "That window no longer exists; the page has been refreshed.", 409
-            else:
-                specs = windows[:index] + windows[index + 1:]
-        elif "replace" in request.form and (
-            editing is None
-            or request.form.get("replace_start") != windows[editing].starts_local.isoformat()
-        ):
-            problem, status = "That window has changed since you opened it; check it and try again.", 409
-            editing = None
-        elif form.validate_on_submit():
-            span = form.local_span()
-            if span is not None:
-                entered = WindowSpec(
-                    span[0], span[1], form.reading_minutes.data, form.break_minutes.data,
-                    form.readers.data, form.rest_after.data, form.rest_minutes.data,
-                )
-                others = windows if editing is None else windows[:editing] + windows[editing + 1:]
-                specs = others + [entered]
-        if specs is not None:
-            try:
-                result = availability.save(
-                    event, book, specs, now=utcnow(), confirmed=confirmed_bookings(),
-                    user=current_user,
-                    reason=(request.form.get("reason") or "").strip()[:300] or REMOVED_REASON,
-                )
-            except ConfirmationNeeded as exc:
-                return confirmation_page(exc, event=event, page_url=page_url,
-                                         default_reason=REMOVED_REASON)
-            except ValidationFailed as exc:
-                problem, status = " ".join(exc.errors.get("windows", [exc.message])), 422
-            except DomainError as exc:
-                problem, status = exc.message, status_for(exc)
-            else:
-                created = len(result.create) + len(result.reopen)
-                removed = len(result.remove)
-                flash(f"Availability saved: {created} reading{'s' if created != 1 else ''} added, "
-                      f"{removed} removed.", "success")
-                return redirect(page_url, 303)
-        elif status == 200:
-            status = 422
-    return render_template(
-        "schedule/availability.html", book=book, event=event, windows=windows, form=form,
-        slots=availability.book_slots(event, book), problem=problem, page_url=page_url,
-        back_url=back_url, remove_form=ConfirmForm(), editing=editing,
-        editing_window=windows[editing] if editing is not None else None,
-        edit_urls=[_with_query(page_url, edit=i) + "#window-form" for i in range(len(windows))],
-    ), status
+
+    def render(status: int, problem: str | None):
+        return render_template(
+            "schedule/availability.html", book=book, event=event, windows=windows, form=form,
+            slots=availability.book_slots(event, book), problem=problem, page_url=page_url,
+            back_url=back_url, remove_form=ConfirmForm(), editing=editing,
+            editing_window=windows[editing] if editing is not None else None,
+            edit_urls=[_with_query(page_url, edit=i) + "#window-form"
+                       for i in range(len(windows))],
+        ), status
+
+    def save(schedule: Schedule):
+        return availability.save(current_user, event, book, schedule, now=utcnow(),
+                                 confirmed=confirmed_bookings(),
+                                 reason=reason_given(REMOVED_REASON))
+
+    def saved(result: availability.Plan):
+        created, removed = len(result.create) + len(result.reopen), len(result.remove)
+        flash(f"Availability saved: {created} reading{'s' if created != 1 else ''} added, "
+              f"{removed} removed.", "success")
+        return redirect(page_url, 303)
+
+    def ask(exc: ConfirmationNeeded):
+        return confirmation_page(exc, event=event, page_url=page_url,
+                                 default_reason=REMOVED_REASON)
+
+    actions = dict(done=saved, render=render, above=True, refusals={ConfirmationNeeded: ask})
+    if request.method == "POST" and "remove" in request.form:
+        index = request.form.get("remove", type=int)
+        if index is None or not 0 <= index < len(windows):
+            return render(409, "That window no longer exists; the page has been refreshed.")
+        return submit(ConfirmForm(), Schedule, save,
+                      fields={"windows": windows[:index] + windows[index + 1:]}, **actions)
+    if request.method == "POST" and "replace" in request.form and (
+        editing is None
+        or request.form.get("replace_start") != windows[editing].starts.isoformat()
+    ):
+        editing = None
+        return render(409, "That window has changed since you opened it; check it and try again.")
+    others = windows if editing is None else windows[:editing] + windows[editing + 1:]
+    return submit(form, Window, lambda window: save(Schedule.parse(windows=[*others, window])),
+                  fields=form.local_times(), **actions)

@@ -9,12 +9,12 @@ from markupsafe import Markup
 from booking.services import listings, partners, programme
 from booking.services.outbox import mailer
 from booking.web.access import roles_required
-from booking.domain.errors import ValidationFailed
+from booking.domain.commands import Profile
 from ..extensions import db
 from booking.web.forms import ConfirmForm, InviteForm, ProfileForm
-from booking.domain.models import Event, HumanBook, ProgramSession, Role, utcnow
+from booking.domain.models import Event, HumanBook, Partner, ProgramSession, Role, utcnow
+from .actions import submit
 from .converters import MAX_ID
-from .errors import add_field_errors
 from .invitations import invitation_page
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -80,21 +80,19 @@ def new_partner():
     hosts_page = _hosts_page_of(request.args.get("event"))
     back_url = hosts_page or url_for("staff.home", _anchor="partners")
     form = ProfileForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            partner = partners.create_partner(current_user, form.profile_fields(), utcnow())
-        except ValidationFailed as exc:
-            add_field_errors(form, exc.errors, fallback="name")
-            status = 422
-        else:
-            flash(Markup("“{}” is added. <a href=\"{}\">Invite its coordinator</a>.").format(
-                partner.name, url_for("staff.invite", partner=partner.id)), "success")
-            return redirect(back_url, 303)
-    elif form.is_submitted():
-        status = 422
-    return render_template("staff/new_partner.html", form=form, back_url=back_url,
-                           back_label="Partners of the event" if hosts_page else "Staff"), status
+
+    def added(partner: Partner):
+        flash(Markup("“{}” is added. <a href=\"{}\">Invite its coordinator</a>.").format(
+            partner.name, url_for("staff.invite", partner=partner.id)), "success")
+        return redirect(back_url, 303)
+
+    return submit(
+        form, Profile, lambda profile: partners.create_partner(current_user, profile, utcnow()),
+        context=partners.profile_context(), fallback="name", done=added,
+        render=lambda status, problem: (render_template(
+            "staff/new_partner.html", form=form, back_url=back_url, problem=problem,
+            back_label="Partners of the event" if hosts_page else "Staff"), status),
+    )
 
 
 @bp.route("/invitations/new", methods=["GET", "POST"])
