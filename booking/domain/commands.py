@@ -7,8 +7,9 @@ Forms take their limits from here (`rule_of`), and the OpenAPI document its sche
 (`Command.model_json_schema`).
 
 Each field is declared with one of the field types below (`Line`, `Text`, `EmailAddress`,
-`Whole`, `Flag`, `Choice`): a pydantic type carrying a `Rule` that checks the value before
-pydantic does, so that every refusal is one of our sentences, never pydantic's.
+`Whole`, `Flag`, `Choice`, and for answers and passwords `Scale`, `YesNo`, `Secret`): a
+pydantic type carrying a `Rule` that checks the value before pydantic does, so that every
+refusal is one of our sentences, never pydantic's.
 """
 from __future__ import annotations
 
@@ -83,12 +84,17 @@ class Rule:
     """How one field is checked, and the sentences that tell what to fix.
 
     `missing`: the sentence when the field is required and empty (None: optional).
+    `too_short`, `overlong`: the sentences for a text outside `min_length`, `max_length`
+    (blanks: `{label}`, `{limit}`, and `{length}`, the text's), instead of TOO_SHORT, TOO_LONG.
     """
 
     kind: str
     label: str
     missing: str | None = None
+    min_length: int | None = None
+    too_short: str | None = None
     max_length: int | None = None
+    overlong: str | None = None
     minimum: int | None = None
     too_small: str | None = None
     maximum: int | None = None
@@ -103,8 +109,9 @@ class Rule:
     def missing_message(self) -> str:
         return self.missing or messages.REQUIRED.format(label=self.label.lower())
 
-    def too_long(self) -> str:
-        return messages.TOO_LONG.format(label=self.label, limit=self.max_length)
+    def too_long(self, length: int | None = None) -> str:
+        return (self.overlong or messages.TOO_LONG).format(
+            label=self.label, limit=self.max_length, length=length)
 
     def check(self, value):
         """The value to store, or a refusal (PydanticCustomError) with our sentence."""
@@ -124,7 +131,7 @@ class Rule:
         if not value:
             return self._empty("")
         if self.max_length is not None and len(value) > self.max_length:
-            raise refuse(self.too_long())
+            raise refuse(self.too_long(len(value)))
         if multiline and has_control_characters(value):
             raise refuse(messages.CONTROL_CHARACTERS)
         if not multiline and breaks_line(value):
@@ -171,6 +178,39 @@ class Rule:
             raise refuse(self.invalid or messages.NOT_A_CHOICE)
         return value
 
+    def _check_scale(self, value):
+        # A radio button sends its value as text: "4" is read as 4. isdecimal, not isdigit:
+        # int() cannot read every digit ("²"), but it reads every decimal.
+        if isinstance(value, str) and value.strip().isdecimal():
+            value = int(value)
+        return self._check_whole(value)
+
+    def _check_yes_no(self, value):
+        if value is None or value == "":
+            return self._empty(None)
+        answer = _YES_NO.get(value) if isinstance(value, (bool, str)) else None
+        if answer is None:
+            raise refuse(self.invalid or messages.NOT_YES_OR_NO.format(label=self.label))
+        return answer
+
+    def _check_secret(self, value):
+        # Taken exactly as typed: a space is part of a password, so nothing is trimmed.
+        if value is None or value == "":
+            return self._empty("")
+        if not isinstance(value, str):
+            raise refuse(self.missing_message() if self.required
+                         else messages.NOT_TEXT.format(label=self.label))
+        if self.min_length is not None and len(value) < self.min_length:
+            raise refuse((self.too_short or messages.TOO_SHORT).format(
+                label=self.label, limit=self.min_length, length=len(value)))
+        if self.max_length is not None and len(value) > self.max_length:
+            raise refuse(self.too_long(len(value)))
+        return value
+
+
+#: What a yes-or-no question accepts: JSON's booleans, or a radio button's "yes" and "no".
+_YES_NO = {True: True, False: False, "yes": True, "no": False}
+
 
 def _field(rule: Rule, python_type, **schema):
     return Annotated[python_type, Field(**schema), rule, BeforeValidator(rule.check)]
@@ -182,9 +222,10 @@ def Line(label: str, *, max_length: int, missing: str | None = None):
     return _field(rule, str, max_length=max_length, min_length=1 if missing else None)
 
 
-def Text(label: str, *, max_length: int, missing: str | None = None):
+def Text(label: str, *, max_length: int, missing: str | None = None,
+         overlong: str | None = None):
     """Free text (descriptions, notes, needs): trimmed, line breaks kept."""
-    rule = Rule("text", label, missing=missing, max_length=max_length)
+    rule = Rule("text", label, missing=missing, max_length=max_length, overlong=overlong)
     return _field(rule, str, max_length=max_length, min_length=1 if missing else None)
 
 
@@ -216,6 +257,32 @@ def Choice(label: str, choices: tuple[str, ...], *, missing: str | None = None,
     rule = Rule("choice", label, missing=missing, choices=tuple(choices), invalid=invalid)
     python_type = str if missing else str | None
     return _field(rule, python_type, json_schema_extra={"enum": list(choices)})
+
+
+def Scale(label: str, low: int, high: int, *, missing: str | None = None,
+          invalid: str | None = None):
+    """A point on a scale (a rating from 1 to 5): a whole number from `low` to `high`, or its
+    digits as text, as a radio button sends them; `invalid` tells anything else."""
+    rule = Rule("scale", label, missing=missing, minimum=low, maximum=high, invalid=invalid)
+    python_type = int if missing else int | None
+    return _field(rule, python_type, ge=low, le=high)
+
+
+def YesNo(label: str, *, missing: str | None = None, invalid: str | None = None):
+    """A question answered yes or no: True or False, or "yes" or "no" as radio buttons send
+    them. Unlike a `Flag` (a tick box, absent is no), leaving it unanswered is `missing`."""
+    rule = Rule("yes_no", label, missing=missing, invalid=invalid)
+    return _field(rule, bool if missing else bool | None)
+
+
+def Secret(label: str, *, max_length: int | None = None, missing: str | None = None,
+           min_length: int | None = None, too_short: str | None = None,
+           overlong: str | None = None):
+    """A password: kept exactly as typed (never trimmed), only its length checked here."""
+    rule = Rule("secret", label, missing=missing, min_length=min_length, too_short=too_short,
+                max_length=max_length, overlong=overlong)
+    return _field(rule, str, min_length=min_length if missing else None, max_length=max_length,
+                  json_schema_extra={"format": "password", "writeOnly": True})
 
 
 # -- booking ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ CONTROL_CHARACTERS = "Remove the invisible control characters from this field."
 ONE_LINE = ("Keep this on one line: remove line breaks, tabs and other invisible "
             "control characters.")
 TOO_LONG = "{label} must be at most {limit} characters."
+TOO_SHORT = "{label} must be at least {limit} characters."
 NOT_TEXT = "{label} must be text."
 NOT_A_CHOICE = "Choose one of the options offered."
 NOT_YES_OR_NO = "{label} must be true or false."

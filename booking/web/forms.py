@@ -82,6 +82,8 @@ def limits(command: type[Command], name: str, **extra) -> dict:
     if rule is not None:
         if rule.required and rule.kind != "flag":
             attributes["required"] = True
+        if rule.min_length is not None:
+            attributes["minlength"] = rule.min_length
         if rule.max_length is not None:
             attributes["maxlength"] = rule.max_length
         if rule.minimum is not None:
