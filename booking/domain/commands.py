@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from booking.domain import messages
 from booking.domain.errors import ValidationFailed
+from booking.domain.models import ChangedView, Role
 from booking.domain.text import breaks_line, has_control_characters
 
 C = TypeVar("C", bound="Command")
@@ -331,3 +332,141 @@ class WalkIn(Command):
     seats: WalkInSeats = 1
     accept_agreement: AgreementAccepted = False
     check_in: CheckedIn = False
+
+
+# -- accounts --------------------------------------------------------------------------------
+#
+# How easy a new password is to guess is judged by the service (accounts.check_password_rules)
+# against the account's own e-mail and name: those come from the signed invitation or the
+# account itself, facts the service holds, not values the person typed here.
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+USER_NAME_MAX = 200
+ROLES = tuple(role.value for role in Role)
+
+ChosenPassword = Secret("Password", min_length=PASSWORD_MIN, max_length=PASSWORD_MAX,
+                        missing=messages.PASSWORD_MISSING, too_short=messages.PASSWORD_TOO_SHORT,
+                        overlong=messages.PASSWORD_TOO_LONG)
+RepeatedPassword = Secret("Repeat the password", missing=messages.CONFIRM_MISSING)
+CurrentPassword = Secret("Current password", max_length=PASSWORD_MAX,
+                         missing=messages.CURRENT_PASSWORD_MISSING)
+UserName = Line("Name", max_length=USER_NAME_MAX, missing=messages.ACCOUNT_NAME_MISSING)
+OptionalUserName = Line("Name", max_length=USER_NAME_MAX)
+AccountRole = Choice("Role", ROLES, missing=messages.NOT_A_CHOICE)
+InvitedEmail = EmailAddress(max_length=EMAIL_MAX, missing=messages.INVITE_EMAIL_MISSING)
+OwnEmail = EmailAddress(max_length=EMAIL_MAX, missing=messages.ACCOUNT_EMAIL_MISSING)
+#: The operator's create-user: an empty address is as wrong as a malformed one.
+NewAccountEmail = EmailAddress(max_length=EMAIL_MAX, missing=messages.INVALID_EMAIL)
+PartnerId = Whole("Partner")
+HumanBookId = Whole("Human book")
+PartnerSlug = Line("Partner", max_length=80)
+
+
+class Invite(Command):
+    """Inviting a person by e-mail: their role, the partner they work for (staff choose it; a
+    coordinator invites for their own), and for a volunteer the human book they are."""
+
+    email: InvitedEmail
+    role: AccountRole
+    partner_id: PartnerId = None
+    human_book_id: HumanBookId = None
+
+
+class NewPassword(Command):
+    """A new password, typed twice (through a reset link, say): the two must be the same."""
+
+    password: ChosenPassword
+    confirm: RepeatedPassword
+
+    @field_validator("confirm")
+    @classmethod
+    def _typed_twice_the_same(cls, confirm: str, info: ValidationInfo) -> str:
+        # Compared only with a password that passed its own rule, which is told first.
+        if "password" in info.data and confirm != info.data["password"]:
+            raise refuse(messages.CONFIRM_DIFFERS)
+        return confirm
+
+
+class AcceptInvitation(NewPassword):
+    """Accepting an invitation: the person's name and the password they choose."""
+
+    name: UserName
+
+
+class ChangePassword(NewPassword):
+    """A signed-in person's new password, with their current one to prove it is them."""
+
+    current_password: CurrentPassword
+
+
+class ForgottenPassword(Command):
+    """Asking for a reset link; the answer never tells whether an account has the address."""
+
+    email: OwnEmail
+
+
+class NewAccount(Command):
+    """An account an operator creates on the command line (the first staff member, say)."""
+
+    email: NewAccountEmail
+    role: AccountRole
+    password: ChosenPassword
+    name: OptionalUserName = ""
+    #: The slug of the partner a coordinator or volunteer works for; checked even when left
+    #: out, since the role may need it.
+    partner: PartnerSlug = Field(default="", validate_default=True)
+
+    @field_validator("partner")
+    @classmethod
+    def _partner_fits_the_role(cls, partner: str, info: ValidationInfo) -> str:
+        role = info.data.get("role")
+        if role == Role.STAFF.value and partner:
+            raise refuse(messages.STAFF_HAVE_NO_PARTNER)
+        if role not in (None, Role.STAFF.value) and not partner:
+            raise refuse(messages.PARTNER_NEEDED.format(role=role))
+        return partner
+
+
+# -- after a reading -------------------------------------------------------------------------
+
+ANSWER_MAX = 2000
+
+
+def _answer(label: str):
+    # A free-text answer: optional, kept to ANSWER_MAX, told with the answer's own length.
+    return Text(label, max_length=ANSWER_MAX, overlong=messages.ANSWER_TOO_LONG)
+
+
+def _asked(field_type, *args, sentence: str):
+    # A question that must be answered: left out or answered otherwise, the same sentence.
+    return field_type(*args, missing=sentence, invalid=sentence)
+
+
+ReadingRating = _asked(Scale, "Rating", 1, 5, sentence=messages.RATING_INVALID)
+WouldRecommend = _asked(YesNo, "Would recommend", sentence=messages.RECOMMEND_INVALID)
+ChangedViewAnswer = _asked(Choice, "Changed view", tuple(answer.value for answer in ChangedView),
+                           sentence=messages.CHANGED_VIEW_INVALID)
+Comment = _answer("Comment")
+DayRating = _asked(Scale, "Rating", 1, 5, sentence=messages.DAY_RATING_INVALID)
+WentWell = _answer("What went well")
+WasHard = _answer("What was hard")
+WouldReturn = _asked(YesNo, "Would return", sentence=messages.RETURN_INVALID)
+
+
+class SurveyAnswer(Command):
+    """A reader's answers to the short survey after a reading."""
+
+    rating: ReadingRating
+    would_recommend: WouldRecommend
+    changed_view: ChangedViewAnswer
+    comment: Comment = ""
+
+
+class VolunteerReflection(Command):
+    """A volunteer's reflection on their book's readings at an event."""
+
+    rating: DayRating
+    went_well: WentWell = ""
+    was_hard: WasHard = ""
+    would_return: WouldReturn
