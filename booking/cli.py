@@ -8,6 +8,8 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 
+from booking.domain import messages
+from booking.domain.commands import PASSWORD_MIN, NewAccount
 from booking.domain.errors import ValidationFailed
 from .extensions import db
 from booking.domain.models import Role, utcnow
@@ -21,8 +23,9 @@ def register(app: Flask) -> None:
         """Load demo data (idempotent): an event, partners, books, slots and accounts."""
         from .demo import DEMO_ACCOUNTS, seed_demo
 
-        if len(password) < 8:
-            raise click.BadParameter("use at least 8 characters", param_hint="--password")
+        if len(password) < PASSWORD_MIN:
+            raise click.BadParameter(messages.PASSWORD_TOO_SHORT.format(limit=PASSWORD_MIN),
+                                     param_hint="--password")
         created = seed_demo(password=password, today=utcnow())
         summary = ", ".join(f"{n} {what}" for what, n in created.items())
         click.echo(f"Demo data ready ({summary} created).")
@@ -114,9 +117,11 @@ def register(app: Flask) -> None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         else:
             password = sys.stdin.readline().rstrip("\r\n")
+        entered = {"email": email, "role": role, "password": password, "name": name}
+        if partner_slug is not None:
+            entered["partner"] = partner_slug
         try:
-            user = create_account(email, role=Role(role), password=password, name=name,
-                                  partner_slug=partner_slug, now=utcnow())
+            user = create_account(NewAccount.parse(entered), now=utcnow())
         except ValidationFailed as exc:
             problems = "\n".join(f"  {field}: {message}" for field, messages in exc.errors.items()
                                   for message in messages)

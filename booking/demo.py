@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from .extensions import db
+from .extensions import db, transaction
 from booking.domain.commands import Window
 from booking.domain.models import AvailabilityWindow, Event, EventHost, EventKind, EventStatus, HostRole, HumanBook, ListingStatus, Partner, ProgramSession, Role, Slot, User
 from booking.domain.scheduling import to_utc
@@ -74,6 +74,11 @@ AGREEMENT = (
 
 def seed_demo(*, password: str, today: datetime) -> dict[str, int]:
     """Create the demo data unless it exists; return what was created. Idempotent."""
+    with transaction():
+        return _seed(password, today)
+
+
+def _seed(password: str, today: datetime) -> dict[str, int]:
     created = {"partners": 0, "books": 0, "events": 0, "slots": 0, "users": 0}
     partners = {}
     for slug, name, kind, website, contact in PARTNERS:
@@ -118,7 +123,6 @@ def seed_demo(*, password: str, today: datetime) -> dict[str, int]:
             db.session.add(user)
             created["users"] += 1
         passwords.set_password(user, password)
-    db.session.commit()
     return created
 
 

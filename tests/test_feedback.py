@@ -24,7 +24,7 @@ from test_notifications import crons_at_once
 from test_partner_pages import PASSWORD, sign_in
 from booking.services import passwords
 from booking.web.errors import status_for
-from booking.domain.commands import Patron, WalkIn
+from booking.domain.commands import Patron, SurveyAnswer, VolunteerReflection, WalkIn
 
 
 @pytest.fixture
@@ -56,6 +56,17 @@ def past_reading(db, make_event, make_book, make_slot, now):
 
 def survey_link(booking_id: int) -> str:
     return f"/feedback/{auth.feedback_token(booking_id)}"
+
+
+def answer(token: str, *, now, **answers):
+    """Answer the survey with these values, through its command as the page does."""
+    return feedback.submit_feedback(token, SurveyAnswer.parse(answers), now=now)
+
+
+def reflect(user, event, book, *, now, **answers):
+    """Reflect with these values, through the command as the volunteer's page does."""
+    return feedback.submit_reflection(user, event, book, VolunteerReflection.parse(answers),
+                                      now=now)
 
 
 ANSWERS = {"rating": 5, "would_recommend": True, "changed_view": "a_little",
@@ -177,9 +188,10 @@ def test_an_answer_is_saved_once_and_a_second_changes_nothing(db, past_reading, 
     slot, [reservation] = past_reading("ada@example.org")
     token = auth.feedback_token(reservation.booking.id)
 
-    saved = feedback.submit_feedback(token, now=now, **ANSWERS)
+    saved = answer(token, now=now, **ANSWERS)
     with pytest.raises(AlreadyAnswered):
-        feedback.submit_feedback(token, 1, False, "no", "Changed my mind", now)
+        answer(token, now=now, rating=1, would_recommend=False, changed_view="no",
+               comment="Changed my mind")
 
     [stored] = db.session.scalars(sa.select(Feedback)).all()
     assert stored.id == saved.id
@@ -192,7 +204,7 @@ def test_two_answers_sent_at_once_keep_exactly_one(app, db, past_reading, now):
     slot, [reservation] = past_reading("ada@example.org")
     token = auth.feedback_token(reservation.booking.id)
 
-    outcomes = race(app, [lambda: feedback.submit_feedback(token, now=now, **ANSWERS) and "saved"
+    outcomes = race(app, [lambda: answer(token, now=now, **ANSWERS) and "saved"
                           for _ in range(4)])
 
     assert outcomes.count("saved") == 1
@@ -202,7 +214,7 @@ def test_two_answers_sent_at_once_keep_exactly_one(app, db, past_reading, now):
 
 @pytest.mark.parametrize(("field", "value"), [
     ("rating", 0), ("rating", 6), ("rating", "five"), ("rating", None), ("rating", True),
-    ("rating", 4.5), ("would_recommend", None), ("would_recommend", "maybe"),
+    ("rating", 4.5), ("rating", "²"), ("would_recommend", None), ("would_recommend", "maybe"),
     ("changed_view", "sometimes"), ("changed_view", None), ("comment", "x" * 2001),
     ("comment", "bad\x00byte"), ("comment", ["a list"]),
 ])
@@ -212,8 +224,7 @@ def test_each_survey_answer_is_checked_and_nothing_is_stored_when_one_is_wrong(
     slot, [reservation] = past_reading("ada@example.org")
 
     with pytest.raises(ValidationFailed) as refused:
-        feedback.submit_feedback(auth.feedback_token(reservation.booking.id),
-                                 now=now, **{**ANSWERS, field: value})
+        answer(auth.feedback_token(reservation.booking.id), now=now, **{**ANSWERS, field: value})
 
     assert list(refused.value.errors) == [field]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 0
@@ -229,8 +240,7 @@ def test_the_survey_waits_for_the_reading_to_end_and_is_closed_to_cancelled_book
     for reservation, words in ((upcoming, "once your reading is over"),
                                (cancelled, "cancelled")):
         with pytest.raises(FeedbackRefused, match=words):
-            feedback.submit_feedback(auth.feedback_token(reservation.booking.id), now=now,
-                                     **ANSWERS)
+            answer(auth.feedback_token(reservation.booking.id), now=now, **ANSWERS)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 0
 
 
@@ -242,10 +252,10 @@ def test_tampered_expired_and_unknown_survey_links_are_refused(db, past_reading,
     for bad in (token[:-3] + "abc", auth.feedback_token(10**6), "x" * 600, "",
                 auth.reset_token(User(id=reservation.booking.id, password_hash="h"))):
         with pytest.raises(auth.LinkInvalid, match="not valid"):
-            feedback.submit_feedback(bad, now=now, **ANSWERS)
+            answer(bad, now=now, **ANSWERS)
     monkeypatch.setattr(auth, "FEEDBACK_MAX_AGE", -1)
     with pytest.raises(auth.LinkInvalid, match="expired"):
-        feedback.submit_feedback(token, now=now, **ANSWERS)
+        answer(token, now=now, **ANSWERS)
 
 
 # The survey pages ------------------------------------------------------------------------
@@ -359,8 +369,8 @@ def test_a_volunteer_reflects_once_their_first_reading_started_and_may_revise(
 ):
     w = volunteer_world
 
-    feedback.submit_reflection(w["vol"], w["event"], w["book"], now=now, **REFLECTION)
-    feedback.submit_reflection(w["vol"], w["event"], w["book"], now=now + timedelta(hours=1),
+    reflect(w["vol"], w["event"], w["book"], now=now, **REFLECTION)
+    reflect(w["vol"], w["event"], w["book"], now=now + timedelta(hours=1),
                                **{**REFLECTION, "rating": "2", "would_return": "no"})
 
     [reflection] = db.session.scalars(sa.select(Reflection)).all()
@@ -374,10 +384,10 @@ def test_staff_may_reflect_for_a_book_but_another_volunteer_may_not(db, voluntee
     w = volunteer_world
 
     with pytest.raises(NotYourBook) as refused:
-        feedback.submit_reflection(w["other.vol"], w["event"], w["book"], now=now, **REFLECTION)
+        reflect(w["other.vol"], w["event"], w["book"], now=now, **REFLECTION)
     assert status_for(refused.value) == 403
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Reflection)) == 0
-    feedback.submit_reflection(w["staff"], w["event"], w["book"], now=now, **REFLECTION)
+    reflect(w["staff"], w["event"], w["book"], now=now, **REFLECTION)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Reflection)) == 1
 
 
@@ -392,7 +402,7 @@ def test_a_reflection_waits_for_the_first_reading_to_start(
                                (upcoming, now, "first reading"),
                                (make_event(), now, "no readings")):
         with pytest.raises(ReflectionRefused, match=words):
-            feedback.submit_reflection(w["vol"], event, w["book"], now=when, **REFLECTION)
+            reflect(w["vol"], event, w["book"], now=when, **REFLECTION)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Reflection)) == 0
 
 
@@ -404,7 +414,7 @@ def test_each_reflection_answer_is_checked(db, volunteer_world, now, field, valu
     w = volunteer_world
 
     with pytest.raises(ValidationFailed) as refused:
-        feedback.submit_reflection(w["vol"], w["event"], w["book"], now=now,
+        reflect(w["vol"], w["event"], w["book"], now=now,
                                    **{**REFLECTION, field: value})
 
     assert list(refused.value.errors) == [field]

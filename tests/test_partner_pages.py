@@ -11,10 +11,10 @@ from booking.services import accounts, tokens as auth, reservations
 from booking.extensions import db as _db
 from conftest import confirmation_fields, csrf_token_from
 
-from booking.domain.models import HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, User
+from booking.domain.models import HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, User, utcnow
 from booking.services import passwords
 from booking.domain.errors import Forbidden
-from booking.domain.commands import Patron
+from booking.domain.commands import Invite, Patron
 
 PASSWORD = "correct horse battery"
 
@@ -101,8 +101,9 @@ def test_signing_out_is_a_post(client, login, world):
 
 
 def test_an_invitation_creates_the_account_once(client, submit, world, db):
-    _, token = accounts.invite(world["coordinator"], email="New.Vol@example.org",
-                               role=Role.VOLUNTEER, human_book_id=world["own_book"].id)
+    token = accounts.invite(world["coordinator"], Invite.parse(
+        email="New.Vol@example.org", role="volunteer", human_book_id=world["own_book"].id),
+        now=utcnow()).token
     response = submit(f"/invitations/{token}", {"name": "New Volunteer", "password": "a good password",
                                                 "confirm": "a good password"})
     assert response.status_code == 303 and response.headers["Location"] == "/me/"
@@ -114,8 +115,9 @@ def test_an_invitation_creates_the_account_once(client, submit, world, db):
 
 
 def test_tampered_and_expired_links_are_refused(client, world, app, monkeypatch):
-    _, token = accounts.invite(world["staff"], email="c2@example.org", role=Role.COORDINATOR,
-                               partner_id=world["other"].id)
+    token = accounts.invite(world["staff"], Invite.parse(
+        email="c2@example.org", role="coordinator", partner_id=world["other"].id),
+        now=utcnow()).token
     tampered = client.get(f"/invitations/{token[:-3]}abc")
     assert tampered.status_code == 400 and "not valid" in tampered.get_data(as_text=True)
     monkeypatch.setattr(auth, "INVITATION_MAX_AGE", -1)
@@ -124,16 +126,36 @@ def test_tampered_and_expired_links_are_refused(client, world, app, monkeypatch)
 
 
 def test_invitation_rules(world):
+    def invite(inviter, **fields):
+        return accounts.invite(inviter, Invite.parse(**fields), now=utcnow())
+
     with pytest.raises(Forbidden):
-        accounts.invite(world["volunteer"], email="x@example.org", role=Role.VOLUNTEER)
+        invite(world["volunteer"], email="x@example.org", role="volunteer")
     with pytest.raises(Forbidden):
-        accounts.invite(world["coordinator"], email="x@example.org", role=Role.STAFF)
+        invite(world["coordinator"], email="x@example.org", role="staff")
     with pytest.raises(accounts.ValidationFailed):
-        accounts.invite(world["coordinator"], email="x@example.org", role=Role.VOLUNTEER,
-                        human_book_id=world["other_book"].id)
+        invite(world["coordinator"], email="x@example.org", role="volunteer",
+               human_book_id=world["other_book"].id)
     with pytest.raises(accounts.ValidationFailed):
-        accounts.invite(world["staff"], email="coord@example.org", role=Role.COORDINATOR,
-                        partner_id=world["own"].id)
+        invite(world["staff"], email="coord@example.org", role="coordinator",
+               partner_id=world["own"].id)
+
+
+def test_a_retired_book_gets_no_new_volunteer_even_by_a_crafted_post(client, submit, login,
+                                                                      world, db):
+    book = world["own_book"]
+    book.listing_status = ListingStatus.RETIRED
+    db.session.commit()
+    login(world["coordinator"])
+    page = client.get("/partner/invitations/new").get_data(as_text=True)
+    assert f'value="{book.id}"' not in page  # not offered
+
+    with pytest.raises(accounts.ValidationFailed) as refused:
+        accounts.invite(world["coordinator"], Invite.parse(
+            email="late@example.org", role="volunteer", human_book_id=book.id), now=utcnow())
+
+    assert refused.value.errors == {"human_book_id": ["Choose one of your partner's human books."]}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
 
 
 def test_a_password_reset_link_works_once(client, submit, world, db, caplog):

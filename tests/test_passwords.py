@@ -8,7 +8,8 @@ from conftest import PASSWORD, csrf_token_from, sign_in
 
 from booking.services import accounts, tokens as auth
 from booking.domain.errors import ValidationFailed
-from booking.domain.models import Role, User
+from booking.domain.commands import Invite
+from booking.domain.models import User, utcnow
 
 #: On zxcvbn's lists of common and breached passwords, or a common one with the usual changes.
 COMMON = ["password1", "qwertyuiop", "iloveyou123", "Summer2024!", "P@ssw0rd1"]
@@ -25,7 +26,8 @@ def post_form(client, url: str, fields: dict, *, action: str | None = None):
 @pytest.mark.parametrize("password", COMMON)
 def test_accepting_an_invitation_with_a_common_password_is_refused(client, db, staff,
                                                                    password):
-    _, token = accounts.invite(staff, email="new@example.org", role=Role.STAFF)
+    token = accounts.invite(staff, Invite.parse(email="new@example.org", role="staff"),
+                            now=utcnow()).token
 
     response = post_form(client, f"/invitations/{token}",
                          {"name": "New Person", "password": password, "confirm": password})
@@ -36,7 +38,8 @@ def test_accepting_an_invitation_with_a_common_password_is_refused(client, db, s
 
 
 def test_a_password_made_of_the_persons_own_address_is_refused(client, db, staff):
-    _, token = accounts.invite(staff, email="riverside.reader@example.org", role=Role.STAFF)
+    token = accounts.invite(staff, Invite.parse(email="riverside.reader@example.org",
+                                                role="staff"), now=utcnow()).token
 
     response = post_form(client, f"/invitations/{token}", {
         "name": "Riverside Reader", "password": "riverside.reader",
@@ -97,3 +100,37 @@ def test_uncommon_passwords_are_accepted(password):
 
 def test_a_long_password_is_scored_quickly_and_fairly():
     accounts.check_password_rules("tulip ledger quietly " * 6)  # 126 characters
+
+
+def test_a_new_password_is_kept_exactly_as_typed_spaces_and_all(client, db, staff):
+    token = accounts.invite(staff, Invite.parse(email="new@example.org", role="staff"),
+                            now=utcnow()).token
+    spaced = "  tulip ledger quietly  "
+
+    response = post_form(client, f"/invitations/{token}",
+                         {"name": "  New Person ", "password": spaced, "confirm": spaced})
+
+    assert response.status_code == 303
+    assert accounts.find_user("new@example.org").name == "New Person"
+    assert accounts.authenticate("new@example.org", spaced) is not None
+    assert accounts.authenticate("new@example.org", spaced.strip()) is None
+
+
+def test_every_problem_with_a_password_change_is_told_at_once(client, make_user):
+    make_user("sam@example.org")
+    sign_in(client, "sam@example.org")
+
+    empty = post_form(client, "/account/", {"current_password": "", "password": "",
+                                            "confirm": ""}, action="/account/password")
+    different = post_form(client, "/account/", {"current_password": PASSWORD,
+                                                "password": "tulip ledger quietly",
+                                                "confirm": "tulip ledger quiet"},
+                          action="/account/password")
+
+    assert empty.status_code == different.status_code == 422
+    page = empty.get_data(as_text=True)
+    for sentence in ("Enter your current password.", "Choose a password.",
+                     "Repeat the password."):
+        assert sentence in page
+    assert "The two passwords are not the same." in different.get_data(as_text=True)
+    assert accounts.authenticate("sam@example.org", PASSWORD) is not None

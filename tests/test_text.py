@@ -16,13 +16,14 @@ from booking.services import accounts, availability, events, listings, partners,
 from booking.web import forms
 from booking.services.availability import ConfirmationNeeded
 from booking.domain.errors import ValidationFailed
-from booking.domain.models import AuditEntry, Booking, BookingStatus, Event, HumanBook, OutboxMessage, Partner, ProgramSession, Role, SlotStatus, User
+from booking.domain.models import AuditEntry, Booking, BookingStatus, Event, HumanBook, OutboxMessage, Partner, ProgramSession, SlotStatus, User, utcnow
 from booking.domain.text import LINE_MESSAGE, TEXT_MESSAGE, breaks_line, has_control_characters
 from conftest import confirmation_fields
 from test_events import event_fields
 from test_partner_pages import login, make_user, world  # noqa: F401 (fixtures)
 from test_programme import create, fields, local, place  # noqa: F401 (fixture)
-from booking.domain.commands import BookListing, Cancellation, Patron, Profile, Schedule, WalkIn, Window
+from booking.domain.commands import (AcceptInvitation, BookListing, Cancellation, Invite, NewAccount,
+                                     Patron, Profile, Schedule, WalkIn, Window)
 
 #: What breaks a line, and other control characters; each is refused in a one-line field.
 LINE_BREAKERS = ["\n", "\r\n", "\t", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"]
@@ -143,14 +144,18 @@ def test_an_event_title_or_venue_must_be_one_line(db, staff, now, field, value, 
 
 
 def test_a_name_given_on_accepting_an_invitation_or_by_the_operator_must_be_one_line(db, staff):
-    _invitation, token = accounts.invite(staff, email="new@example.org", role=Role.STAFF)
+    token = accounts.invite(staff, Invite.parse(email="new@example.org", role="staff"),
+                            now=utcnow()).token
     with pytest.raises(ValidationFailed) as refused:
-        accounts.accept_invitation(token, name="Nia\x1b[31m", password="a long password")
+        accounts.accept_invitation(
+            token, AcceptInvitation.parse(name="Nia\x1b[31m", password="a long password",
+                                          confirm="a long password"), now=utcnow())
     assert refused.value.errors == {"name": [LINE_MESSAGE]}
 
     with pytest.raises(ValidationFailed) as refused:
-        accounts.create_account("ops@example.org", role=Role.STAFF, password="a long password",
-                                name="Ops\r\nTeam", now=None)
+        accounts.create_account(NewAccount.parse(
+            email="ops@example.org", role="staff", password="a long password",
+            name="Ops\r\nTeam"), now=utcnow())
     assert refused.value.errors == {"name": [LINE_MESSAGE]}
     assert counts(db, User) == [1]  # staff only
 

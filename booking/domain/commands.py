@@ -7,9 +7,9 @@ Forms take their limits from here (`rule_of`), and the OpenAPI document its sche
 (`Command.model_json_schema`).
 
 Each field is declared with one of the field types below (`Line`, `Text`, `EmailAddress`,
-`Whole`, `Flag`, `Choice`, `LocalMoment`, `Tags`): a pydantic type carrying a `Rule` that
-checks the value before pydantic does, so that every refusal is one of our sentences, never
-pydantic's.
+`Whole`, `Flag`, `Choice`, `LocalMoment`, `Tags`, and for answers and passwords `Scale`,
+`YesNo`, `Secret`): a pydantic type carrying a `Rule` that checks the value before pydantic
+does, so that every refusal is one of our sentences, never pydantic's.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from booking.domain import messages
 from booking.domain.errors import ValidationFailed
-from booking.domain.models import EventKind, HostRole
+from booking.domain.models import ChangedView, EventKind, HostRole, Role
 from booking.domain.scheduling import YEARS, YEARS_MESSAGE, readings
 from booking.domain.text import breaks_line, has_control_characters
 from booking.domain.timezones import TIMEZONES, skipped, to_utc
@@ -90,12 +90,17 @@ class Rule:
     """How one field is checked, and the sentences that tell what to fix.
 
     `missing`: the sentence when the field is required and empty (None: optional).
+    `too_short`, `overlong`: the sentences for a text outside `min_length`, `max_length`
+    (blanks: `{label}`, `{limit}`, and `{length}`, the text's), instead of TOO_SHORT, TOO_LONG.
     """
 
     kind: str
     label: str
     missing: str | None = None
+    min_length: int | None = None
+    too_short: str | None = None
     max_length: int | None = None
+    overlong: str | None = None
     minimum: int | None = None
     too_small: str | None = None
     maximum: int | None = None
@@ -110,8 +115,9 @@ class Rule:
     def missing_message(self) -> str:
         return self.missing or messages.REQUIRED.format(label=self.label.lower())
 
-    def too_long(self) -> str:
-        return messages.TOO_LONG.format(label=self.label, limit=self.max_length)
+    def too_long(self, length: int | None = None) -> str:
+        return (self.overlong or messages.TOO_LONG).format(
+            label=self.label, limit=self.max_length, length=length)
 
     def check(self, value):
         """The value to store, or a refusal (PydanticCustomError) with our sentence."""
@@ -131,7 +137,7 @@ class Rule:
         if not value:
             return self._empty("")
         if self.max_length is not None and len(value) > self.max_length:
-            raise refuse(self.too_long())
+            raise refuse(self.too_long(len(value)))
         if multiline and has_control_characters(value):
             raise refuse(messages.CONTROL_CHARACTERS)
         if not multiline and breaks_line(value):
@@ -193,6 +199,39 @@ class Rule:
             raise refuse(YEARS_MESSAGE)
         return value
 
+    def _check_scale(self, value):
+        # A radio button sends its value as text: "4" is read as 4. isdecimal, not isdigit:
+        # int() cannot read every digit ("²"), but it reads every decimal.
+        if isinstance(value, str) and value.strip().isdecimal():
+            value = int(value)
+        return self._check_whole(value)
+
+    def _check_yes_no(self, value):
+        if value is None or value == "":
+            return self._empty(None)
+        answer = _YES_NO.get(value) if isinstance(value, (bool, str)) else None
+        if answer is None:
+            raise refuse(self.invalid or messages.NOT_YES_OR_NO.format(label=self.label))
+        return answer
+
+    def _check_secret(self, value):
+        # Taken exactly as typed: a space is part of a password, so nothing is trimmed.
+        if value is None or value == "":
+            return self._empty("")
+        if not isinstance(value, str):
+            raise refuse(self.missing_message() if self.required
+                         else messages.NOT_TEXT.format(label=self.label))
+        if self.min_length is not None and len(value) < self.min_length:
+            raise refuse((self.too_short or messages.TOO_SHORT).format(
+                label=self.label, limit=self.min_length, length=len(value)))
+        if self.max_length is not None and len(value) > self.max_length:
+            raise refuse(self.too_long(len(value)))
+        return value
+
+
+#: What a yes-or-no question accepts: JSON's booleans, or a radio button's "yes" and "no".
+_YES_NO = {True: True, False: False, "yes": True, "no": False}
+
 
 def _field(rule: Rule, python_type, **schema):
     return Annotated[python_type, Field(**schema), rule, BeforeValidator(rule.check)]
@@ -204,9 +243,10 @@ def Line(label: str, *, max_length: int, missing: str | None = None):
     return _field(rule, str, max_length=max_length, min_length=1 if missing else None)
 
 
-def Text(label: str, *, max_length: int, missing: str | None = None):
+def Text(label: str, *, max_length: int, missing: str | None = None,
+         overlong: str | None = None):
     """Free text (descriptions, notes, needs): trimmed, line breaks kept."""
-    rule = Rule("text", label, missing=missing, max_length=max_length)
+    rule = Rule("text", label, missing=missing, max_length=max_length, overlong=overlong)
     return _field(rule, str, max_length=max_length, min_length=1 if missing else None)
 
 
@@ -282,6 +322,30 @@ def Tags(label: str, *, max_length: int, max_items: int, item_length: int):
     rule = TagsRule("tags", label, max_length=max_length, max_items=max_items,
                     item_length=item_length)
     return _field(rule, tuple[str, ...], max_length=max_items)
+def Scale(label: str, low: int, high: int, *, missing: str | None = None,
+          invalid: str | None = None):
+    """A point on a scale (a rating from 1 to 5): a whole number from `low` to `high`, or its
+    digits as text, as a radio button sends them; `invalid` tells anything else."""
+    rule = Rule("scale", label, missing=missing, minimum=low, maximum=high, invalid=invalid)
+    python_type = int if missing else int | None
+    return _field(rule, python_type, ge=low, le=high)
+
+
+def YesNo(label: str, *, missing: str | None = None, invalid: str | None = None):
+    """A question answered yes or no: True or False, or "yes" or "no" as radio buttons send
+    them. Unlike a `Flag` (a tick box, absent is no), leaving it unanswered is `missing`."""
+    rule = Rule("yes_no", label, missing=missing, invalid=invalid)
+    return _field(rule, bool if missing else bool | None)
+
+
+def Secret(label: str, *, max_length: int | None = None, missing: str | None = None,
+           min_length: int | None = None, too_short: str | None = None,
+           overlong: str | None = None):
+    """A password: kept exactly as typed (never trimmed), only its length checked here."""
+    rule = Rule("secret", label, missing=missing, min_length=min_length, too_short=too_short,
+                max_length=max_length, overlong=overlong)
+    return _field(rule, str, min_length=min_length if missing else None, max_length=max_length,
+                  json_schema_extra={"format": "password", "writeOnly": True})
 
 
 # -- booking ---------------------------------------------------------------------------------
@@ -738,3 +802,139 @@ class Profile(Command):
     def _normalised(cls, email: str) -> str:
         # The public reads it: the domain in lower case, as e-mail_validator writes it.
         return validate_email(email, check_deliverability=False).normalized if email else email
+# -- accounts --------------------------------------------------------------------------------
+#
+# How easy a new password is to guess is judged by the service (accounts.check_password_rules)
+# against the account's own e-mail and name: those come from the signed invitation or the
+# account itself, facts the service holds, not values the person typed here.
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+USER_NAME_MAX = 200
+ROLES = tuple(role.value for role in Role)
+
+ChosenPassword = Secret("Password", min_length=PASSWORD_MIN, max_length=PASSWORD_MAX,
+                        missing=messages.PASSWORD_MISSING, too_short=messages.PASSWORD_TOO_SHORT,
+                        overlong=messages.PASSWORD_TOO_LONG)
+RepeatedPassword = Secret("Repeat the password", missing=messages.CONFIRM_MISSING)
+CurrentPassword = Secret("Current password", max_length=PASSWORD_MAX,
+                         missing=messages.CURRENT_PASSWORD_MISSING)
+UserName = Line("Name", max_length=USER_NAME_MAX, missing=messages.ACCOUNT_NAME_MISSING)
+OptionalUserName = Line("Name", max_length=USER_NAME_MAX)
+AccountRole = Choice("Role", ROLES, missing=messages.NOT_A_CHOICE)
+InvitedEmail = EmailAddress(max_length=EMAIL_MAX, missing=messages.INVITE_EMAIL_MISSING)
+OwnEmail = EmailAddress(max_length=EMAIL_MAX, missing=messages.ACCOUNT_EMAIL_MISSING)
+#: The operator's create-user: an empty address is as wrong as a malformed one.
+NewAccountEmail = EmailAddress(max_length=EMAIL_MAX, missing=messages.INVALID_EMAIL)
+PartnerId = Whole("Partner")
+HumanBookId = Whole("Human book")
+PartnerSlug = Line("Partner", max_length=80)
+
+
+class Invite(Command):
+    """Inviting a person by e-mail: their role, the partner they work for (staff choose it; a
+    coordinator invites for their own), and for a volunteer the human book they are."""
+
+    email: InvitedEmail
+    role: AccountRole
+    partner_id: PartnerId = None
+    human_book_id: HumanBookId = None
+
+
+class NewPassword(Command):
+    """A new password, typed twice (through a reset link, say): the two must be the same."""
+
+    password: ChosenPassword
+    confirm: RepeatedPassword
+
+    @field_validator("confirm")
+    @classmethod
+    def _typed_twice_the_same(cls, confirm: str, info: ValidationInfo) -> str:
+        # Compared only with a password that passed its own rule, which is told first.
+        if "password" in info.data and confirm != info.data["password"]:
+            raise refuse(messages.CONFIRM_DIFFERS)
+        return confirm
+
+
+class AcceptInvitation(NewPassword):
+    """Accepting an invitation: the person's name and the password they choose."""
+
+    name: UserName
+
+
+class ChangePassword(NewPassword):
+    """A signed-in person's new password, with their current one to prove it is them."""
+
+    current_password: CurrentPassword
+
+
+class ForgottenPassword(Command):
+    """Asking for a reset link; the answer never tells whether an account has the address."""
+
+    email: OwnEmail
+
+
+class NewAccount(Command):
+    """An account an operator creates on the command line (the first staff member, say)."""
+
+    email: NewAccountEmail
+    role: AccountRole
+    password: ChosenPassword
+    name: OptionalUserName = ""
+    #: The slug of the partner a coordinator or volunteer works for; checked even when left
+    #: out, since the role may need it.
+    partner: PartnerSlug = Field(default="", validate_default=True)
+
+    @field_validator("partner")
+    @classmethod
+    def _partner_fits_the_role(cls, partner: str, info: ValidationInfo) -> str:
+        role = info.data.get("role")
+        if role == Role.STAFF.value and partner:
+            raise refuse(messages.STAFF_HAVE_NO_PARTNER)
+        if role not in (None, Role.STAFF.value) and not partner:
+            raise refuse(messages.PARTNER_NEEDED.format(role=role))
+        return partner
+
+
+# -- after a reading -------------------------------------------------------------------------
+
+ANSWER_MAX = 2000
+
+
+def _answer(label: str):
+    # A free-text answer: optional, kept to ANSWER_MAX, told with the answer's own length.
+    return Text(label, max_length=ANSWER_MAX, overlong=messages.ANSWER_TOO_LONG)
+
+
+def _asked(field_type, *args, sentence: str):
+    # A question that must be answered: left out or answered otherwise, the same sentence.
+    return field_type(*args, missing=sentence, invalid=sentence)
+
+
+ReadingRating = _asked(Scale, "Rating", 1, 5, sentence=messages.RATING_INVALID)
+WouldRecommend = _asked(YesNo, "Would recommend", sentence=messages.RECOMMEND_INVALID)
+ChangedViewAnswer = _asked(Choice, "Changed view", tuple(answer.value for answer in ChangedView),
+                           sentence=messages.CHANGED_VIEW_INVALID)
+Comment = _answer("Comment")
+DayRating = _asked(Scale, "Rating", 1, 5, sentence=messages.DAY_RATING_INVALID)
+WentWell = _answer("What went well")
+WasHard = _answer("What was hard")
+WouldReturn = _asked(YesNo, "Would return", sentence=messages.RETURN_INVALID)
+
+
+class SurveyAnswer(Command):
+    """A reader's answers to the short survey after a reading."""
+
+    rating: ReadingRating
+    would_recommend: WouldRecommend
+    changed_view: ChangedViewAnswer
+    comment: Comment = ""
+
+
+class VolunteerReflection(Command):
+    """A volunteer's reflection on their book's readings at an event."""
+
+    rating: DayRating
+    went_well: WentWell = ""
+    was_hard: WasHard = ""
+    would_return: WouldReturn

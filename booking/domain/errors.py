@@ -182,6 +182,11 @@ class AlreadyAnswered(DomainError):
         super().__init__("We have already received your answers for this reading. Thank you!")
 
 
+class LinkInvalid(DomainError):
+    """A signed link (an invitation, a password reset, a survey) that was tampered with, has
+    expired, or was already used."""
+
+
 class ReflectionRefused(DomainError):
     """The reflection cannot be written yet, or not by this person."""
 

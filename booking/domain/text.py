@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import unicodedata
 
+from booking.domain import messages
 from booking.domain.errors import ValidationFailed
 
-TEXT_MESSAGE = "Remove the invisible control characters from this field."
-LINE_MESSAGE = ("Keep this on one line: remove line breaks, tabs and other invisible "
-                "control characters.")
+#: The two rules' sentences, from the one table (older callers import them from here).
+TEXT_MESSAGE = messages.CONTROL_CHARACTERS
+LINE_MESSAGE = messages.ONE_LINE
 
 #: Control characters, and lone surrogates (JSON can carry them; no database stores them).
 _CONTROL = frozenset({"Cc", "Cs"})

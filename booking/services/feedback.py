@@ -19,23 +19,21 @@ import sqlalchemy as sa
 
 from booking.services import tokens as auth
 from booking.services.outbox import notifications
+from booking.domain.commands import SurveyAnswer, VolunteerReflection
 from booking.domain.errors import (
     AlreadyAnswered,
     DomainError,
     FeedbackRefused,
     NotYourBook,
     ReflectionRefused,
-    ValidationFailed,
 )
-from booking.extensions import db
+from booking.extensions import db, transaction
 from booking.domain.models import Booking, BookingStatus, ChangedView, Event, EventHost, EventStatus, Feedback, HumanBook, Reflection, Role, Slot, SlotStatus, User
-from booking.domain.text import check_text
 
 #: How long after a reading a survey request may still be sent.
 REQUEST_WINDOW = timedelta(days=7)
 #: Bookings that are asked, and may answer: the reader came, or was not marked either way.
 SURVEYED_STATUSES = (BookingStatus.ATTENDED, BookingStatus.CONFIRMED)
-TEXT_MAX = 2000
 
 
 # -- survey requests -----------------------------------------------------------------------
@@ -85,9 +83,12 @@ class Survey:
     answered: bool
 
 
-def find_survey(token: str) -> Survey:
-    """The booking a survey link names; LinkInvalid when tampered with, expired or unknown."""
-    booking = db.session.get(Booking, auth.read_feedback(token))
+def find_survey(token: str, *, lock: bool = False) -> Survey:
+    """The booking a survey link names; LinkInvalid when tampered with, expired or unknown.
+    `lock`: lock the booking's row until the transaction ends."""
+    booking_id = auth.read_feedback(token)
+    booking = (db.session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
+               if lock else db.session.get(Booking, booking_id))
     if booking is None:
         raise auth.LinkInvalid("This survey link is not valid.")
     answered = db.session.scalar(
@@ -107,75 +108,25 @@ def survey_problem(booking: Booking, now: datetime) -> DomainError | None:
     return None
 
 
-def submit_feedback(token: str, rating, would_recommend, changed_view, comment,
-                    now: datetime) -> Feedback:
+def submit_feedback(token: str, answer: SurveyAnswer, *, now: datetime) -> Feedback:
     """Record a reader's answers; one per booking, a second one changes nothing."""
-    try:
-        survey = find_survey(token)
+    with transaction():
+        # The booking's row is locked, so that two answers sent at once are told apart here;
+        # the unique booking_id is only the backstop.
+        survey = find_survey(token, lock=True)
         if survey.answered:
             raise AlreadyAnswered()
         problem = survey_problem(survey.booking, now)
         if problem is not None:
             raise problem
-        answers = _clean_feedback(rating, would_recommend, changed_view, comment)
         booking = survey.booking
         feedback = Feedback(booking_id=booking.id, event_id=booking.event_id,
-                            slot_id=booking.slot_id, submitted_at=now, **answers)
+                            slot_id=booking.slot_id, submitted_at=now, rating=answer.rating,
+                            would_recommend=answer.would_recommend,
+                            changed_view=ChangedView(answer.changed_view),
+                            comment=answer.comment)
         db.session.add(feedback)
-        db.session.commit()
-    except sa.exc.IntegrityError as exc:
-        # Two answers sent at once: the unique booking_id keeps the first.
-        db.session.rollback()
-        raise AlreadyAnswered() from exc
-    except BaseException:
-        db.session.rollback()
-        raise
     return feedback
-
-
-def _clean_feedback(rating, would_recommend, changed_view, comment) -> dict:
-    errors: dict[str, list[str]] = {}
-    answers = {
-        "rating": _rating(rating, errors, "rating", "Choose a rating from 1 to 5."),
-        "would_recommend": _yes_no(would_recommend, errors, "would_recommend",
-                                   "Say whether you would recommend a reading to a friend."),
-        "comment": _text(comment, errors, "comment"),
-    }
-    try:
-        answers["changed_view"] = ChangedView(changed_view)
-    except ValueError:
-        errors["changed_view"] = ["Say whether the reading changed how you see the topic."]
-    if errors:
-        raise ValidationFailed(errors)
-    return answers
-
-
-def _rating(value, errors: dict, field: str, message: str) -> int | None:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-        errors[field] = [message]
-        return None
-    return value
-
-
-def _yes_no(value, errors: dict, field: str, message: str) -> bool | None:
-    answer = {True: True, False: False, "yes": True, "no": False}.get(value) \
-        if isinstance(value, (bool, str)) else None
-    if answer is None:
-        errors[field] = [message]
-    return answer
-
-
-def _text(value, errors: dict, field: str) -> str:
-    if not isinstance(value, (str, type(None))):
-        errors[field] = ["Enter text."]
-        return ""
-    text = (value or "").strip()
-    if len(text) > TEXT_MAX:
-        errors[field] = [f"Please keep it to {TEXT_MAX} characters (this is {len(text)})."]
-    check_text(errors, field, text, multiline=True)
-    return text
 
 
 # -- the volunteer's reflection ------------------------------------------------------------
@@ -229,47 +180,31 @@ def find_reflection(event: Event, book: HumanBook) -> Reflection | None:
     )
 
 
-def submit_reflection(user: User, event: Event, book: HumanBook, *, rating, went_well,
-                      was_hard, would_return, now: datetime) -> Reflection:
+def submit_reflection(user: User, event: Event, book: HumanBook,
+                      answers: VolunteerReflection, *, now: datetime) -> Reflection:
     """Save the volunteer's reflection on the book's readings at the event.
 
     One per event and book; sending it again revises it (a volunteer may think again), and
     the latest writer and time are kept.
     """
-    errors: dict[str, list[str]] = {}
-    answers = {
-        "rating": _rating(rating, errors, "rating", "Choose how the day went, from 1 to 5."),
-        "went_well": _text(went_well, errors, "went_well"),
-        "was_hard": _text(was_hard, errors, "was_hard"),
-        "would_return": _yes_no(would_return, errors, "would_return",
-                                "Say whether you would be a book again."),
-    }
-    for attempt in range(2):
-        try:
-            problem = reflection_problem(user, event, book, now)
-            if problem is not None:
-                raise problem
-            if errors:
-                raise ValidationFailed(errors)
-            reflection = find_reflection(event, book)
-            if reflection is None:
-                reflection = Reflection(event_id=event.id, book_id=book.id)
-                db.session.add(reflection)
-            for name, value in answers.items():
-                setattr(reflection, name, value)
-            reflection.user_id = user.id
-            reflection.submitted_at = now
-            db.session.commit()
-            return reflection
-        except sa.exc.IntegrityError:
-            # Sent twice at once: the other request created it; this one revises it.
-            db.session.rollback()
-            if attempt:
-                raise
-        except BaseException:
-            db.session.rollback()
-            raise
-    raise AssertionError("unreachable")
+    with transaction():
+        # The book's row is locked, so that two reflections sent at once make one: the second
+        # finds the first and revises it.
+        db.session.get(HumanBook, book.id, with_for_update=True, populate_existing=True)
+        problem = reflection_problem(user, event, book, now)
+        if problem is not None:
+            raise problem
+        reflection = find_reflection(event, book)
+        if reflection is None:
+            reflection = Reflection(event_id=event.id, book_id=book.id)
+            db.session.add(reflection)
+        reflection.rating = answers.rating
+        reflection.went_well = answers.went_well
+        reflection.was_hard = answers.was_hard
+        reflection.would_return = answers.would_return
+        reflection.user_id = user.id
+        reflection.submitted_at = now
+    return reflection
 
 
 def reflectable_events(book: HumanBook, now: datetime, *, since: timedelta = timedelta(days=90)

@@ -11,6 +11,8 @@ from flask import current_app, has_app_context
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
+from booking.domain import messages
+
 #: Werkzeug's default: slow on purpose, against guessing from a stolen database.
 HASH_METHOD = "scrypt"
 #: Under TESTING only: the suite hashes hundreds of passwords.
@@ -69,5 +71,5 @@ def guessable(password: str, hints: Iterable[str] = ()) -> str | None:
         return None
     advice = [line for line in (verdict["feedback"]["warning"],
                                 *verdict["feedback"]["suggestions"]) if line]
-    return " ".join(["This password is too common or too easy to guess.",
-                     *(advice or ["Add a few unrelated words."])])
+    return " ".join([messages.PASSWORD_GUESSABLE,
+                     *(advice or [messages.PASSWORD_GUESSABLE_ADVICE])])

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from booking.services.outbox import mailer
-from booking.extensions import db
+from booking.extensions import db, transaction
 from booking.domain.models import Booking, Event, OutboxMessage, RememberedPatron
 
 #: Where anonymised bookings' addresses point: reserved (RFC 2606), never delivered.
@@ -59,7 +59,7 @@ def purge_personal_data(*, now: datetime, days: int, dry_run: bool = False) -> P
         .join(Event, Booking.event_id == Event.id)
         .where(Event.ends_at < cutoff, ~Booking.email_normalized.endswith("@" + PURGED_DOMAIN))
     )
-    try:
+    with transaction():
         booking_ids = list(db.session.scalars(due.order_by(Booking.id)))
         messages = _messages_of(booking_ids)
         unused = sa.select(RememberedPatron.id).where(RememberedPatron.last_used_at < cutoff)
@@ -85,12 +85,6 @@ def purge_personal_data(*, now: datetime, days: int, dry_run: bool = False) -> P
                         sent_at=sa.func.coalesce(OutboxMessage.sent_at, now),
                     ).execution_options(synchronize_session=False)
                 )
-            db.session.commit()
-        else:
-            db.session.rollback()
-    except BaseException:
-        db.session.rollback()
-        raise
     files = _written_copies(messages, delete=not dry_run)
     return PurgeResult(bookings=len(booking_ids), messages=len(messages), files=files,
                        browsers=browsers, cutoff=cutoff, dry_run=dry_run)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from booking.domain.errors import LinkInvalid
 from booking.domain.models import Role, User
 
 #: How long an invitation link stays valid.
@@ -18,14 +19,6 @@ RESET_MAX_AGE = 3600
 FEEDBACK_MAX_AGE = 30 * 24 * 3600
 #: Longer than any link this module signs: anything longer is refused unread.
 TOKEN_MAX_LENGTH = 500
-
-
-class LinkInvalid(Exception):
-    """A signed link that was tampered with, has expired, or was already used."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def serializer(purpose: str) -> URLSafeTimedSerializer:

@@ -7,12 +7,12 @@ from flask_login import current_user
 
 from booking.services import accounts, calendars
 from booking.web.access import roles_required
-from booking.domain.errors import ValidationFailed
+from booking.domain.commands import ChangePassword
 from booking.web.clients import limiter
 from booking.web.forms import ChangePasswordForm, ConfirmForm
 from booking.domain.models import Role
+from .actions import submit
 from .auth import TOO_MANY_SIGN_INS, failed_attempt, login_limit, sign_in
-from .errors import add_field_errors
 from booking.services.outbox.notifications import public_url
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -27,12 +27,13 @@ def signed_in_only():
     return None
 
 
-def _home(password_form: ChangePasswordForm, status: int = 200):
+def _home(password_form: ChangePasswordForm, status: int = 200, problem: str | None = None):
     token = session.pop(NEW_FEED_TOKEN, None)
     feed_url = public_url("feeds.personal_ics", token=token) if token else None
     return render_template(
         "account/home.html", form=ConfirmForm(), feed_url=feed_url,
         has_feed=current_user.feed_token_hash is not None, password_form=password_form,
+        problem=problem,
     ), status
 
 
@@ -59,21 +60,19 @@ def _password_attempts() -> str:
 @limiter.limit(login_limit, key_func=_password_attempts, deduct_when=failed_attempt,
                error_message=TOO_MANY_SIGN_INS)
 def change_password():
+    def saved(_user):
+        _stay_signed_in()
+        flash("Your new password is saved. Every other browser and device signed in to "
+              "your account has been signed out.", "success")
+        # The form posts to …#password; without a fragment of its own the redirect would
+        # keep it, and the browser would land below the message that says it worked.
+        return redirect(url_for("account.home", _anchor="main"), 303)
+
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            accounts.change_password(current_user, current=form.current_password.data,
-                                     new=form.password.data)
-        except ValidationFailed as exc:
-            add_field_errors(form, exc.errors, fallback="password")
-        else:
-            _stay_signed_in()
-            flash("Your new password is saved. Every other browser and device signed in to "
-                  "your account has been signed out.", "success")
-            # The form posts to …#password; without a fragment of its own the redirect would
-            # keep it, and the browser would land below the message that says it worked.
-            return redirect(url_for("account.home", _anchor="main"), 303)
-    return _home(form, 422)
+    return submit(form, ChangePassword,
+                  lambda command: accounts.change_password(current_user, command),
+                  done=saved, fallback="password",
+                  render=lambda status, problem: _home(form, status, problem))
 
 
 @bp.post("/sign-out-everywhere")

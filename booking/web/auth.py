@@ -19,12 +19,14 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from booking.services import accounts, tokens as auth
-from booking.domain.errors import ValidationFailed
+from booking.domain import messages
+from booking.domain.commands import AcceptInvitation, ForgottenPassword, NewPassword
+from booking.domain.errors import LinkInvalid
 from booking.web.clients import client_address, limiter
 from booking.web.forms import AcceptInvitationForm, ConfirmForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
 from booking.domain.models import Role, utcnow
 from booking.domain.text import breaks_line
-from .errors import add_field_errors
+from .actions import submit
 
 bp = Blueprint("auth", __name__)
 
@@ -152,7 +154,7 @@ def login():
             sign_in(user, remember=form.remember.data)
             target = safe_next(request.args.get("next")) or home_for(user)
             return _remember_device(redirect(target, 303), user)
-        form.password.errors = ["That e-mail address and password do not match an account."]
+        form.password.errors = [messages.SIGN_IN_FAILED]
         status = 401
     elif form.is_submitted():
         status = 422
@@ -175,62 +177,68 @@ def logout():
 @limiter.limit(login_limit, methods=["POST"])
 def forgot_password():
     form = ForgotPasswordForm()
-    if form.validate_on_submit():
-        # The link goes by e-mail only: never to the page, nor to the log.
-        accounts.request_password_reset(form.email.data, now=utcnow())
+
+    def sent(_found):
+        # Said the same whether or not an account has the address; the link goes by e-mail
+        # only: never to the page, nor to the log.
         flash(
             "If an account uses that address, a link to choose a new password is on its way. "
             "It works for one hour.",
             "success",
         )
         return redirect(url_for("auth.login"), 303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("auth/forgot.html", form=form), status
+
+    return submit(
+        form, ForgottenPassword,
+        lambda command: accounts.request_password_reset(command, now=utcnow()),
+        done=sent, render=lambda status, problem: (
+            render_template("auth/forgot.html", form=form, problem=problem), status),
+    )
+
+
+def _link_invalid(exc: LinkInvalid):
+    return render_template("auth/link_invalid.html", message=exc.message), 400
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     try:
         auth.read_reset(token, accounts.user_by_id)
-    except auth.LinkInvalid as exc:
-        return render_template("auth/link_invalid.html", message=exc.message), 400
+    except LinkInvalid as exc:
+        return _link_invalid(exc)
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.reset_password(token, form.password.data)
-        except ValidationFailed as exc:
-            form.password.errors = exc.errors.get("password", [])
-        else:
-            sign_in(user)
-            flash("Your new password is saved and you are signed in. Every other session "
-                  "of your account has ended.", "success")
-            return redirect(home_for(user), 303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("auth/reset.html", form=form), status
+
+    def saved(user):
+        sign_in(user)
+        flash("Your new password is saved and you are signed in. Every other session "
+              "of your account has ended.", "success")
+        return redirect(home_for(user), 303)
+
+    return submit(
+        form, NewPassword, lambda command: accounts.reset_password(token, command),
+        done=saved, refusals={LinkInvalid: _link_invalid},
+        render=lambda status, problem: (
+            render_template("auth/reset.html", form=form, problem=problem), status),
+    )
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
     try:
-        invitation = auth.read_invitation(token)
-        if accounts.find_user(invitation.email) is not None:
-            raise auth.LinkInvalid("This invitation has already been used. Sign in instead.")
-    except auth.LinkInvalid as exc:
-        return render_template("auth/link_invalid.html", message=exc.message), 400
+        invitation = accounts.open_invitation(token)
+    except LinkInvalid as exc:
+        return _link_invalid(exc)
     form = AcceptInvitationForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.accept_invitation(
-                token, name=form.name.data, password=form.password.data
-            )
-        except ValidationFailed as exc:
-            if loose := add_field_errors(form, exc.errors):
-                flash(loose, "error")
-        except auth.LinkInvalid as exc:
-            return render_template("auth/link_invalid.html", message=exc.message), 400
-        else:
-            sign_in(user)
-            flash("Welcome! Your account is ready.", "success")
-            return redirect(home_for(user), 303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("auth/accept.html", form=form, invitation=invitation), status
+
+    def welcome(user):
+        sign_in(user)
+        flash("Welcome! Your account is ready.", "success")
+        return redirect(home_for(user), 303)
+
+    return submit(
+        form, AcceptInvitation,
+        lambda command: accounts.accept_invitation(token, command, now=utcnow()),
+        done=welcome, refusals={LinkInvalid: _link_invalid},
+        render=lambda status, problem: (render_template(
+            "auth/accept.html", form=form, invitation=invitation, problem=problem), status),
+    )

@@ -10,6 +10,7 @@ from booking.domain.errors import (
     DomainError,
     Forbidden,
     HoldLapsed,
+    LinkInvalid,
     NotFound,
     TooManyHolds,
     ValidationFailed,
@@ -40,6 +41,7 @@ STATUS_FOR = {
     Forbidden: 403,
     NotFound: 404,
     HoldLapsed: 410,
+    LinkInvalid: 400,
     TooManyHolds: 429,
     Busy: 503,
 }

@@ -17,25 +17,35 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import (
-    ValidationError,
-    DataRequired,
-    Email,
-    EqualTo,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-    StopValidation,
-)
+from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
-from booking.services.accounts import NAME_MAX as USER_NAME_MAX
-from booking.services.accounts import PASSWORD_MAX, PASSWORD_MIN
 from booking.domain import messages
-from booking.domain.commands import (EMAIL_MAX, MARKS, Attendance, BookListing, Cancellation,
-                                     CloneEvent, Command, Confirmation, EventDetails, Patron,
-                                     Profile, SeatsHeldBack, SessionListing, WalkIn, Window,
-                                     rule_of)
+from booking.domain.commands import (
+    EMAIL_MAX,
+    MARKS,
+    PASSWORD_MAX,
+    AcceptInvitation,
+    Attendance,
+    BookListing,
+    Cancellation,
+    ChangePassword,
+    CloneEvent,
+    Command,
+    Confirmation,
+    EventDetails,
+    ForgottenPassword,
+    Invite,
+    NewPassword,
+    Patron,
+    Profile,
+    SeatsHeldBack,
+    SessionListing,
+    SurveyAnswer,
+    VolunteerReflection,
+    WalkIn,
+    Window,
+    rule_of,
+)
 from booking.domain.scheduling import YEARS, YEARS_MESSAGE
 from booking.domain.text import problem as text_problem
 from booking.domain.timezones import TIMEZONES
@@ -87,6 +97,8 @@ def limits(command: type[Command], name: str, **extra) -> dict:
     if rule is not None:
         if rule.required and rule.kind != "flag":
             attributes["required"] = True
+        if rule.min_length is not None:
+            attributes["minlength"] = rule.min_length
         if rule.max_length is not None:
             attributes["maxlength"] = rule.max_length
         if rule.minimum is not None:
@@ -243,95 +255,91 @@ class ReportFilterForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
+    """Signing in. Not a write (it changes no record, only this browser's session), so it has
+    no command: these checks only keep a value no account could have from the lookup."""
+
     email = StringField(
         "E-mail address",
         filters=[strip],
         # ONE_LINE: a NUL would reach the account lookup, which PostgreSQL refuses (a 500).
-        validators=[DataRequired("Enter your e-mail address."), ONE_LINE, Length(max=EMAIL_MAX)],
+        validators=[DataRequired(messages.ACCOUNT_EMAIL_MISSING), ONE_LINE,
+                    Length(max=EMAIL_MAX)],
         render_kw={"autocomplete": "username", "type": "email"},
     )
     password = PasswordField(
         "Password",
-        validators=[DataRequired("Enter your password."), Length(max=PASSWORD_MAX)],
+        validators=[DataRequired(messages.PASSWORD_TO_SIGN_IN_MISSING), Length(max=PASSWORD_MAX)],
         render_kw={"autocomplete": "current-password"},
     )
     remember = BooleanField("Keep me signed in on this device")
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = StringField(
-        "E-mail address",
-        filters=[strip],
-        validators=[
-            DataRequired("Enter your e-mail address."),
-            Length(max=EMAIL_MAX),
-            Email("Enter a valid e-mail address, like name@example.org."),
-        ],
-        render_kw={"autocomplete": "username", "type": "email"},
-    )
+    """Asking for a reset link (the ForgottenPassword command)."""
+
+    command = ForgottenPassword
+
+    email = StringField("E-mail address", render_kw=limits(
+        ForgottenPassword, "email", autocomplete="username", type="email"))
 
 
-def _new_password_fields():
-    password = PasswordField(
-        "New password",
-        validators=[
-            DataRequired("Choose a password."),
-            Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
-                   message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters."),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        "Repeat the password",
-        validators=[
-            DataRequired("Repeat the password."),
-            EqualTo("password", "The two passwords are not the same."),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+def _new_password_fields(command: type[NewPassword]):
+    """The new password and its repetition (a NewPassword command, or one built on it)."""
+    password = PasswordField("New password", render_kw=limits(
+        command, "password", autocomplete="new-password"))
+    confirm = PasswordField("Repeat the password", render_kw=limits(
+        command, "confirm", autocomplete="new-password"))
     return password, confirm
 
 
 class ResetPasswordForm(FlaskForm):
-    password, confirm = _new_password_fields()
+    """A new password through a reset link (the NewPassword command)."""
+
+    command = NewPassword
+
+    password, confirm = _new_password_fields(NewPassword)
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired("Enter your current password."), Length(max=PASSWORD_MAX)],
-        render_kw={"autocomplete": "current-password"},
-    )
-    password, confirm = _new_password_fields()
+    """A signed-in person's new password (the ChangePassword command)."""
+
+    command = ChangePassword
+
+    current_password = PasswordField("Current password", render_kw=limits(
+        ChangePassword, "current_password", autocomplete="current-password"))
+    password, confirm = _new_password_fields(ChangePassword)
 
 
 class AcceptInvitationForm(FlaskForm):
-    name = StringField(
-        "Your name",
-        filters=[strip],
-        validators=[DataRequired("Enter your name."), ONE_LINE, Length(max=USER_NAME_MAX)],
-        render_kw={"autocomplete": "name"},
-    )
-    password, confirm = _new_password_fields()
+    """Accepting an invitation (the AcceptInvitation command): a name and a password."""
+
+    command = AcceptInvitation
+
+    name = StringField("Your name", render_kw=limits(AcceptInvitation, "name",
+                                                     autocomplete="name"))
+    password, confirm = _new_password_fields(AcceptInvitation)
+
+
+def _optional_id(value):
+    """A select's value as an id, None for its empty "none" choice; anything else is kept as
+    sent, to be refused as not offered."""
+    if value == "":
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return value
 
 
 class InviteForm(FlaskForm):
-    """Invite a person by e-mail; the view offers the roles, partners or books the inviter may."""
+    """Invite a person by e-mail (the Invite command); the view offers the roles, partners or
+    books the inviter may."""
 
-    email = StringField(
-        "Their e-mail address",
-        filters=[strip],
-        validators=[
-            DataRequired("Enter the e-mail address to invite."),
-            ONE_LINE,
-            Length(max=EMAIL_MAX),
-            Email("Enter a valid e-mail address, like name@example.org."),
-        ],
-        render_kw={"type": "email"},
-    )
+    command = Invite
+
+    email = StringField("Their e-mail address", render_kw=limits(Invite, "email", type="email"))
     role = SelectField("Role", default="")
-    partner_id = SelectField("Partner", default="")
-    human_book_id = SelectField("Human book", default="")
+    partner_id = SelectField("Partner", default="", coerce=_optional_id)
+    human_book_id = SelectField("Human book", default="", coerce=_optional_id)
 
 
 class BookForm(FlaskForm):
@@ -544,12 +552,14 @@ YES_NO_CHOICES = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 
 
 def _answer(label: str, choices) -> RadioField:
-    """A radio group whose answer the service checks (and words the message for)."""
+    """A radio group whose answer the command checks (and words the message for)."""
     return RadioField(label, choices=choices, validate_choice=False)
 
 
 class FeedbackForm(FlaskForm):
-    """The reader's short survey after a reading; `feedback.submit_feedback` checks it."""
+    """The reader's short survey after a reading (the SurveyAnswer command)."""
+
+    command = SurveyAnswer
 
     rating = _answer("How was the reading?", RATING_CHOICES)
     would_recommend = _answer("Would you recommend a Human Library reading to a friend?",
@@ -558,14 +568,18 @@ class FeedbackForm(FlaskForm):
         SelectChoice("yes", "Yes"), SelectChoice("a_little", "A little"),
         SelectChoice("no", "No"),
     ])
-    comment = TextAreaField("Anything you would like to tell us? (optional)",
-                            validators=[FREE_TEXT])
+    # No maxlength from the command's limit: the browser would cut a pasted answer silently,
+    # where the command's sentence says how long it is.
+    comment = TextAreaField("Anything you would like to tell us? (optional)")
 
 
 class ReflectionForm(FlaskForm):
-    """A volunteer's reflection on their readings at an event; `feedback` checks it."""
+    """A volunteer's reflection on their readings at an event (the VolunteerReflection
+    command)."""
+
+    command = VolunteerReflection
 
     rating = _answer("How did the day go for you?", RATING_CHOICES)
-    went_well = TextAreaField("What went well? (optional)", validators=[FREE_TEXT])
-    was_hard = TextAreaField("What was hard? (optional)", validators=[FREE_TEXT])
+    went_well = TextAreaField("What went well? (optional)")  # no maxlength: see FeedbackForm
+    was_hard = TextAreaField("What was hard? (optional)")
     would_return = _answer("Would you be a book again?", YES_NO_CHOICES)

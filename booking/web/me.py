@@ -6,10 +6,11 @@ from flask_login import current_user
 
 from booking.services import availability, feedback
 from booking.web.access import roles_required
-from booking.domain.errors import DomainError, ValidationFailed
+from booking.domain.commands import VolunteerReflection
 from booking.web.forms import ReflectionForm
 from booking.domain.models import Role, utcnow
-from .errors import add_field_errors, status_for
+from .actions import submit
+from .errors import status_for
 from .schedule import availability_page
 
 bp = Blueprint("me", __name__, url_prefix="/me")
@@ -63,27 +64,19 @@ def reflection(slug: str):
                                 problem=problem.message), status_for(problem))
     existing = feedback.find_reflection(event, book)
     form = ReflectionForm(data=_answers(existing) if existing else None)
-    status, message = 200, None
-    if form.validate_on_submit():
-        try:
-            feedback.submit_reflection(
-                current_user, event, book, rating=form.rating.data,
-                went_well=form.went_well.data, was_hard=form.was_hard.data,
-                would_return=form.would_return.data, now=now,
-            )
-        except ValidationFailed as exc:
-            add_field_errors(form, exc.errors)
-            status = status_for(exc)
-        except DomainError as exc:
-            message, status = exc.message, status_for(exc)
-        else:
-            flash("Thank you for your reflection. You can revise it here at any time.",
-                  "success")
-            return redirect(url_for("me.home"), 303)
-    elif form.is_submitted():
-        status = 422
-    return (render_template("me/reflection.html", event=event, book=book, form=form,
-                            problem=message, revising=existing is not None), status)
+
+    def thanked(_reflection):
+        flash("Thank you for your reflection. You can revise it here at any time.", "success")
+        return redirect(url_for("me.home"), 303)
+
+    return submit(
+        form, VolunteerReflection,
+        lambda answers: feedback.submit_reflection(current_user, event, book, answers, now=now),
+        done=thanked,
+        render=lambda status, problem: (render_template(
+            "me/reflection.html", event=event, book=book, form=form, problem=problem,
+            revising=existing is not None), status),
+    )
 
 
 def _answers(reflection) -> dict:

@@ -11,12 +11,13 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user
 
 from booking.services import availability, listings, partners, programme
+from booking.services.accounts import invitable_books
 from booking.web.access import roles_required
 from booking.domain.commands import BookListing, Profile, SessionListing
 from booking.domain.errors import ConfirmationNeeded
 from ..extensions import db
 from booking.web.forms import BookForm, ConfirmForm, InviteForm, ProfileForm, SessionForm
-from booking.domain.models import Event, HumanBook, ListingStatus, Partner, ProgramSession, Role, utcnow
+from booking.domain.models import Event, HumanBook, Partner, ProgramSession, Role, utcnow
 from booking.services.queries.reports import PARTNER_TABLES
 from .actions import submit
 from .converters import MAX_ID
@@ -132,9 +133,7 @@ def invite_volunteer():
     form = InviteForm()
     del form.role, form.partner_id
     form.human_book_id.choices = [("", "No book (for example, a presenter)")] + [
-        (str(book.id), book.title) for book in listings.partner_books(partner.id)
-        if book.listing_status != ListingStatus.RETIRED
-    ]
+        (str(book.id), book.title) for book in invitable_books(partner.id)]
     return invitation_page(form, role=Role.VOLUNTEER, partner_id=partner.id,
                            heading=f"Invite a volunteer of {partner.name}",
                            back_url=url_for("partner.home"))

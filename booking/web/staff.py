@@ -107,7 +107,7 @@ def invite():
     ]
     chosen = request.args.get("partner", "")
     if not form.is_submitted() and chosen and chosen in dict(form.partner_id.choices):
-        form.role.data, form.partner_id.data = Role.COORDINATOR.value, chosen
+        form.role.data, form.partner_id.data = Role.COORDINATOR.value, int(chosen)
     return invitation_page(form, role=None, partner_id=None,
                            heading="Invite a coordinator or staff member",
                            back_url=url_for("staff.home"))

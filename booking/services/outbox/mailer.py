@@ -32,7 +32,7 @@ from icalendar import Calendar, vCalAddress
 from sqlalchemy.orm import selectinload
 
 from booking.services.outbox import notifications
-from booking.extensions import db
+from booking.extensions import db, transaction
 from booking.services.feedback import SURVEYED_STATUSES
 from booking.domain.ical import booking_event
 from booking.domain.formatting import format_date, format_datetime as when, format_time
@@ -300,7 +300,12 @@ def backoff(attempts: int) -> timedelta:
 
 def drain(now: datetime, limit: int | None = None, *, ids: list[int] | None = None) -> DrainResult:
     """Send due messages (only `ids`, when given), at most `limit`; failed sends wait and
-    retry, a message that cannot be written is marked failed once."""
+    retry, a message that cannot be written is marked failed once.
+
+    One transaction per step of each message, never one for the whole drain: the claim is
+    committed before the (slow) send, so that no lock is held while the network is, and the
+    mark after it, so that what was sent stays marked sent if a later message fails.
+    """
     transport = transport_for(current_app)
     result = DrainResult()
     while limit is None or result.handled < limit:
@@ -353,7 +358,7 @@ def _claim_next(now: datetime, ids: list[int] | None) -> int | None:
     )
     if ids is not None:
         query = query.where(OutboxMessage.id.in_(ids))
-    try:
+    with transaction():
         message_id = db.session.scalar(query)
         if message_id is not None:
             db.session.execute(
@@ -362,10 +367,6 @@ def _claim_next(now: datetime, ids: list[int] | None) -> int | None:
                 .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
                 .execution_options(synchronize_session=False)
             )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return message_id
 
 
@@ -386,14 +387,14 @@ def _mark_unwritable(message_id: int, now: datetime, exc: Exception) -> None:
 
 def _finish(message_id: int, **values) -> str:
     """Set the final `values` of a message (sent or failed); returns its kind."""
-    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-    for name, value in values.items():
-        setattr(message, name, value)
-    # The private links have done their job, or never will; do not keep them.
-    message.payload = {k: v for k, v in (message.payload or {}).items()
-                       if k not in PRIVATE_LINKS}
-    kind = message.kind
-    db.session.commit()
+    with transaction():
+        message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+        for name, value in values.items():
+            setattr(message, name, value)
+        # The private links have done their job, or never will; do not keep them.
+        message.payload = {k: v for k, v in (message.payload or {}).items()
+                           if k not in PRIVATE_LINKS}
+        kind = message.kind
     return kind
 
 
@@ -418,10 +419,10 @@ def describe_failure(exc: Exception) -> str:
 def _retry_later(message_id: int, now: datetime, exc: Exception) -> None:
     failure = describe_failure(exc)
     current_app.logger.warning("E-mail %s not sent: %s", message_id, failure)
-    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-    message.last_error = failure[:ERROR_MAX]
-    message.next_attempt_at = now + backoff(message.attempts)
-    db.session.commit()
+    with transaction():
+        message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+        message.last_error = failure[:ERROR_MAX]
+        message.next_attempt_at = now + backoff(message.attempts)
 
 
 def unwritable(now: datetime) -> tuple[int, list[OutboxMessage]]:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 
-from booking.extensions import db
+from booking.extensions import db, transaction
 from booking.domain.ical import booking_sequence
 from booking.domain.models import Booking, BookingStatus, OutboxMessage, Slot, SlotStatus
 
@@ -206,12 +206,17 @@ def claim_each(booking_ids: list[int], claim: sa.orm.InstrumentedAttribute, *, n
     servers running this at once cannot both claim a booking (PostgreSQL re-checks the
     condition after the row lock, SQLite serialises writers), and a claimed message is never
     lost, since the row is in the outbox. Only that bookkeeping column is touched, never the
-    booking's state. The caller's read transaction is ended first; each claim is its own.
+    booking's state.
+
+    Each claim is a transaction of its own, not one for the whole run: a long run then holds
+    no lock for long (another cron, a patron booking, waits for one row at most), and what it
+    claimed before a failure stays claimed and queued. The caller's read transaction, which
+    wrote nothing, is ended first.
     """
-    db.session.commit()
+    db.session.rollback()
     queued = 0
     for booking_id in booking_ids:
-        try:
+        with transaction():
             claimed = db.session.execute(
                 sa.update(Booking)
                 .where(Booking.id == booking_id, claim.is_(None), Booking.status.in_(statuses))
@@ -220,10 +225,7 @@ def claim_each(booking_ids: list[int], claim: sa.orm.InstrumentedAttribute, *, n
                 .execution_options(synchronize_session=False)
             ).rowcount == 1
             # A walk-in without an address is claimed all the same, but nothing is queued.
-            if claimed and queue_one(db.session.get(Booking, booking_id), now=now) is not None:
-                queued += 1
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
+            message = queue_one(db.session.get(Booking, booking_id), now=now) if claimed else None
+        if message is not None:
+            queued += 1
     return queued
