@@ -19,6 +19,9 @@ VALUE_WIDTH = 150
 ROW_HEIGHT = 28
 TOP = 34
 
+#: What an empty chart says.
+NO_READINGS = "No readings in this range."
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -36,7 +39,7 @@ def _attr(value: str) -> str:
 
 def bar_chart(chart_id: str, title: str, description: str, bars: list[Bar], *,
               series: tuple[str, ...], scale: float,
-              empty: str = "No readings in this range.") -> Markup:
+              empty: str = NO_READINGS) -> Markup:
     """A horizontal (stacked, when several series) bar chart as an <svg> element.
 
     `scale` is the value a full-width bar stands for (100 for percentages); `empty` is said
@@ -104,4 +107,4 @@ def attendance_chart(chart_id: str, groups, what: str) -> Markup:
                      f"Bookings marked attended and no-show at the desk, by {what}.", bars,
                      series=("Attended", "No-show"), scale=scale,
                      empty="No booking in this range was marked attended or no-show yet."
-                     if any(g.figures.readings for g in groups) else "No readings in this range.")
+                     if any(g.figures.readings for g in groups) else NO_READINGS)

@@ -158,3 +158,14 @@ DAY_RATING_INVALID = "Choose how the day went, from 1 to 5."
 RETURN_INVALID = "Say whether you would be a book again."
 #: A free-text answer longer than its limit; `{length}` is the answer's.
 ANSWER_TOO_LONG = "Please keep it to {limit} characters (this is {length})."
+
+# -- links and addresses ---------------------------------------------------------------------
+
+SURVEY_LINK_INVALID = "This survey link is not valid."
+NO_PUBLIC_EVENT = "There is no public event at this address."
+NO_COHOSTED_EVENT = "Your organisation does not co-host an upcoming event at this address."
+
+# -- listings (books and sessions alike) -----------------------------------------------------
+
+#: `{status}`: the listing's state now, such as "submitted" or "approved".
+ONLY_DRAFTS_SUBMITTED = "Only a draft can be sent for approval; this one is {status}."

@@ -29,6 +29,7 @@ from booking.domain.errors import (
 )
 from booking.extensions import db, transaction
 from booking.domain.models import Booking, BookingStatus, ChangedView, Event, EventHost, EventStatus, Feedback, HumanBook, Reflection, Role, Slot, SlotStatus, User
+from booking.domain import messages
 
 #: How long after a reading a survey request may still be sent.
 REQUEST_WINDOW = timedelta(days=7)
@@ -90,7 +91,7 @@ def find_survey(token: str, *, lock: bool = False) -> Survey:
     booking = (db.session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
                if lock else db.session.get(Booking, booking_id))
     if booking is None:
-        raise auth.LinkInvalid("This survey link is not valid.")
+        raise auth.LinkInvalid(messages.SURVEY_LINK_INVALID)
     answered = db.session.scalar(
         sa.select(sa.func.count()).select_from(Feedback).where(Feedback.booking_id == booking.id)
     ) > 0

@@ -23,6 +23,7 @@ from booking.domain.commands import BookListing
 from booking.domain.errors import DomainError, Forbidden
 from booking.extensions import db, transaction
 from booking.domain.models import Booking, HumanBook, ListingStatus, Partner, Role, Slot, SlotStatus, User
+from booking.domain import messages
 
 RETIRED_REASON = "The book was taken out of the catalogue."
 
@@ -72,7 +73,8 @@ def submit_book(user: User, book: HumanBook, *, now: datetime) -> HumanBook:
     if not can_manage(user, book):
         raise Forbidden("You can submit only your own organisation's books.")
     if book.listing_status != ListingStatus.DRAFT:
-        raise DomainError(f"Only a draft can be sent for approval; this one is {book.listing_status.value}.")
+        raise DomainError(messages.ONLY_DRAFTS_SUBMITTED.format(
+            status=book.listing_status.value))
     return _set_status(user, "listing.submit", book, ListingStatus.SUBMITTED, now)
 
 

@@ -234,8 +234,8 @@ def submit_session(user: User, session: ProgramSession, *, now: datetime) -> Pro
     if not can_manage(user, session):
         raise Forbidden("You can submit only your own organisation's sessions.")
     if session.listing_status != ListingStatus.DRAFT:
-        raise DomainError("Only a draft can be sent for approval; "
-                          f"this one is {session.listing_status.value}.")
+        raise DomainError(messages.ONLY_DRAFTS_SUBMITTED.format(
+            status=session.listing_status.value))
     return _set_status(user, "listing.submit", session, ListingStatus.SUBMITTED, now)
 
 

@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from booking.domain.errors import LinkInvalid
 from booking.domain.models import Role, User
+from booking.domain import messages
 
 #: How long an invitation link stays valid.
 INVITATION_MAX_AGE = 7 * 24 * 3600
@@ -127,7 +128,7 @@ def read_feedback(token: str) -> int:
     """The booking id a survey link names; LinkInvalid when tampered with or expired."""
     bid = _load("feedback", token, FEEDBACK_MAX_AGE, "survey").get("bid")
     if not isinstance(bid, int) or isinstance(bid, bool):
-        raise LinkInvalid("This survey link is not valid.")
+        raise LinkInvalid(messages.SURVEY_LINK_INVALID)
     return bid
 
 

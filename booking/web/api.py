@@ -18,6 +18,7 @@ from .api_models import (Agreement, Answer, Book, BookingCreated, Cancelled, Eve
                          EventSummary, Host, Session, Slot, SlotResource)
 from .converters import MAX_ID
 from .throttles import booking_throttle
+from booking.domain.errors import SlotNotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -133,7 +134,7 @@ def event_slots(slug: str):
 @booking_throttle
 def create_booking(slot_id: int):
     if catalogue.public_slot(slot_id) is None:
-        abort(404, "There is no such reading or session.")
+        raise SlotNotFound()
     now = utcnow()
     # The API proves no address (it keeps no cookie): with e-mail confirmation every booking
     # is a hold, and the answer never depends on the address's other bookings (rule 8).

@@ -12,6 +12,7 @@ from booking.domain.ical import FeedContent, FeedLinks, booking_calendar, bookin
 from booking.web.http import calendar_response
 from booking.domain.models import utcnow
 from booking.services.outbox.notifications import public_url
+from booking.domain import messages
 
 bp = Blueprint("feeds", __name__)
 
@@ -49,7 +50,7 @@ def events_ics():
 def schedule_ics(slug: str):
     event = catalogue.visible_event(slug)
     if event is None:
-        abort(404, "There is no public event at this address.")
+        abort(404, messages.NO_PUBLIC_EVENT)
     content = calendars.event_schedule(event, now=utcnow(), grace=_grace())
     return _serve(content, f"{event.slug}-schedule.ics")
 

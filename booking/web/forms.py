@@ -85,7 +85,7 @@ class WholeNumberField(IntegerField):
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:
-            raise ValueError("Enter a whole number, such as 1 or 2.") from exc
+            raise ValueError(messages.WHOLE_NUMBER) from exc
 
 
 def limits(command: type[Command], name: str, **extra) -> dict:

@@ -12,6 +12,7 @@ from booking.domain.models import Role, utcnow
 from .actions import submit
 from .errors import status_for
 from .schedule import availability_page
+from booking.domain import messages
 
 bp = Blueprint("me", __name__, url_prefix="/me")
 
@@ -48,7 +49,7 @@ def book_availability(slug: str):
                 book, event, page_url=url_for("me.book_availability", slug=slug),
                 back_url=url_for("me.home"),
             )
-    abort(404, "Your organisation does not co-host an upcoming event at this address.")
+    abort(404, messages.NO_COHOSTED_EVENT)
 
 
 @bp.route("/events/<slug>/reflection", methods=["GET", "POST"])

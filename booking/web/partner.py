@@ -25,6 +25,7 @@ from .invitations import invitation_page
 from .reports import impact_page, report_csv, report_page
 from .schedule import (availability_page, confirmation_page, confirmed_bookings, event_days,
                        reason_given)
+from booking.domain import messages
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
 
@@ -211,7 +212,7 @@ def _hosted_event(slug: str) -> Event:
     for event in availability.partner_events(_own_partner().id, utcnow()):
         if event.slug == slug:
             return event
-    abort(404, "Your organisation does not co-host an upcoming event at this address.")
+    abort(404, messages.NO_COHOSTED_EVENT)
 
 
 # Program sessions -------------------------------------------------------------------------

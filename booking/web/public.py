@@ -13,6 +13,8 @@ from .converters import MAX_ID
 from .errors import status_for
 from .throttles import booking_throttle
 from .actions import submit
+from booking.domain import messages
+from booking.domain.errors import SlotNotFound
 
 bp = Blueprint("public", __name__)
 
@@ -36,7 +38,7 @@ def home():
 def event(slug: str):
     event = catalogue.visible_event(slug)
     if event is None:
-        abort(404, "There is no public event at this address.")
+        abort(404, messages.NO_PUBLIC_EVENT)
     now = utcnow()
     slots = catalogue.event_slots(event)
     by_book: dict[int, list] = {}
@@ -67,7 +69,7 @@ def event(slug: str):
 def book(slot_id: int):
     slot = catalogue.public_slot(slot_id)
     if slot is None:
-        abort(404, "There is no such reading or session.")
+        raise SlotNotFound()
     now = utcnow()
     problem = reservations.booking_problem(slot.event, slot, now)
     seat_limit = reservations.max_seats(slot)
