@@ -95,3 +95,16 @@ def test_the_contract_catches_a_crossing(tmp_path):
     assert "booking.domain.leaky imports booking.services" in found
     assert any("request" in line for line in found)
     assert any("current_app" in line for line in found)
+
+
+def test_the_readme_layout_names_every_module():
+    """README's layout picture (the same as STYLE.md's) stays the picture of the code."""
+    readme = (PACKAGE.parent / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    layout = layout[:layout.index("\n## ", 3)]
+    missing = [str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+               if "migrations" not in path.parts and path.name != "__init__.py"
+               and path.name not in layout]
+    assert missing == []
+    for package in ("domain/", "services/", "queries/", "outbox/", "web/"):
+        assert package in layout
