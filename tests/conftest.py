@@ -2,64 +2,27 @@
 
 The suite runs on SQLite by default; set TEST_DATABASE_URL (e.g.
 postgresql+psycopg://postgres@127.0.0.1:5432/test) to run it on PostgreSQL.
+
+Where things live: every fixture two or more test modules use is here; plain helpers
+(functions, constants) are in tests/support.py, imported as `from support import ...`. A test
+module imports from neither conftest nor another test module (tests/test_suite_layout.py
+checks this), so that each can be moved, run or read on its own.
 """
 from __future__ import annotations
 
 import itertools
-import os
-import re
 from datetime import datetime, time, timedelta, timezone
-from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import g
-from werkzeug.datastructures import MultiDict
-import sqlalchemy as sa
 
 from booking import create_app
 from booking.extensions import db as _db
-from booking.domain.models import Event, EventHost, EventKind, EventStatus, HostRole, HumanBook, ListingStatus, Partner, ProgramSession, OutboxMessage, Role, Slot, User, utcnow
+from booking.domain.models import Event, EventHost, EventKind, EventStatus, HostRole, HumanBook, ListingStatus, Partner, ProgramSession, Role, Slot, User, utcnow
 from booking.services import passwords
-
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-
-#: Messages other than the confirmation or waitlist notice every booking queues: what a
-#: change to the schedule itself sent.
-AFTER_BOOKING = OutboxMessage.kind.not_in(("booking_confirmed", "booking_waitlisted"))
-
-
-def drop_everything(url: str) -> None:
-    """Drop every table in the database, including ones the models do not know."""
-    engine = sa.create_engine(url)
-    try:
-        metadata = sa.MetaData()
-        metadata.reflect(engine)
-        metadata.drop_all(engine)
-    finally:
-        engine.dispose()
-
-
-def empty_everything(url: str) -> None:
-    """Empty the models' tables (ids restart at 1); drop everything when the database holds
-    anything else (a migration test's schema, a table the models do not know).
-
-    Emptying costs a few milliseconds where dropping and creating every table costs most of a
-    second, which over the whole suite on PostgreSQL is minutes.
-    """
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as connection:
-            present = set(sa.inspect(connection).get_table_names())
-            if not present <= set(_db.metadata.tables):
-                connection.rollback()
-                drop_everything(url)
-                return
-            if present:
-                names = ", ".join(f'"{name}"' for name in sorted(present))
-                connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    finally:
-        engine.dispose()
+from support import (CHICAGO, PASSWORD, TEST_DATABASE_URL, csrf_token_from, empty_everything,
+                     local, sign_in_as)
 
 
 @pytest.fixture
@@ -87,7 +50,7 @@ def app_config(database_url) -> dict:
         "MAIL_SERVER": "",
         "MAIL_DEFAULT_SENDER": "Riverside Library <events@library.test>",
         # Most tests book and expect a booking at once; holds confirmed by e-mail (the
-        # production default) are tested by tests/test_holds.py, which asks for them.
+        # production default) are tested by tests/web/test_holds.py, which asks for them.
         "BOOKING_CONFIRMATION": "instant",
     }
 
@@ -126,16 +89,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def csrf_token_from(html: str) -> str:
-    """The CSRF token in a rendered form."""
-    match = CSRF_INPUT.search(html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
-
-
 @pytest.fixture
 def submit(client):
     """Open a page, then POST its form with the page's own CSRF token, like a browser."""
@@ -147,28 +100,6 @@ def submit(client):
         return client.post(action or page_url, data=data, **kwargs)
 
     return submit
-
-
-class _HiddenInputs(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.fields: list[tuple[str, str]] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
-            self.fields.append((attrs["name"], attrs.get("value") or ""))
-
-
-def confirmation_fields(html: str, **extra) -> MultiDict:
-    """What a browser posts from the confirmation page: its hidden fields, plus `extra`."""
-    form = html.rindex("<form", 0, html.index('name="confirm_booking"'))
-    parser = _HiddenInputs()
-    parser.feed(html[form:html.index("</form>", form)])
-    fields = MultiDict(parser.fields)
-    for name, value in extra.items():
-        fields[name] = value
-    return fields
 
 
 _counter = itertools.count(1)
@@ -313,18 +244,17 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-#: The password `make_user` gives: long and uncommon enough for the password rules.
-PASSWORD = "correct horse battery"
-
-
 @pytest.fixture
 def make_user(db):
-    """An account that signs in with PASSWORD (staff unless told otherwise)."""
+    """An account that signs in with PASSWORD (staff unless told otherwise), of `partner`
+    and for `book` when given."""
 
-    def make_user(email: str = "sam@example.org", role: Role = Role.STAFF, *,
+    def make_user(email: str = "sam@example.org", role: Role = Role.STAFF,
+                  partner: Partner | None = None, book: HumanBook | None = None, *,
                   password: str = PASSWORD, **fields) -> User:
         user = User(email=email, name=fields.pop("name", email.split("@")[0]), role=role,
-                    **fields)
+                    partner_id=partner.id if partner else None,
+                    human_book_id=book.id if book else None, **fields)
         passwords.set_password(user, password)
         db.session.add(user)
         db.session.commit()
@@ -333,12 +263,56 @@ def make_user(db):
     return make_user
 
 
-def sign_in(client, email: str, password: str = PASSWORD, *, remember: bool = False,
-            next: str | None = None):
-    """Sign in through the form, like a person; the answer is the form's response."""
-    url = "/login" if next is None else f"/login?next={next}"
-    page = client.get(url).get_data(as_text=True)
-    fields = {"csrf_token": csrf_token_from(page), "email": email, "password": password}
-    if remember:
-        fields["remember"] = "y"
-    return client.post(url, data=fields)
+@pytest.fixture
+def world(make_partner, make_event, make_book, make_user, make_session, make_slot):
+    """Two partners co-hosting an event, each with a coordinator, a book and a session;
+    a volunteer; staff."""
+    own, other = make_partner("Literacy Council"), make_partner("Museum")
+    event = make_event(hosts=[(own, HostRole.HOST), (other, HostRole.CO_HOST)])
+    own_book = make_book(own, title="Learned to read at 40")
+    other_book = make_book(other, title="Museum guard")
+    own_session = make_session(event, own, title="Family storytime")
+    other_session = make_session(event, other, title="Behind the glass")
+    for session in (own_session, other_session):
+        make_slot(event, session=session, capacity=10, minutes=60,
+                  starts_at=event.starts_at + timedelta(hours=4))
+    return {
+        "event": event, "own": own, "other": other, "own_book": own_book,
+        "other_book": other_book, "own_session": own_session, "other_session": other_session,
+        "staff": make_user("staff@example.org", Role.STAFF),
+        "coordinator": make_user("coord@example.org", Role.COORDINATOR, own),
+        "other_coordinator": make_user("other@example.org", Role.COORDINATOR, other),
+        "volunteer": make_user("vol@example.org", Role.VOLUNTEER, own, own_book),
+    }
+
+
+@pytest.fixture
+def login(client):
+    """Sign a user of `world` (or made by `make_user`) in on the test's client."""
+    return lambda user: sign_in_as(client, user)
+
+
+@pytest.fixture
+def place(make_partner, make_event, make_book, db):
+    """A partner co-hosting a 09:00–17:00 event, its coordinator and a volunteer with a book."""
+    partner, other = make_partner("Literacy Council"), make_partner("Museum")
+    event = make_event(
+        starts_at=local(9).replace(tzinfo=CHICAGO).astimezone(timezone.utc),
+        ends_at=local(17).replace(tzinfo=CHICAGO).astimezone(timezone.utc),
+        hosts=[(partner, HostRole.HOST), (other, HostRole.CO_HOST)], max_bookings_per_patron=5,
+    )
+    book = make_book(partner, title="Refugee")
+    users = {
+        "coordinator": User(email="c@example.org", name="Cora", role=Role.COORDINATOR,
+                            partner_id=partner.id),
+        "other_coordinator": User(email="o@example.org", name="Otto", role=Role.COORDINATOR,
+                                  partner_id=other.id),
+        "volunteer": User(email="v@example.org", name="Vera", role=Role.VOLUNTEER,
+                          partner_id=partner.id, human_book_id=book.id),
+        "other_volunteer": User(email="w@example.org", name="Walt", role=Role.VOLUNTEER,
+                                partner_id=other.id),
+        "staff": User(email="s@example.org", name="Sam", role=Role.STAFF),
+    }
+    db.session.add_all(users.values())
+    db.session.commit()
+    return {"partner": partner, "other": other, "event": event, "book": book, **users}

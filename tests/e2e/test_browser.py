@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from booking.services import reservations
 from booking.domain.models import Event, HostRole, Role, Slot, SlotStatus
-from test_partner_pages import PASSWORD, make_user  # noqa: F401  (fixture)
+from support import PASSWORD
 from booking.domain.commands import Patron
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from booking.demo import DEMO_EVENT_SLUG, seed_demo
 from booking.domain.models import Booking, BookingStatus, Event, HumanBook, ListingStatus, OutboxMessage, Partner, ProgramSession
-from conftest import confirmation_fields, csrf_token_from
+from support import confirmation_fields, csrf_token_from
 
 PASSWORD = "demo password"
 

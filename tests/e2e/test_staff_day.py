@@ -23,7 +23,7 @@ from icalendar import Calendar
 from booking.demo import seed_demo
 from booking.services.outbox.mailer import compose
 from booking.domain.models import Booking, BookingStatus, HumanBook, OutboxMessage, Partner
-from conftest import csrf_token_from
+from support import csrf_token_from
 
 PASSWORD = "demo password"
 #: Zones spread round the globe: at any hour, one of them is in office hours.

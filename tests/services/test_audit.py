@@ -7,8 +7,7 @@ import sqlalchemy as sa
 from booking.services import availability, listings, partners, programme, reservations
 from booking.services.availability import WindowSpec
 from booking.domain.models import AuditEntry, ListingStatus
-from test_partner_pages import login, make_user, sign_in, world  # noqa: F401 (fixtures)
-from test_programme import create, fields, local, place  # noqa: F401 (fixture)
+from support import create, fields, local, sign_in_as as sign_in
 from booking.domain.commands import Patron
 
 

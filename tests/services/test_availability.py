@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from conftest import AFTER_BOOKING
+from support import AFTER_BOOKING
 from booking.services import availability, reservations
 from booking.services.availability import ConfirmationNeeded, VolunteerConflict, WindowSpec
 from booking.domain.errors import ValidationFailed

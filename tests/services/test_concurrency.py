@@ -14,41 +14,10 @@ from booking.domain.errors import Busy, DomainError
 from booking.extensions import db as _db
 from booking.domain.models import Booking, BookingStatus, OutboxMessage, Event, HostRole, HumanBook, Partner, ProgramSession, Role, Slot, SlotStatus, User
 
-from conftest import TEST_DATABASE_URL
+from support import TEST_DATABASE_URL, race
 from booking.domain.commands import Patron, WalkIn
 
 THREADS = 24
-
-
-def race(app, attempts):
-    """Run each attempt in its own thread and app context, all released at once."""
-    # End this thread's transaction: on SQLite it would hold the write lock all race long.
-    _db.session.rollback()
-    barrier = threading.Barrier(len(attempts))
-    outcomes: list = [None] * len(attempts)
-
-    def run(index, attempt):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                result = attempt()
-                # Read what the test needs while the thread's session is still open.
-                outcomes[index] = result.status if isinstance(result, reservations.Reservation) else result
-            except DomainError as exc:
-                outcomes[index] = exc
-            except Exception as exc:  # pragma: no cover - reported by the assertion below
-                outcomes[index] = exc
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    unexpected = [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, DomainError)]
-    assert not unexpected, unexpected
-    return outcomes
 
 
 def seats_by_status(db, slot_id):

@@ -8,24 +8,11 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from conftest import AFTER_BOOKING
+from support import AFTER_BOOKING, event_fields, local_day
 from booking.services import audit, availability, events, listings, reservations
 from booking.domain.errors import DomainError, Forbidden, SpanConflict, ValidationFailed
 from booking.domain.models import AuditEntry, AvailabilityWindow, Booking, BookingStatus, Event, EventStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Role, Slot, SlotStatus, User
 from booking.domain.commands import Patron
-
-
-def local_day(days: int = 30) -> datetime:
-    day = (datetime.now() + timedelta(days=days)).date()
-    return datetime(day.year, day.month, day.day, 10, 0)
-
-
-def event_fields(**changes) -> events.EventFields:
-    start = local_day()
-    base = events.EventFields(title="Spring Human Library", timezone="America/Chicago",
-                              starts=start, ends=start + timedelta(hours=6),
-                              venue="Main Library", agreement_text="Be kind.")
-    return replace(base, **changes)
 
 
 def count(db, model, *where) -> int:

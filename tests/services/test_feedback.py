@@ -17,11 +17,8 @@ from booking.domain.errors import (
     ValidationFailed,
 )
 from booking.domain.models import Booking, BookingStatus, ChangedView, Feedback, HostRole, Reflection, Role, User
-from conftest import csrf_token_from
-from test_concurrency import race
-from test_mailer import messages as queued, parts
-from test_notifications import crons_at_once
-from test_partner_pages import PASSWORD, sign_in
+from support import (PASSWORD, crons_at_once, csrf_token_from, messages as queued, parts, race,
+                     sign_in_as as sign_in)
 from booking.services import passwords
 from booking.web.errors import status_for
 from booking.domain.commands import Patron, WalkIn

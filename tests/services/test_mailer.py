@@ -19,7 +19,7 @@ from booking.services import feedback, reservations
 from booking.domain import ical as feeds
 from booking.services.outbox import mailer, notifications
 from booking.domain.models import OutboxMessage, Role, User, utcnow
-from test_concurrency import race
+from support import PASSWORD, messages, parts, race, record_sends, sign_in_as as sign_in
 from booking.services import passwords
 from booking.domain.commands import Patron
 
@@ -30,19 +30,6 @@ def reservation(make_event, make_slot, now):
     event = make_event(timezone="America/Chicago", accessibility_notes="Step-free entrance.")
     slot = make_slot(event)
     return reservations.book(slot.id, Patron.parse(name="Ada Reader", email="ada@example.org"), now=now)
-
-
-def messages(db, kind: str | None = None) -> list[OutboxMessage]:
-    db.session.expire_all()
-    query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
-    if kind is not None:
-        query = query.where(OutboxMessage.kind == kind)
-    return list(db.session.scalars(query))
-
-
-def parts(message) -> dict[str, object]:
-    """The leaf parts of an e-mail by content type."""
-    return {part.get_content_type(): part for part in message.walk() if not part.is_multipart()}
 
 
 def found_text(message) -> str:
@@ -404,20 +391,6 @@ def test_a_reminder_for_a_booking_cancelled_since_is_not_sent(app, db, reservati
     assert not (Path(app.instance_path) / "outbox" / f"message-{reminder.id}.eml").exists()
 
 
-def record_sends(monkeypatch) -> list[tuple[str, str]]:
-    """(To, Subject) of every e-mail the file transport writes, from any thread."""
-    sent, lock = [], threading.Lock()
-    original = mailer.FileTransport.send
-
-    def recording_send(self, composed, name):
-        with lock:
-            sent.append((composed["To"], composed["Subject"]))
-        original(self, composed, name)
-
-    monkeypatch.setattr(mailer.FileTransport, "send", recording_send)
-    return sent
-
-
 def test_two_drainers_at_once_send_each_message_once(app, db, now, monkeypatch):
     for n in range(12):
         notifications.queue_password_reset(f"p{n}@example.org", "http://library.test/x", now)
@@ -573,8 +546,6 @@ def test_a_title_stored_on_two_lines_before_the_rule_is_still_e_mailed_on_one_li
 def test_staff_see_the_messages_that_could_not_be_written_and_send_emails_counts_them(
     app, client, runner, db, reservation, now
 ):
-    from test_partner_pages import PASSWORD, sign_in
-
     staff = User(email="staff@example.org", name="Sam", role=Role.STAFF)
     passwords.set_password(staff, PASSWORD)
     db.session.add(staff)

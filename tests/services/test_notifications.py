@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from booking.services.outbox import mailer, notifications
 from booking.services import reservations
 from booking.domain.models import Booking, BookingStatus, Slot
-from test_concurrency import race
-from test_mailer import messages as queued, record_sends
+from support import crons_at_once, messages as queued
 from booking.domain.commands import Patron
 
 
@@ -130,20 +129,6 @@ def test_two_servers_sending_reminders_at_once_send_each_reminder_once(
     assert sorted(reminded) == sorted(f"r{n}@example.org" for n in range(8))
     assert sorted(m.booking_id for m in reminders) == sorted(booking_ids)
     assert all(m.sent_at is not None for m in reminders)
-
-
-def crons_at_once(app, db, monkeypatch, queue_due, *, now, kind, subject, runs=4):
-    """Four cron jobs at once, each queueing what is due then sending: what each queued,
-    who got an e-mail whose subject starts with `subject`, and the outbox rows of `kind`."""
-    sent = record_sends(monkeypatch)
-
-    def run_cron():
-        queued_here = queue_due()
-        mailer.drain(now)
-        return queued_here
-
-    outcomes = race(app, [run_cron for _ in range(runs)])
-    return outcomes, [to for to, title in sent if title.startswith(subject)], queued(db, kind)
 
 
 def test_cancelled_and_waitlisted_bookings_are_never_reminded(db, make_slot, now):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, csrf_token_from, sign_in
+from support import PASSWORD, csrf_token_from, sign_in
 
 from booking.services import accounts, tokens as auth
 from booking.domain.errors import ValidationFailed

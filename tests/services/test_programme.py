@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
-from conftest import AFTER_BOOKING
+from support import AFTER_BOOKING, CHICAGO, create, fields, local
 from booking.services.queries import catalogue
 from booking.services import partners, programme, reservations
 from booking.services.availability import ConfirmationNeeded, VolunteerConflict
@@ -18,52 +17,8 @@ from booking.domain.errors import (
     ValidationFailed,
     VolunteerConflict,
 )
-from booking.domain.models import Booking, BookingStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Role, Slot, SlotStatus, User
+from booking.domain.models import Booking, BookingStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Slot, SlotStatus
 from booking.domain.commands import Patron
-
-CHICAGO = ZoneInfo("America/Chicago")
-DAY = datetime(2031, 6, 14)  # a Saturday well in the future, CDT (UTC-5)
-
-
-def local(hour: int, minute: int = 0) -> datetime:
-    return DAY.replace(hour=hour, minute=minute)
-
-
-@pytest.fixture
-def place(make_partner, make_event, make_book, db):
-    """A partner co-hosting a 09:00–17:00 event, its coordinator and a volunteer with a book."""
-    partner, other = make_partner("Literacy Council"), make_partner("Museum")
-    event = make_event(
-        starts_at=local(9).replace(tzinfo=CHICAGO).astimezone(timezone.utc),
-        ends_at=local(17).replace(tzinfo=CHICAGO).astimezone(timezone.utc),
-        hosts=[(partner, HostRole.HOST), (other, HostRole.CO_HOST)], max_bookings_per_patron=5,
-    )
-    book = make_book(partner, title="Refugee")
-    users = {
-        "coordinator": User(email="c@example.org", name="Cora", role=Role.COORDINATOR,
-                            partner_id=partner.id),
-        "other_coordinator": User(email="o@example.org", name="Otto", role=Role.COORDINATOR,
-                                  partner_id=other.id),
-        "volunteer": User(email="v@example.org", name="Vera", role=Role.VOLUNTEER,
-                          partner_id=partner.id, human_book_id=book.id),
-        "other_volunteer": User(email="w@example.org", name="Walt", role=Role.VOLUNTEER,
-                                partner_id=other.id),
-        "staff": User(email="s@example.org", name="Sam", role=Role.STAFF),
-    }
-    db.session.add_all(users.values())
-    db.session.commit()
-    return {"partner": partner, "other": other, "event": event, "book": book, **users}
-
-
-def fields(title="Storytime", start=(10, 0), end=(11, 0), seats=2, **extra):
-    return programme.SessionFields(title=title, starts_local=local(*start),
-                                   ends_local=local(*end), seats=seats, **extra)
-
-
-def create(place, now, **extra) -> ProgramSession:
-    return programme.create_session(place["coordinator"], place["partner"], place["event"],
-                                    fields(**extra), now=now)
-
 
 def slot_of(db, session) -> Slot:
     db.session.expire_all()

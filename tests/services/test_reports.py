@@ -23,8 +23,7 @@ from booking.services.queries import reports
 from booking.domain.models import Booking, BookingStatus, ChangedView, EventStatus, Feedback, HostRole, OutboxMessage, Reflection, Role, SlotStatus
 from booking.services.queries.reports import ReportFilter, build_report
 from booking.services.retention import purge_personal_data
-from test_pages import check_accessible_structure
-from test_partner_pages import login, make_user, sign_in  # noqa: F401 (fixtures, a helper)
+from support import check_accessible_structure, sign_in_as as sign_in
 
 CHICAGO = ZoneInfo("America/Chicago")
 #: The clock every report and purge here is given.

@@ -18,10 +18,7 @@ from booking.services.availability import ConfirmationNeeded, WindowSpec
 from booking.domain.errors import ValidationFailed
 from booking.domain.models import AuditEntry, Booking, BookingStatus, Event, HumanBook, OutboxMessage, Partner, ProgramSession, Role, SlotStatus, User
 from booking.domain.text import LINE_MESSAGE, TEXT_MESSAGE, breaks_line, has_control_characters
-from conftest import confirmation_fields
-from test_events import event_fields
-from test_partner_pages import login, make_user, world  # noqa: F401 (fixtures)
-from test_programme import create, fields, local, place  # noqa: F401 (fixture)
+from support import confirmation_fields, create, event_fields, fields, local, sign_in_as as sign_in
 from booking.domain.commands import Patron, WalkIn
 
 #: What breaks a line, and other control characters; each is refused in a one-line field.
@@ -279,7 +276,6 @@ def test_text_stored_before_the_rule_breaks_no_page_feed_or_e_mail(
 ):
     from booking.services import calendars
     from booking.services.outbox import mailer
-    from test_partner_pages import sign_in
 
     event, book, session = world["event"], world["own_book"], world["own_session"]
     slot = make_slot(event, book=book)

@@ -7,8 +7,7 @@ import pytest
 
 from booking.services import reservations
 from booking.domain.models import Booking, BookingStatus, Slot, utcnow
-from conftest import csrf_token_from
-from test_partner_pages import login, make_user, sign_in, world  # noqa: F401 (fixtures)
+from support import csrf_token_from, sign_in_as as sign_in
 from booking.domain.commands import Patron
 
 

@@ -12,7 +12,7 @@ from booking.services.outbox import mailer
 from booking.config import ConfigError
 from booking.domain.models import Booking, BookingStatus, utcnow
 
-from conftest import csrf_token_from
+from support import csrf_token_from
 
 
 @pytest.fixture

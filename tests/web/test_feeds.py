@@ -11,8 +11,7 @@ from icalendar import Calendar
 from bench import schedule as bench_schedule
 from booking.services import calendars, reservations
 from booking.domain.models import EventStatus, HostRole, Role, SlotStatus, User, utcnow
-from test_pages import check_accessible_structure
-from test_partner_pages import make_user, sign_in  # noqa: F401 (a fixture, and a helper)
+from support import check_accessible_structure, sign_in_as as sign_in
 from booking.domain.commands import Patron
 
 CHICAGO_DST_2031 = datetime(2031, 3, 9)  # clocks go forward at 02:00 local that Sunday

@@ -17,7 +17,7 @@ from booking.config import ConfigError
 from booking.domain.models import Booking, BookingStatus, OutboxMessage, RememberedPatron
 from booking.web.holds import COOKIE
 
-from conftest import csrf_token_from
+from support import csrf_token_from, sign_in
 from booking.domain.commands import Patron, WalkIn
 
 
@@ -629,7 +629,6 @@ def test_the_staff_feed_names_holds_apart_from_readers(client, db, make_event, m
 def test_staff_asked_to_cancel_a_hold_are_told_it_is_unconfirmed_and_not_emailed(
         client, db, make_partner, make_event, make_book, make_slot, make_user):
     from booking.domain.models import HostRole
-    from conftest import sign_in
 
     partner = make_partner()
     book = make_book(partner)

@@ -6,10 +6,9 @@ import logging
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token_from
+from support import PASSWORD, csrf_token_from, sign_in_as as sign_in
 
 from booking.domain.models import Booking, Role
-from test_partner_pages import PASSWORD, make_user, sign_in  # noqa: F401
 
 
 def booking_count(db) -> int:

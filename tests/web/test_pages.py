@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
-from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
@@ -12,64 +11,11 @@ import sqlalchemy as sa
 from booking.services import reservations
 from booking.web.forms import BookingForm
 from booking.web.errors import add_field_errors
-from conftest import TEST_DATABASE_URL
+from support import TEST_DATABASE_URL, check_accessible_structure
 from booking.domain.models import Booking, BookingStatus, EventKind, EventStatus, HostRole, ListingStatus, Slot
 from booking.domain.commands import Patron
 
 CHICAGO_WINTER = datetime(2031, 1, 15, 15, 0, tzinfo=timezone.utc)  # 09:00 in Chicago (CST)
-
-
-class PageStructure(HTMLParser):
-    """Headings, form controls with their labels, and external asset references of a page."""
-
-    def __init__(self):
-        super().__init__()
-        self.headings: list[int] = []
-        self.controls: list[dict] = []
-        self.label_for: set[str] = set()
-        self.assets: list[str] = []
-        self._label_depth = 0
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if re.fullmatch(r"h[1-6]", tag):
-            self.headings.append(int(tag[1]))
-        if tag == "label":
-            self._label_depth += 1
-            if attrs.get("for"):
-                self.label_for.add(attrs["for"])
-        if tag in ("input", "select", "textarea") and attrs.get("type") != "hidden":
-            self.controls.append({**attrs, "_wrapped": self._label_depth > 0})
-        if tag == "link" and attrs.get("href"):
-            self.assets.append(attrs["href"])
-        if tag in ("script", "img") and attrs.get("src"):
-            self.assets.append(attrs["src"])
-
-    def handle_endtag(self, tag):
-        if tag == "label":
-            self._label_depth -= 1
-
-
-def check_accessible_structure(html: str) -> None:
-    """One h1, no skipped heading levels, a label for every control, no third-party assets."""
-    page = PageStructure()
-    page.feed(html)
-    assert page.headings.count(1) == 1, page.headings
-    assert page.headings[0] == 1
-    for before, after in zip(page.headings, page.headings[1:]):
-        assert after <= before + 1, f"heading jumps from h{before} to h{after}"
-    for control in page.controls:
-        labelled = (
-            control.get("id") in page.label_for
-            or control["_wrapped"]
-            or control.get("aria-label")
-            or control.get("aria-labelledby")
-        )
-        assert labelled, f"control without a label: {control}"
-    for asset in page.assets:
-        assert asset.startswith("/static/"), f"asset not served by the app: {asset}"
-    assert '<html lang="en">' in html
-    assert 'name="viewport"' in html
 
 
 def booking_count(db) -> int:

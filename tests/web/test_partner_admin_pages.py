@@ -10,16 +10,9 @@ import sqlalchemy as sa
 
 from booking.services import programme, reservations
 from booking.domain.models import AuditEntry, Booking, BookingStatus, EventHost, HostRole, ListingStatus, OutboxMessage, Partner, ProgramSession, Slot
-from conftest import AFTER_BOOKING, confirmation_fields, csrf_token_from
+from support import (AFTER_BOOKING, confirmation_fields, csrf_token_from, local_hour,
+                     sign_in_as as sign_in, window_form)
 from booking.domain.commands import Patron
-from test_partner_pages import (  # noqa: F401  (fixtures)
-    local_hour,
-    login,
-    make_user,
-    sign_in,
-    window_form,
-    world,
-)
 
 
 def session_form(event, start, end, **extra):

@@ -2,71 +2,17 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from booking.services import accounts, tokens as auth, reservations
-from booking.extensions import db as _db
-from conftest import confirmation_fields, csrf_token_from
+from support import (PASSWORD, area_urls, confirmation_fields, csrf_token_from, local_hour,
+                     sign_in_as as sign_in, window_form)
 
-from booking.domain.models import HostRole, HumanBook, ListingStatus, OutboxMessage, Role, Slot, User
-from booking.services import passwords
+from booking.domain.models import HumanBook, ListingStatus, OutboxMessage, Role, Slot, User
 from booking.domain.errors import Forbidden
 from booking.domain.commands import Patron
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def make_user(db):
-    def make_user(email, role, partner=None, book=None, password=PASSWORD):
-        user = User(email=email, name=email.split("@")[0], role=role,
-                    partner_id=partner.id if partner else None,
-                    human_book_id=book.id if book else None)
-        passwords.set_password(user, password)
-        db.session.add(user)
-        db.session.commit()
-        return user
-
-    return make_user
-
-
-@pytest.fixture
-def world(make_partner, make_event, make_book, make_user, make_session, make_slot):
-    """Two partners co-hosting an event, each with a coordinator, a book and a session;
-    a volunteer; staff."""
-    own, other = make_partner("Literacy Council"), make_partner("Museum")
-    event = make_event(hosts=[(own, HostRole.HOST), (other, HostRole.CO_HOST)])
-    own_book = make_book(own, title="Learned to read at 40")
-    other_book = make_book(other, title="Museum guard")
-    own_session = make_session(event, own, title="Family storytime")
-    other_session = make_session(event, other, title="Behind the glass")
-    for session in (own_session, other_session):
-        make_slot(event, session=session, capacity=10, minutes=60,
-                  starts_at=event.starts_at + timedelta(hours=4))
-    return {
-        "event": event, "own": own, "other": other, "own_book": own_book,
-        "other_book": other_book, "own_session": own_session, "other_session": other_session,
-        "staff": make_user("staff@example.org", Role.STAFF),
-        "coordinator": make_user("coord@example.org", Role.COORDINATOR, own),
-        "other_coordinator": make_user("other@example.org", Role.COORDINATOR, other),
-        "volunteer": make_user("vol@example.org", Role.VOLUNTEER, own, own_book),
-    }
-
-
-def sign_in(client, user):
-    page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"csrf_token": csrf_token_from(page),
-                                           "email": user.email, "password": PASSWORD})
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return response
-
-
-@pytest.fixture
-def login(client):
-    return lambda user: sign_in(client, user)
 
 
 def test_signing_in_takes_each_role_to_its_home(app, world):
@@ -156,42 +102,6 @@ def test_forgot_password_does_not_reveal_whether_an_account_exists(submit, world
 
 
 # Who may reach what ------------------------------------------------------------------------
-
-
-def area_urls(app, world, prefix, **query):
-    """Every route of an area, with its parameters filled from `world` (plus `query`)."""
-    values = {"book_id": world["own_book"].id, "slug": world["event"].slug,
-              "session_id": world["own_session"].id, "partner_id": world["own"].id,
-              "table": "events"}
-    if prefix == "/desk":
-        if "desk_reading" not in world:
-            world["desk_reading"] = desk_reading(world)
-        values.update(world["desk_reading"])
-    urls = []
-    for rule in app.url_map.iter_rules():
-        if rule.rule.startswith(prefix):
-            with app.test_request_context():
-                from flask import url_for
-                urls.append((url_for(rule.endpoint, **{a: values[a] for a in rule.arguments},
-                                     **query),
-                             sorted(rule.methods - {"HEAD", "OPTIONS"})))
-    assert urls, prefix
-    return urls
-
-
-def desk_reading(world):
-    """A reading of the world's event with one booking in it, for the /desk routes."""
-    event = world["event"]
-    slot = Slot(event_id=event.id, book_id=world["own_book"].id, capacity=2,
-                starts_at=event.starts_at, ends_at=event.starts_at + timedelta(minutes=30))
-    _db.session.add(slot)
-    _db.session.commit()
-    booking = reservations.book(
-        slot.id,
-        Patron.parse(name="Reader", email="reader@example.org"),
-        now=event.starts_at - timedelta(hours=1),
-    ).booking
-    return {"slot_id": slot.id, "booking_id": booking.id}
 
 
 def names_own_listing(url, world):
@@ -311,17 +221,6 @@ def test_a_new_listing_goes_public_only_after_staff_approve_it(client, submit, l
                 data={"decision": "approve", "csrf_token": csrf_token_from(page)})
     db.session.expire_all()
     assert db.session.get(HumanBook, book.id).listing_status == ListingStatus.APPROVED
-
-
-def window_form(event, start="10:00", end="11:00", **extra):
-    zone_day = event.starts_at.astimezone(__import__("zoneinfo").ZoneInfo(event.timezone)).date()
-    return {"day": zone_day.isoformat(), "starts": start, "ends": end, "reading_minutes": "30",
-            "break_minutes": "10", "readers": "2", "rest_minutes": "20", **extra}
-
-
-def local_hour(event, hours):
-    from zoneinfo import ZoneInfo
-    return (event.starts_at + timedelta(hours=hours)).astimezone(ZoneInfo(event.timezone)).strftime("%H:%M")
 
 
 def test_a_volunteer_adds_a_window_and_the_readings_go_public(client, submit, login, world, db):

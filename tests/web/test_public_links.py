@@ -5,15 +5,14 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import csrf_token_from
+from support import csrf_token_from, sign_in_as as sign_in
 from flask.testing import FlaskClient
 
 from booking.services import reservations
 from booking.domain.models import Role
-from test_partner_pages import make_user, sign_in  # noqa: F401
 from booking.domain.commands import Patron
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = "https://events.library.test"
 FORGED = "evil.example"
 

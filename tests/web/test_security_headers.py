@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from booking.services import calendars, reservations
 from booking.domain.models import Role
-from test_partner_pages import make_user, sign_in  # noqa: F401
+from support import sign_in_as as sign_in
 from booking.domain.commands import Patron
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from itsdangerous.timed import TimestampSigner
 from booking.services import accounts, tokens as auth
 from booking import create_app
 from booking.extensions import db as _db
-from conftest import PASSWORD, csrf_token_from, sign_in
+from support import PASSWORD, csrf_token_from, sign_in
 
 HOST = "library.test"
 COOKIES = ("session", "remember_token")

@@ -3,7 +3,7 @@ account, and guesses throttled without locking the owner out."""
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, csrf_token_from, sign_in
+from support import PASSWORD, csrf_token_from, sign_in
 
 from booking.services import accounts, passwords
 from booking.domain.models import Role

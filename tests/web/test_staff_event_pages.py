@@ -8,8 +8,7 @@ import sqlalchemy as sa
 
 from booking.services import events, reservations
 from booking.domain.models import AuditEntry, Booking, BookingStatus, Event, EventStatus, HostRole, ListingStatus, OutboxMessage, Slot, SlotStatus
-from conftest import AFTER_BOOKING, csrf_token_from
-from test_partner_pages import area_urls, login, make_user, sign_in, world  # noqa: F401
+from support import AFTER_BOOKING, area_urls, csrf_token_from, sign_in_as as sign_in
 from booking.domain.commands import Patron
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import csrf_token_from
+from support import csrf_token_from
 
 from booking.services import tokens as auth
 from booking.domain.models import Role, User
