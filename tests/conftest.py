@@ -10,14 +10,22 @@ checks this), so that each can be moved, run or read on its own.
 """
 from __future__ import annotations
 
+import copy
 import itertools
+import os
+import shutil
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import g
+import sqlalchemy as sa
+from flask import Flask, g
+from jinja2 import BytecodeCache
 
 from booking import create_app
+from booking.web.clients import limiter
 from booking.extensions import db as _db
 from booking.domain.models import Event, EventHost, EventKind, EventStatus, HostRole, HumanBook, ListingStatus, Partner, ProgramSession, Role, Slot, User, utcnow
 from booking.services import passwords
@@ -25,13 +33,68 @@ from support import (CHICAGO, PASSWORD, TEST_DATABASE_URL, csrf_token_from, empt
                      local, sign_in_as)
 
 
+class Databases:
+    """The database every test starts from, kept cheap to make afresh.
+
+    SQLite: one file per test run (per worker) at a fixed path, which the app engines built
+    once keep pointing at; a test gets it empty (database_url) or with the models' schema
+    copied in from a template made once (app), instead of creating every table again.
+    PostgreSQL: the one database, emptied, its schema made again only when a test dropped or
+    changed it.
+    """
+
+    def __init__(self, folder: Path):
+        self.url = TEST_DATABASE_URL or f"sqlite:///{folder / 'test.sqlite3'}"
+        self.path = None if TEST_DATABASE_URL else folder / "test.sqlite3"
+        self.template = folder / "template.sqlite3"
+        self.has_schema = False
+        # PostgreSQL: one engine to empty the database with, rather than one per test.
+        self.engine = sa.create_engine(TEST_DATABASE_URL) if TEST_DATABASE_URL else None
+
+    def empty(self) -> str:
+        """The database, empty (SQLite) or with its tables emptied (PostgreSQL)."""
+        if self.engine is not None:
+            self.has_schema = empty_everything(self.engine)
+        else:
+            # Unlinked, not truncated: a connection some test left open keeps the old file.
+            for path in (self.path, *(self.path.with_name(self.path.name + suffix)
+                                      for suffix in ("-wal", "-shm", "-journal"))):
+                path.unlink(missing_ok=True)
+            self.has_schema = False
+        return self.url
+
+    def fill(self) -> None:
+        """Give the emptied database the models' schema (the app context's engine is unused)."""
+        if self.has_schema:
+            return
+        if self.path is None:
+            _db.create_all()
+        else:
+            if not self.template.exists():
+                engine = sa.create_engine(f"sqlite:///{self.template}")
+                try:
+                    _db.metadata.create_all(engine)
+                finally:
+                    engine.dispose()  # the last connection's close writes the WAL back
+                assert not self.template.with_name(self.template.name + "-wal").exists()
+            shutil.copyfile(self.template, self.path)
+        self.has_schema = True
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    """The test run's database (see Databases)."""
+    databases = Databases(tmp_path_factory.mktemp("database"))
+    yield databases
+    if databases.engine is not None:
+        databases.engine.dispose()
+
+
 @pytest.fixture
-def database_url(tmp_path) -> str:
-    """A database of its own for this test: an SQLite file, or the emptied PostgreSQL one."""
-    if TEST_DATABASE_URL:
-        empty_everything(TEST_DATABASE_URL)
-        return TEST_DATABASE_URL
-    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+def database_url(databases) -> str:
+    """A database of its own for this test: an empty SQLite file, or the emptied PostgreSQL
+    one."""
+    return databases.empty()
 
 
 @pytest.fixture
@@ -55,23 +118,120 @@ def app_config(database_url) -> dict:
     }
 
 
+@dataclass
+class Built:
+    """An app as it was built, to be lent to test after test."""
+
+    app: Flask
+    config: dict
+    shape: tuple
+
+
+#: Apps built so far, by configuration and environment. Building one costs more than most
+#: tests take (its routes compiled; then its templates and SQL statements compiled on first
+#: use, and kept), so one app per configuration serves every test that asks for it, reset
+#: to what it was built as. A test that changed the app itself (added a route, a hook, a
+#: client class) leaves it changed: such an app is built anew for the next test.
+BUILT: dict[str, Built] = {}
+
+
+def shape(app: Flask) -> tuple:
+    """What a test could add to an app beyond its config."""
+    hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs,
+             app.teardown_appcontext_funcs, app.url_value_preprocessors,
+             app.url_default_functions, app.template_context_processors,
+             app.error_handler_spec)
+    return (
+        len(list(app.url_map.iter_rules())), len(app.view_functions),
+        tuple(leaves(hook) for hook in hooks),
+        app.wsgi_app, app.json, app.session_interface, app.test_client_class,
+        app.test_cli_runner_class, tuple(app.extensions), len(app.jinja_env.globals),
+        len(app.jinja_env.filters), len(app.jinja_env.tests),
+    )
+
+
+def leaves(tree) -> int:
+    """How many functions a hook table (dicts of lists or dicts, nested) holds."""
+    if isinstance(tree, dict):
+        return sum(leaves(value) for value in tree.values())
+    if isinstance(tree, list):
+        return len(tree)
+    return 1
+
+
+def configuration_key(config: dict) -> str:
+    """What tells one app from another: its config, and the environment (create_app reads
+    settings from it)."""
+    environment = {name: value for name, value in os.environ.items()
+                   if name != "PYTEST_CURRENT_TEST"}
+    return repr((sorted(config.items(), key=lambda item: item[0]),
+                 sorted(environment.items())))
+
+
+class TemplateCode(BytecodeCache):
+    """Compiled templates, kept in memory for every app the suite builds: each app compiles
+    the same templates on first use otherwise. Jinja checks each against its source."""
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = TemplateCode()
+
+
+def lend_app(config: dict, key: str) -> Flask:
+    """The app for `config` (whose configuration_key is `key`), built now or reset to what
+    it was built as."""
+    built = BUILT.get(key)
+    if built is None:
+        app = create_app(config)
+        app.jinja_env.bytecode_cache = TEMPLATE_CODE
+
+        @app.teardown_request
+        def forget_signed_in_user(exc):
+            # Requests share the test's app context, hence `g`; Flask-Login caches the user
+            # there, and a real server would start every request afresh.
+            g.pop("_login_user", None)
+            g.pop("csrf_token", None)  # Flask-WTF caches the session's token there too
+
+        built = BUILT[key] = Built(app, copy.deepcopy(dict(app.config)), shape(app))
+        return app
+    app = built.app
+    app.config.clear()
+    app.config.update(copy.deepcopy(built.config))
+    # One limiter serves every app, set up by the last create_app: set it up for this one
+    # again, which also forgets what earlier tests counted.
+    limiter.init_app(app)
+    # Flask refuses new routes and hooks once an app has answered; a test may still add its
+    # own (it then gets an app built anew next time, see BUILT). Flask's own app.run() resets
+    # the flag the same way when a server stops.
+    app._got_first_request = False
+    return app
+
+
 @pytest.fixture
-def app(app_config, tmp_path):
-    app = create_app(app_config)
+def app(app_config, databases, tmp_path):
+    """The app for this test's configuration, on a fresh database, its context pushed."""
+    key = configuration_key(app_config)
+    app = lend_app(app_config, key)
     app.instance_path = str(tmp_path / "instance")
-
-    @app.teardown_request
-    def forget_signed_in_user(exc):
-        # Requests share the test's app context, hence `g`; Flask-Login caches the user
-        # there, and a real server would start every request afresh.
-        g.pop("_login_user", None)
-        g.pop("csrf_token", None)  # Flask-WTF caches the session's token there too
-
     with app.app_context():
-        _db.create_all()
+        if app_config["SQLALCHEMY_DATABASE_URI"] == databases.url:
+            databases.fill()
+        else:
+            _db.create_all()
         yield app
         _db.session.remove()
         _db.engine.dispose()
+    if key in BUILT and shape(app) != BUILT[key].shape:
+        del BUILT[key]
 
 
 @pytest.fixture

@@ -53,7 +53,9 @@ def app_config(app_config):
 def live_url(app):
     """The app served on a free loopback port for the length of the test."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled every 10 ms, not 0.5 s: shutdown() waits for the next poll.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
+                              daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
