@@ -50,6 +50,8 @@ class Databases:
         self.has_schema = False
         # PostgreSQL: one engine to empty the database with, rather than one per test.
         self.engine = sa.create_engine(TEST_DATABASE_URL) if TEST_DATABASE_URL else None
+        if self.engine is not None:
+            create_if_missing(self.engine.url)
 
     def empty(self) -> str:
         """The database, empty (SQLite) or with its tables emptied (PostgreSQL)."""
@@ -79,6 +81,18 @@ class Databases:
                 assert not self.template.with_name(self.template.name + "-wal").exists()
             shutil.copyfile(self.template, self.path)
         self.has_schema = True
+
+
+def create_if_missing(url: sa.URL) -> None:
+    """Create the PostgreSQL database `url` names (an xdist worker's, the first time)."""
+    server = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            if not connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                     {"name": url.database}):
+                connection.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
+    finally:
+        server.dispose()
 
 
 @pytest.fixture(scope="session")

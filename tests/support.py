@@ -24,7 +24,20 @@ from booking.extensions import db as _db
 from booking.services import events, programme, reservations
 from booking.services.outbox import mailer
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+def worker_database(url: str | None) -> str | None:
+    """The database of this pytest-xdist worker: the URL's, suffixed with the worker's id
+    (test_gw0, test_gw1, ...), so that workers running at once never share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = sa.engine.make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(
+        hide_password=False)
+
+
+#: PostgreSQL to run on, when given (each xdist worker on a database of its own), else SQLite.
+TEST_DATABASE_URL = worker_database(os.environ.get("TEST_DATABASE_URL"))
 
 #: Messages other than the confirmation or waitlist notice every booking queues: what a
 #: change to the schedule itself sent.
