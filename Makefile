@@ -44,9 +44,14 @@ run: db
 	sweeper=$$!; trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(FLASK) run --host $(HOST) --port $(PORT)
 
+# The suite on every core (pytest-xdist): each worker on a database of its own (see
+# tests/conftest.py), each test file on one worker. PYTEST_WORKERS=0 runs it in one process;
+# under --pdb, `auto` does that by itself.
+PYTEST_WORKERS ?= auto
+
 # pytest's exit code 5 means no test was collected: a broken suite, never a pass.
 test: install
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
+	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$code
 

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from booking import MIGRATIONS_DIR, create_app
 from booking.extensions import db
 from booking.domain.models import Event, utcnow
-from conftest import TEST_DATABASE_URL, drop_everything
+from support import TEST_DATABASE_URL, drop_everything
 
 
 @pytest.fixture
