@@ -53,6 +53,16 @@ def submit(
     if not form.is_submitted():
         return render(200, None)
     if not form.validate():
+        # Every problem at once: the command's rules on the fields that did parse, beside the
+        # form's own word on those that did not (a date that is not one, say).
+        try:
+            command.parse(entered(form), context=context, **(fields or {}))
+        except ValidationFailed as exc:
+            unparsed = {name for name in exc.errors if name in form and form[name].errors}
+            if loose := add_field_errors(
+                    form, {name: exc.errors[name] for name in exc.errors if name not in unparsed},
+                    fallback):
+                flash(loose, "error")
         return render(422, None)
     try:
         result = perform(command.parse(entered(form), context=context, **(fields or {})))

@@ -79,9 +79,14 @@ FREE_TEXT = PlainText(multiline=True)
 
 
 class WholeNumberField(IntegerField):
-    """An integer field whose parse error a patron understands."""
+    """A whole number. A box left empty reaches the command as empty (""), so that the command
+    says what is missing (or takes its default); anything else that is not a whole number is
+    told at once, in words a patron understands."""
 
     def process_formdata(self, valuelist):
+        if valuelist and isinstance(valuelist[0], str) and not valuelist[0].strip():
+            self.data = ""
+            return
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:
@@ -358,17 +363,6 @@ class BookForm(FlaskForm):
                                   render_kw=limits(BookListing, "volunteer_email", type="email"))
 
 
-class CountField(WholeNumberField):
-    """A whole number whose emptied box reaches the command as empty (""), so that the command
-    says what is missing rather than taking its default."""
-
-    def process_formdata(self, valuelist):
-        if valuelist and isinstance(valuelist[0], str) and not valuelist[0].strip():
-            self.data = ""
-            return
-        super().process_formdata(valuelist)
-
-
 class ClockField(TimeField):
     """A time of day typed as hours and minutes; empty is None, for the command to say what is
     missing."""
@@ -410,14 +404,14 @@ class WindowForm(_LocalTimes, FlaskForm):
     day = SelectField("Day")
     starts = ClockField("From (local time)", render_kw=limits(Window, "starts"))
     ends = ClockField("Until (local time)", render_kw=limits(Window, "ends"))
-    reading_minutes = CountField("Reading length (minutes)", default=30,
+    reading_minutes = WholeNumberField("Reading length (minutes)", default=30,
                                  render_kw=limits(Window, "reading_minutes"))
-    break_minutes = CountField("Break between readings (minutes)", default=10,
+    break_minutes = WholeNumberField("Break between readings (minutes)", default=10,
                                render_kw=limits(Window, "break_minutes"))
-    readers = CountField("Readers per reading", default=1, render_kw=limits(Window, "readers"))
-    rest_after = CountField("Rest after this many readings (optional)",
+    readers = WholeNumberField("Readers per reading", default=1, render_kw=limits(Window, "readers"))
+    rest_after = WholeNumberField("Rest after this many readings (optional)",
                             render_kw=limits(Window, "rest_after"))
-    rest_minutes = CountField("Rest length (minutes)", default=20,
+    rest_minutes = WholeNumberField("Rest length (minutes)", default=20,
                               render_kw=limits(Window, "rest_minutes"))
 
 
@@ -443,7 +437,7 @@ class SessionForm(_LocalTimes, FlaskForm):
     day = SelectField("Day")
     starts = ClockField("Starts (local time)", render_kw=limits(SessionListing, "starts"))
     ends = ClockField("Ends (local time)", render_kw=limits(SessionListing, "ends"))
-    seats = CountField("Seats", default=20, render_kw=limits(SessionListing, "seats"))
+    seats = WholeNumberField("Seats", default=20, render_kw=limits(SessionListing, "seats"))
     presenter_user_id = SelectField("Presenter (optional)", default=None, coerce=optional_id)
 
 

@@ -197,6 +197,33 @@ def test_an_empty_booking_form_lists_every_problem_at_once_the_agreement_too(sub
     assert "js/focus-error.js" in html and 'tabindex="-1"' in summary
 
 
+def summary_of(html: str) -> str:
+    start = html.index('class="error-summary"')
+    return html[start:html.index("</ul>", start)]
+
+
+def test_a_number_that_is_not_one_is_told_with_every_other_problem_at_once(submit, reading, db):
+    response = submit(f"/slots/{reading.id}/book", {"name": "", "email": "ada@", "seats": "two"})
+
+    assert response.status_code == 422
+    summary = summary_of(response.get_data(as_text=True))
+    for message in ("Enter a whole number, such as 1 or 2.", "Enter your name.",
+                    "Enter a valid e-mail address, like name@example.org.",
+                    "Please read and accept the reader agreement."):
+        assert message in summary
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+
+
+def test_an_emptied_number_box_is_told_as_missing_not_as_a_bad_number(submit, reading):
+    response = submit(f"/slots/{reading.id}/book",
+                      {**book_form(), "seats": "  "})
+
+    assert response.status_code == 422
+    summary = summary_of(response.get_data(as_text=True))
+    assert "Enter how many seats you need as a whole number." in summary
+    assert "Enter a whole number, such as 1 or 2." not in summary
+
+
 def test_patron_books_sees_the_manage_link_and_cancels(client, submit, reading, db):
     response = submit(f"/slots/{reading.id}/book", book_form(email=" Ada@Example.org "))
     assert response.status_code == 303
