@@ -74,8 +74,6 @@ class PlainText:
 
 #: Titles, names, venues, reasons, addresses: no line breaks, tabs or control characters.
 ONE_LINE = PlainText()
-#: Descriptions, notes, comments: line breaks and tabs, but no other control characters.
-FREE_TEXT = PlainText(multiline=True)
 
 
 class WholeNumberField(IntegerField):
@@ -320,14 +318,13 @@ class AcceptInvitationForm(FlaskForm):
     password, confirm = _new_password_fields(AcceptInvitation)
 
 
-def _optional_id(value):
-    """A select's value as an id, None for its empty "none" choice; anything else is kept as
-    sent, to be refused as not offered."""
-    if value == "":
+def optional_id(value):
+    """A select's value as an id (None for its empty "none" choice); anything else is kept as
+    it came, for the select to refuse as not offered."""
+    if value is None or value == "":
         return None
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return value
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() \
+        else value
 
 
 class InviteForm(FlaskForm):
@@ -338,8 +335,8 @@ class InviteForm(FlaskForm):
 
     email = StringField("Their e-mail address", render_kw=limits(Invite, "email", type="email"))
     role = SelectField("Role", default="")
-    partner_id = SelectField("Partner", default="", coerce=_optional_id)
-    human_book_id = SelectField("Human book", default="", coerce=_optional_id)
+    partner_id = SelectField("Partner", default="", coerce=optional_id)
+    human_book_id = SelectField("Human book", default="", coerce=optional_id)
 
 
 class BookForm(FlaskForm):
@@ -419,15 +416,6 @@ class WindowForm(_LocalTimes, FlaskForm):
                             render_kw=limits(Window, "rest_after"))
     rest_minutes = CountField("Rest length (minutes)", default=20,
                               render_kw=limits(Window, "rest_minutes"))
-
-
-def optional_id(value):
-    """A select's value as an id (None for the empty choice); anything else is kept as it
-    came, for the select to refuse as not offered."""
-    if value is None or value == "":
-        return None
-    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() \
-        else value
 
 
 class SessionForm(_LocalTimes, FlaskForm):
