@@ -8,7 +8,8 @@ than REQUEST_WINDOW after it, so a cron job that was down for a while does not s
 about a reading weeks old.
 
 Answers are anonymous in reports: reports read `Feedback` by event, slot and book, and
-`Reflection` by event and partner only (booking.reports says why), never by patron or volunteer.
+`Reflection` by event and partner only (services/queries/reports.py says why), never by
+patron or volunteer.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""HTML forms. They collect and coerce input; the rules themselves live in the services."""
+"""HTML forms. They render, and collect and coerce input (with CSRF); the rules live in the
+commands (domain/commands.py), from which the forms take their limits."""
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -57,7 +58,7 @@ def strip(value):
 
 
 class PlainText:
-    """The shared text rule (`booking.text`) on a field: one line, or free text (`multiline`).
+    """The shared text rule (domain/text.py) on a field: one line, or free text (`multiline`).
 
     Put it after DataRequired or Optional: it stops the field's other checks, since its
     message is the one that says what to fix.

@@ -1,7 +1,8 @@
 """Notifications: messages queued in the outbox table, in the same transaction as their cause.
 
-Queueing only adds a row; `booking.mailer` renders and sends it once the transaction commits.
-Links in e-mails point at PUBLIC_BASE_URL, as they are read away from any request.
+Queueing only adds a row; the mailer (outbox/mailer.py) renders and sends it once the
+transaction commits. Links in e-mails point at PUBLIC_BASE_URL, as they are read away from any
+request.
 """
 from __future__ import annotations
 
