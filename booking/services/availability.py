@@ -266,13 +266,8 @@ def _check_volunteer_free(event: Event, book: HumanBook, result: Plan) -> None:
             sa.select(Slot).where(overlap, sa.or_(*conditions)).limit(1)
         )
         if clash is not None:
-            zone = ZoneInfo(event.timezone)
-            raise VolunteerConflict(
-                f"“{book.title}” is already giving a reading or session at "
-                f"{clash.starts_at.astimezone(zone):%Y-%m-%d %H:%M}–"
-                f"{clash.ends_at.astimezone(zone):%H:%M} ({clash.event.title}). "
-                "A volunteer cannot be in two places at once."
-            )
+            raise VolunteerConflict(f"“{book.title}”", "reading or session", clash,
+                                    event.timezone)
 
 
 def withdraw_slot(slot: Slot, *, now: datetime, reason: str) -> list[Booking]:
