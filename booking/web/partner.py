@@ -29,6 +29,9 @@ from booking.domain import messages
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
 
+#: What a new book or session is, once saved: a draft until it is sent for approval.
+SAVED_AS_DRAFT = "“{title}” is saved as a draft. Send it for approval when it is ready."
+
 
 @bp.before_request
 @roles_required(Role.COORDINATOR, Role.STAFF)
@@ -148,8 +151,8 @@ def _save_book(form: BookForm, book: HumanBook | None):
         return listings.update_book(current_user, book, listing, now=utcnow())
 
     def saved(saved_book: HumanBook):
-        flash(f"“{saved_book.title}” is saved as a draft. Send it for approval when it is ready."
-              if book is None else f"“{saved_book.title}” is saved.", "success")
+        flash(SAVED_AS_DRAFT.format(title=saved_book.title) if book is None
+              else f"“{saved_book.title}” is saved.", "success")
         return redirect(url_for("partner.home"), 303)
 
     return submit(form, BookListing, perform, fallback="title", done=saved,
@@ -241,8 +244,7 @@ def _save_session(form: SessionForm, event: Event, session: ProgramSession | Non
 
     def saved(result: ProgramSession | programme.SessionPlan):
         if session is None:
-            flash(f"“{result.title}” is saved as a draft. Send it for approval when it is "
-                  "ready.", "success")
+            flash(SAVED_AS_DRAFT.format(title=result.title), "success")
         else:
             moved = " Readers who booked are told about the new time." if result.moved else ""
             flash(f"“{session.title}” is saved.{moved}", "success")
