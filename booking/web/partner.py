@@ -13,13 +13,14 @@ from flask_login import current_user
 from booking.services import availability, listings, partners, programme
 from booking.services.accounts import invitable_books
 from booking.web.access import roles_required
-from booking.domain.commands import BookListing, Profile, SessionListing
+from booking.domain.commands import BookListing, Confirmation, Profile, SessionListing
 from booking.domain.errors import ConfirmationNeeded
 from ..extensions import db
 from booking.web.forms import BookForm, ConfirmForm, InviteForm, ProfileForm, SessionForm
 from booking.domain.models import Event, HumanBook, Partner, ProgramSession, Role, utcnow
 from booking.services.queries.reports import PARTNER_TABLES
 from .actions import submit
+from .errors import error_response
 from .converters import MAX_ID
 from .invitations import invitation_page
 from .reports import impact_page, report_csv, report_page
@@ -306,17 +307,26 @@ def retire_session(session_id: int):
 def _retire(listing: HumanBook | ProgramSession, retire, default_reason: str, *,
             page_url: str, event: Event | None = None):
     """Retire a book or session; first show the bookings it would cancel, if any."""
-    if ConfirmForm().validate_on_submit():
-        try:
-            retire(current_user, listing, now=utcnow(), confirmed=confirmed_bookings(),
-                   reason=reason_given(default_reason))
-        except ConfirmationNeeded as exc:
-            return confirmation_page(exc, event=event, page_url=page_url,
-                                     default_reason=default_reason,
-                                     resource_label="Session" if event else "Reading",
-                                     back_url=url_for("partner.home"))
+    def retired(_lost):
         flash(f"“{listing.title}” is retired and no longer listed.", "success")
-    return redirect(url_for("partner.home"), 303)
+        return redirect(url_for("partner.home"), 303)
+
+    def ask(exc: ConfirmationNeeded):
+        return confirmation_page(exc, event=event, page_url=page_url,
+                                 default_reason=default_reason,
+                                 resource_label="Session" if event else "Reading",
+                                 back_url=url_for("partner.home"))
+
+    def refused(status: int, problem: str | None):
+        # The button sits on the dashboard: a refusal is its own page, anything else goes back.
+        if problem is not None:
+            return error_response(status, problem)
+        return redirect(url_for("partner.home"), 303)
+
+    return submit(ConfirmForm(), Confirmation, lambda _: retire(
+        current_user, listing, now=utcnow(), confirmed=confirmed_bookings(),
+        reason=reason_given(default_reason)), done=retired, render=refused,
+        refusals={ConfirmationNeeded: ask})
 
 
 # Reports ----------------------------------------------------------------------------------
