@@ -9,6 +9,8 @@ scenario when it consumed what it acted on (a booking cancelled, an invitation u
 """
 from __future__ import annotations
 
+import functools
+import io
 import itertools
 import json
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from flask import request, request_finished
+from werkzeug.datastructures import MultiDict
 
 from booking import create_app
 from booking.demo import DEMO_EVENT_SLUG, seed_demo
@@ -50,6 +53,16 @@ class Omitted:
 OMITTED = Omitted()
 
 
+class Upload:
+    """A file sent where the field's text goes (the whole form goes as multipart)."""
+
+    def __repr__(self):
+        return "<file>"
+
+
+UPLOAD = Upload()
+
+
 @dataclass(frozen=True)
 class Repeated:
     """The field sent twice: `first`, then `second` (None: the field's valid value)."""
@@ -70,10 +83,11 @@ EVERY_FIELD = [
     OMITTED,
     # Sent twice: a value that passes, then a NUL, for whatever reads the last or every value.
     Repeated(second="a\x00b"),
+    UPLOAD,
 ]
 NUMBERS = ["not-a-number", "1e309", "-1", str(10**40), "\u00b2"]  # ² is a digit to isdigit only
-DATES = ["0000-00-00", "99999-01-01", "9999-12-31T23:59", "25:61", "not-a-date"]
-CHOICES = ["not-an-option", "-1", str(10**40), "\u00b2"]
+DATES = ["0000-00-00", "99999-01-01", "9999-12-31T23:59", "25:61"]
+CHOICES = ["not-an-option", str(10**40), "\u00b2"]
 #: What a field also gets, by how its page renders it; a field the page does not render (a
 #: probe, a query parameter) or a hidden one gets all of it.
 BY_KIND = {"number": NUMBERS, "date": DATES, "time": DATES, "datetime-local": DATES,
@@ -97,6 +111,10 @@ JSON_GARBAGE = [
     "", "x" * 10_000, "a\x00b", "\u202e", Raw('"\\ud800"'), "1", [], [1, 2], {},
     {"$gt": ""}, OMITTED,
 ]
+#: What each field gets in a JSON body sent where its form is expected (no field reads one).
+FORM_JSON_GARBAGE = [[1, "a\x00b"]]
+#: Whole JSON bodies, not objects, sent where a form is expected.
+FORM_JSON_BODIES = ["1", "[]", "null", '{"a": ']
 #: Whole bodies that are not a JSON object of fields.
 JSON_BODIES = ["[]", "null", "1", '"text"', "{}", "1e309", '{"a": ', "\u00ff", "", "[" * 5000]
 
@@ -116,7 +134,7 @@ def spoiled(fields: dict, name: str, garbage, valid) -> dict:
 
 
 def _values(value) -> list:
-    return [value] if isinstance(value, (str, bytes)) else list(value)
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def json_text(body: dict) -> str:
@@ -279,11 +297,15 @@ class Visitor:
 def row_counts(db) -> dict[str, int]:
     """Every table's row count, in one query."""
     db.session.rollback()  # a fresh look, past anything the test's session holds
-    counts = [sa.select(sa.func.count()).select_from(table).scalar_subquery().label(table.name)
-              for table in db.metadata.sorted_tables]
-    row = db.session.execute(sa.select(*counts)).one()
+    row = db.session.execute(_counts(tuple(db.metadata.sorted_tables))).one()
     db.session.rollback()
     return dict(row._mapping)
+
+
+@functools.cache
+def _counts(tables) -> sa.Select:
+    return sa.select(*(sa.select(sa.func.count()).select_from(table).scalar_subquery()
+                       .label(table.name) for table in tables))
 
 
 class Run:
@@ -334,7 +356,8 @@ class Run:
 
     def post(self, target: Target, fields: dict | None = None, *, query: dict | None = None,
              body: str | None = None) -> bool:
-        """Send a form's `fields` (or a JSON `body`) and check the answer; True if refused."""
+        """Send a form's `fields` (or a JSON `body`, with the CSRF token in its header as a
+        script would send it) and check the answer; True if refused."""
         visitor = self.visitor(target.role)
         if self.counts is None:
             self.counts = row_counts(self.db)
@@ -345,11 +368,17 @@ class Run:
             pairs = [(name, visitor.csrf() if value == CSRF else value)
                      for name, values in fields.items() for value in _values(values)]
             body, kind = urlencode(pairs), "application/x-www-form-urlencoded"
+            if any(value is UPLOAD for _name, value in pairs):
+                body = MultiDict([(name, (io.BytesIO(b"garbage"), "garbage.txt")
+                                   if value is UPLOAD else value) for name, value in pairs])
+                kind = "multipart/form-data"
         else:
             kind = "application/json"
+        headers = {"X-CSRFToken": visitor.csrf()} if target.json is None and fields is None \
+            else {}
         self.sending = True
         try:
-            answer = visitor.client.post(url, data=body, content_type=kind)
+            answer = visitor.client.post(url, data=body, content_type=kind, headers=headers)
         finally:
             self.sending = False
         self.last = answer
@@ -419,6 +448,15 @@ class Exercise:
         for name, garbage in itertools.product(list(self.target.query), ALL_GARBAGE):
             self.send(self.fields, query=spoiled(self.target.query, name, garbage,
                                                  self.target.query[name]))
+        # JSON where the form is expected: every field as typed, then each as another type.
+        typed = {name: value for name, value in self.fields.items()
+                 if not name.endswith("csrf_token")}
+        self.send(body=json_text(typed))
+        for name, garbage in itertools.product(names, FORM_JSON_GARBAGE):
+            if not name.endswith("csrf_token"):
+                self.send(body=json_text({**typed, name: garbage}))
+        for text in FORM_JSON_BODIES:
+            self.send(body=text)
 
     def json(self) -> None:
         for name, garbage in itertools.product(list(self.target.json), JSON_GARBAGE):
@@ -910,3 +948,18 @@ def test_garbage_in_every_field_is_refused_without_a_500_and_changes_nothing(
     # Garbage was refused (a route that reads no field, the API's cancel, has none to refuse).
     assert run.refused >= len(EVERY_FIELD) - 2 or endpoint == "api.cancel_booking", \
         f"{endpoint} refused {run.refused} submissions"
+
+
+def test_a_file_or_a_json_body_in_place_of_a_form_is_read_as_the_form_left_empty(client, db):
+    """Flask-WTF hands a form's fields an uploaded file, or a JSON body's values, as they come;
+    the fields could not read them (a 500). Our forms read the posted text fields only."""
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    upload = client.post("/login", content_type="multipart/form-data", data={
+        "csrf_token": token, "email": (io.BytesIO(b"staff@example.org"), "email.txt"),
+        "password": PASSWORD})
+    not_an_object = client.post("/login", data="1", content_type="application/json",
+                                headers={"X-CSRFToken": token})
+
+    for answer in (upload, not_an_object):
+        assert answer.status_code == 422
+        assert "Enter your e-mail address." in answer.get_data(as_text=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -87,6 +88,26 @@ class WholeNumberField(IntegerField):
             raise ValueError(messages.WHOLE_NUMBER) from exc
 
 
+#: A form built without `formdata` reads what was posted (Flask-WTF's own default, narrowed).
+_POSTED = object()
+
+
+class Form(FlaskForm):
+    """The base of every form here: it reads the posted form's text fields, nothing else.
+
+    Flask-WTF would also hand the fields an uploaded file (a multipart post may carry one under
+    any field's name) or a JSON body's values as they come (a list, a number, a body that is
+    no object), which no field here can read: the coercions and validators fail with a 500.
+    Such a post is read as the form with those fields left empty, for the command to refuse.
+    """
+
+    def __init__(self, formdata=_POSTED, **kwargs):
+        if formdata is _POSTED:
+            submitted = request.method in ("POST", "PUT", "PATCH", "DELETE")
+            formdata = request.form if submitted and request.form else None
+        super().__init__(formdata=formdata, **kwargs)
+
+
 def limits(command: type[Command], name: str, **extra) -> dict:
     """The HTML attributes a field takes from its command's rule (`required`, `maxlength`,
     `min`, `max`): the browser learns the limits the command enforces, which stay the only
@@ -107,7 +128,7 @@ def limits(command: type[Command], name: str, **extra) -> dict:
     return {**attributes, **extra}
 
 
-class BookingForm(FlaskForm):
+class BookingForm(Form):
     """A patron's booking (the Patron command): who, how many seats, needs, the agreement."""
 
     command = Patron
@@ -126,7 +147,7 @@ class BookingForm(FlaskForm):
         self.seats.render_kw = {**(self.seats.render_kw or {}), "min": 1, "max": limit}
 
 
-class WalkInForm(FlaskForm):
+class WalkInForm(Form):
     """A walk-in at the desk (the WalkIn command): one form per reading (give each a prefix)."""
 
     command = WalkIn
@@ -140,7 +161,7 @@ class WalkInForm(FlaskForm):
     accept_agreement = BooleanField("Reader agreement explained and accepted")
 
 
-class WalkInSeatsForm(FlaskForm):
+class WalkInSeatsForm(Form):
     """The seats of each reading the desk holds back for walk-ins (the SeatsHeldBack command)."""
 
     command = SeatsHeldBack
@@ -151,13 +172,13 @@ class WalkInSeatsForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that changes state (the Confirmation command): only its CSRF token matters."""
 
     command = Confirmation
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(Form):
     """The desk's mark on a booking (the Attendance command): one button per mark."""
 
     command = Attendance
@@ -165,7 +186,7 @@ class AttendanceForm(FlaskForm):
     mark = SelectField("Mark", choices=list(MARKS), validate_choice=False)
 
 
-class ConfirmHoldForm(FlaskForm):
+class ConfirmHoldForm(Form):
     """Confirming a hold from its e-mailed link (the Confirmation command); remembering the
     browser is asked for, since libraries are full of shared computers, and is the page's
     business, not the booking's."""
@@ -176,7 +197,7 @@ class ConfirmHoldForm(FlaskForm):
         "Remember my address on this browser, to book in one step next time")
 
 
-class EventFilterForm(FlaskForm):
+class EventFilterForm(Form):
     """Home page filters, read from the query string."""
 
     class Meta:
@@ -231,7 +252,7 @@ class ListedChoiceField(SelectField):
             raise ValidationError(f"Choose {self.label.text.lower()} from the list.")
 
 
-class ReportFilterForm(FlaskForm):
+class ReportFilterForm(Form):
     """Report filters, read from the query string."""
 
     class Meta:
@@ -253,7 +274,7 @@ class ReportFilterForm(FlaskForm):
             raise ValidationError("The end date must be on or after the start date.")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """Signing in. Not a write (it changes no record, only this browser's session), so it has
     no command: these checks only keep a value no account could have from the lookup."""
 
@@ -273,7 +294,7 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me signed in on this device")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     """Asking for a reset link (the ForgottenPassword command)."""
 
     command = ForgottenPassword
@@ -291,7 +312,7 @@ def _new_password_fields(command: type[NewPassword]):
     return password, confirm
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     """A new password through a reset link (the NewPassword command)."""
 
     command = NewPassword
@@ -299,7 +320,7 @@ class ResetPasswordForm(FlaskForm):
     password, confirm = _new_password_fields(NewPassword)
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     """A signed-in person's new password (the ChangePassword command)."""
 
     command = ChangePassword
@@ -309,7 +330,7 @@ class ChangePasswordForm(FlaskForm):
     password, confirm = _new_password_fields(ChangePassword)
 
 
-class AcceptInvitationForm(FlaskForm):
+class AcceptInvitationForm(Form):
     """Accepting an invitation (the AcceptInvitation command): a name and a password."""
 
     command = AcceptInvitation
@@ -328,7 +349,7 @@ def optional_id(value):
         else value
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     """Invite a person by e-mail (the Invite command); the view offers the roles, partners or
     books the inviter may."""
 
@@ -340,7 +361,7 @@ class InviteForm(FlaskForm):
     human_book_id = SelectField("Human book", default="", coerce=optional_id)
 
 
-class BookForm(FlaskForm):
+class BookForm(Form):
     """A human book listing (the BookListing command), as its partner's coordinator edits it."""
 
     command = BookListing
@@ -400,7 +421,7 @@ class _LocalTimes:
                 for name in ("starts", "ends")}
 
 
-class WindowForm(_LocalTimes, FlaskForm):
+class WindowForm(_LocalTimes, Form):
     """One availability window (the Window command), in the event's local time."""
 
     command = Window
@@ -419,7 +440,7 @@ class WindowForm(_LocalTimes, FlaskForm):
                               render_kw=limits(Window, "rest_minutes"))
 
 
-class SessionForm(_LocalTimes, FlaskForm):
+class SessionForm(_LocalTimes, Form):
     """A program session (the SessionListing command), in the event's local time."""
 
     command = SessionListing
@@ -436,7 +457,7 @@ class SessionForm(_LocalTimes, FlaskForm):
     presenter_user_id = SelectField("Presenter (optional)", default=None, coerce=optional_id)
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     """A partner's public profile (the Profile command)."""
 
     command = Profile
@@ -468,7 +489,7 @@ class LocalDateTimeField(DateTimeLocalField):
             raise ValueError(messages.LOCAL_MOMENT) from exc
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     """An event as staff enter it (the EventDetails command)."""
 
     command = EventDetails
@@ -496,7 +517,7 @@ class EventForm(FlaskForm):
                                    render_kw=limits(EventDetails, "agreement_text"))
 
 
-class CloneEventForm(FlaskForm):
+class CloneEventForm(Form):
     """A copy of an event at another time (the CloneEvent command)."""
 
     command = CloneEvent
@@ -505,7 +526,7 @@ class CloneEventForm(FlaskForm):
                                 render_kw=limits(CloneEvent, "starts"))
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     """Cancelling an event or a reading (the Cancellation command): the reason goes to every
     patron."""
 
@@ -522,7 +543,7 @@ def hosts_form(partners, roles: dict[int, str]) -> FlaskForm:
     """One role select per partner, named `partner_<id>`, preset to its current role; the
     Hosts command judges the roles chosen (`chosen`)."""
 
-    class HostsForm(FlaskForm):
+    class HostsForm(Form):
         def chosen(self) -> list[tuple[int, str]]:
             """(partner id, role) of each partner taking part, in the page's order."""
             return [(partner.id, self[f"partner_{partner.id}"].data) for partner in partners
@@ -545,7 +566,7 @@ def _answer(label: str, choices) -> RadioField:
     return RadioField(label, choices=choices, validate_choice=False)
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(Form):
     """The reader's short survey after a reading (the SurveyAnswer command)."""
 
     command = SurveyAnswer
@@ -562,7 +583,7 @@ class FeedbackForm(FlaskForm):
     comment = TextAreaField("Anything you would like to tell us? (optional)")
 
 
-class ReflectionForm(FlaskForm):
+class ReflectionForm(Form):
     """A volunteer's reflection on their readings at an event (the VolunteerReflection
     command)."""
 
