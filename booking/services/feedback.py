@@ -176,6 +176,7 @@ def event_for_reflection(slug: str, user: User) -> Event | None:
 
 
 def find_reflection(event: Event, book: HumanBook) -> Reflection | None:
+    """The reflection on the book's readings at the event, if one was written."""
     return db.session.scalar(
         sa.select(Reflection).where(Reflection.event_id == event.id,
                                     Reflection.book_id == book.id)

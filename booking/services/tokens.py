@@ -39,6 +39,7 @@ class Invitation:
 
 
 def invitation_token(invitation: Invitation) -> str:
+    """The signed token of an invitation's link (read back by `read_invitation`)."""
     return serializer("invite").dumps(
         {
             "email": invitation.email,
