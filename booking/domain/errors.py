@@ -142,7 +142,16 @@ class ConfirmationNeeded(DomainError):
 
 
 class VolunteerConflict(DomainError):
-    """The volunteer would be in two places at once."""
+    """The volunteer would be in two places at once: `who` is already giving a `what` (a
+    reading, a session) in `clash`, whose times are told on the clock of `zone`."""
+
+    def __init__(self, who: str, what: str, clash: Slot, zone: str):
+        where = ZoneInfo(zone)
+        super().__init__(
+            f"{who} is already giving a {what} at "
+            f"{clash.starts_at.astimezone(where):%Y-%m-%d %H:%M}–"
+            f"{clash.ends_at.astimezone(where):%H:%M} ({clash.event.title}). "
+            "A volunteer cannot be in two places at once.")
 
 
 class SeatsTaken(DomainError):

@@ -1,4 +1,4 @@
-"""Rows -> iCalendar bytes (pure), and the HTTP caching helper for feeds.
+"""Rows -> iCalendar bytes (pure); web/http.py serves them with caching.
 
 Every feed is built the same way so that calendar apps read it right (RFC 5545, RFC 7986):
 times in the event's zone with a VTIMEZONE bounded to the years the feed covers, UIDs that

@@ -161,7 +161,11 @@ ANSWER_TOO_LONG = "Please keep it to {limit} characters (this is {length})."
 
 # -- links and addresses ---------------------------------------------------------------------
 
-SURVEY_LINK_INVALID = "This survey link is not valid."
+#: A signed link that cannot be used; `{what}`: invitation, password reset, survey.
+LINK_INVALID = "This {what} link is not valid."
+LINK_GARBLED = "This {what} link is not valid. Check that you copied all of it."
+LINK_EXPIRED = "This {what} link has expired. Ask for a new one."
+SURVEY_LINK_INVALID = LINK_INVALID.format(what="survey")
 NO_PUBLIC_EVENT = "There is no public event at this address."
 NO_COHOSTED_EVENT = "Your organisation does not co-host an upcoming event at this address."
 

@@ -448,7 +448,7 @@ class User(UserMixin, db.Model):
     partner: Mapped[Optional[Partner]] = relationship()
     human_book: Mapped[Optional[HumanBook]] = relationship()
 
-    #: Not stored: the signed sign-in id (`auth.sign_in_id`) this instance was signed in or
+    #: Not stored: the signed sign-in id (`tokens.sign_in_id`) this instance was signed in or
     #: loaded with, which Flask-Login keeps in the session and the remember cookie.
     sign_in_id = None
 

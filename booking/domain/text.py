@@ -16,7 +16,6 @@ from __future__ import annotations
 import unicodedata
 
 from booking.domain import messages
-from booking.domain.errors import ValidationFailed
 
 #: The two rules' sentences, from the one table (older callers import them from here).
 TEXT_MESSAGE = messages.CONTROL_CHARACTERS
@@ -47,17 +46,3 @@ def problem(value, *, multiline: bool = False) -> str | None:
         return TEXT_MESSAGE if has_control_characters(value) else None
     return LINE_MESSAGE if breaks_line(value) else None
 
-
-def check_text(errors: dict[str, list[str]], field: str, value, *, multiline: bool = False) -> None:
-    """Add the refusal to `errors[field]` unless that field already has a problem."""
-    message = problem(value, multiline=multiline)
-    if message is not None and field not in errors:
-        errors[field] = [message]
-
-
-def require_line(field: str, value) -> None:
-    """Raise ValidationFailed for `field` when a one-line value is refused."""
-    errors: dict[str, list[str]] = {}
-    check_text(errors, field, value)
-    if errors:
-        raise ValidationFailed(errors)

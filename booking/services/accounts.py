@@ -30,10 +30,12 @@ from booking.services.reservations import normalize_email
 
 
 def find_user(email: str) -> User | None:
+    """The account with this e-mail address (compared as accounts store it), or None."""
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
 def user_by_id(user_id) -> User | None:
+    """The account with this id, or None (also for a value that is no id: a signed payload's)."""
     if isinstance(user_id, bool) or not isinstance(user_id, int):
         return None
     return db.session.get(User, user_id)

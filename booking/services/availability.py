@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from booking.services import audit, reservations
 from booking.services.outbox import notifications
 from booking.domain import messages, text
-from booking.domain.commands import Schedule, Window
+from booking.domain.commands import REASON_MAX, Schedule, Window
 from booking.domain.errors import (
     ConfirmationNeeded,
     DomainError,
@@ -31,8 +31,6 @@ from booking.extensions import db, transaction
 from booking.domain.models import HOLDING_STATUSES, AvailabilityWindow, Booking, BookingStatus, Event, EventHost, EventStatus, HumanBook, ListingStatus, Partner, ProgramSession, Role, Slot, SlotStatus, User
 
 REMOVED_REASON = "The reading was removed from the schedule."
-#: Characters of the reason readers are sent when a change cancels their bookings.
-REASON_MAX = 300
 
 
 @dataclass
@@ -57,7 +55,8 @@ class Plan:
 
 def require_confirmation(plan, confirmed: Collection[int], reason: str = "") -> None:
     """Go ahead only if every booking the plan would cancel is one the person confirmed,
-    with a `reason` the readers can be sent (one line, at most REASON_MAX characters).
+    with a `reason` the readers can be sent (one line, at most REASON_MAX characters: the
+    same limit as a cancellation's reason, since both become the booking's cancel_reason).
 
     `confirmed` holds the ids of the bookings the confirmation page listed. The caller holds
     the locks the plan was made under, so a booking made since the page was shown cannot
@@ -266,13 +265,8 @@ def _check_volunteer_free(event: Event, book: HumanBook, result: Plan) -> None:
             sa.select(Slot).where(overlap, sa.or_(*conditions)).limit(1)
         )
         if clash is not None:
-            zone = ZoneInfo(event.timezone)
-            raise VolunteerConflict(
-                f"“{book.title}” is already giving a reading or session at "
-                f"{clash.starts_at.astimezone(zone):%Y-%m-%d %H:%M}–"
-                f"{clash.ends_at.astimezone(zone):%H:%M} ({clash.event.title}). "
-                "A volunteer cannot be in two places at once."
-            )
+            raise VolunteerConflict(f"“{book.title}”", "reading or session", clash,
+                                    event.timezone)
 
 
 def withdraw_slot(slot: Slot, *, now: datetime, reason: str) -> list[Booking]:

@@ -8,7 +8,8 @@ than REQUEST_WINDOW after it, so a cron job that was down for a while does not s
 about a reading weeks old.
 
 Answers are anonymous in reports: reports read `Feedback` by event, slot and book, and
-`Reflection` by event and partner only (booking.reports says why), never by patron or volunteer.
+`Reflection` by event and partner only (services/queries/reports.py says why), never by
+patron or volunteer.
 """
 from __future__ import annotations
 
@@ -175,6 +176,7 @@ def event_for_reflection(slug: str, user: User) -> Event | None:
 
 
 def find_reflection(event: Event, book: HumanBook) -> Reflection | None:
+    """The reflection on the book's readings at the event, if one was written."""
     return db.session.scalar(
         sa.select(Reflection).where(Reflection.event_id == event.id,
                                     Reflection.book_id == book.id)

@@ -113,6 +113,7 @@ def review_book(user: User, book: HumanBook, *, approve: bool, now: datetime) ->
 
 
 def partner_books(partner_id: int) -> list[HumanBook]:
+    """Every book of the partner (retired ones too), by title."""
     return list(db.session.scalars(
         sa.select(HumanBook).where(HumanBook.partner_id == partner_id)
         .order_by(HumanBook.title, HumanBook.id)
@@ -120,6 +121,7 @@ def partner_books(partner_id: int) -> list[HumanBook]:
 
 
 def submitted_books() -> list[HumanBook]:
+    """Books waiting for staff approval, oldest first."""
     return list(db.session.scalars(
         sa.select(HumanBook).where(HumanBook.listing_status == ListingStatus.SUBMITTED)
         .order_by(HumanBook.updated_at, HumanBook.id)

@@ -328,14 +328,9 @@ def _check_presenter_free(presenter_id: int | None, start: datetime, end: dateti
         .order_by(Slot.starts_at).limit(1)
     )
     if clash is not None:
-        zone = ZoneInfo(clash.event.timezone)
-        raise VolunteerConflict(
-            f"{presenter.name or 'The presenter'} is already giving a "
-            f"{'reading' if clash.book_id else 'session'} at "
-            f"{clash.starts_at.astimezone(zone):%Y-%m-%d %H:%M}–"
-            f"{clash.ends_at.astimezone(zone):%H:%M} ({clash.event.title}). "
-            "A volunteer cannot be in two places at once."
-        )
+        raise VolunteerConflict(presenter.name or "The presenter",
+                                "reading" if clash.book_id else "session", clash,
+                                clash.event.timezone)
 
 
 def _check_future(starts_at: datetime, now: datetime) -> None:

@@ -39,6 +39,7 @@ class Invitation:
 
 
 def invitation_token(invitation: Invitation) -> str:
+    """The signed token of an invitation's link (read back by `read_invitation`)."""
     return serializer("invite").dumps(
         {
             "email": invitation.email,
@@ -62,7 +63,7 @@ def read_invitation(token: str) -> Invitation:
             inviter_id=int(payload["inviter_id"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise LinkInvalid("This invitation link is not valid.") from exc
+        raise LinkInvalid(messages.LINK_INVALID.format(what="invitation")) from exc
 
 
 def reset_token(user: User) -> str:
@@ -134,13 +135,13 @@ def read_feedback(token: str) -> int:
 
 def _load(purpose: str, token: str, max_age: int, what: str) -> dict:
     if not isinstance(token, str) or len(token) > TOKEN_MAX_LENGTH:
-        raise LinkInvalid(f"This {what} link is not valid. Check that you copied all of it.")
+        raise LinkInvalid(messages.LINK_GARBLED.format(what=what))
     try:
         payload = serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired as exc:
-        raise LinkInvalid(f"This {what} link has expired. Ask for a new one.") from exc
+        raise LinkInvalid(messages.LINK_EXPIRED.format(what=what)) from exc
     except BadSignature as exc:
-        raise LinkInvalid(f"This {what} link is not valid. Check that you copied all of it.") from exc
+        raise LinkInvalid(messages.LINK_GARBLED.format(what=what)) from exc
     if not isinstance(payload, dict):
-        raise LinkInvalid(f"This {what} link is not valid.")
+        raise LinkInvalid(messages.LINK_INVALID.format(what=what))
     return payload

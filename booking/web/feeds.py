@@ -1,4 +1,5 @@
-"""Calendar files and feeds: load rows (calendars), build bytes (feeds), serve with caching."""
+"""Calendar files and feeds: load rows (services/calendars), build bytes (domain/ical),
+serve with caching (web/http)."""
 from __future__ import annotations
 
 from datetime import timedelta

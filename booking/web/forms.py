@@ -1,8 +1,10 @@
-"""HTML forms. They collect and coerce input; the rules themselves live in the services."""
+"""HTML forms. They render, and collect and coerce input (with CSRF); the rules live in the
+commands (domain/commands.py), from which the forms take their limits."""
 from __future__ import annotations
 
 from datetime import date, datetime, time
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -57,7 +59,7 @@ def strip(value):
 
 
 class PlainText:
-    """The shared text rule (`booking.text`) on a field: one line, or free text (`multiline`).
+    """The shared text rule (domain/text.py) on a field: one line, or free text (`multiline`).
 
     Put it after DataRequired or Optional: it stops the field's other checks, since its
     message is the one that says what to fix.
@@ -74,8 +76,6 @@ class PlainText:
 
 #: Titles, names, venues, reasons, addresses: no line breaks, tabs or control characters.
 ONE_LINE = PlainText()
-#: Descriptions, notes, comments: line breaks and tabs, but no other control characters.
-FREE_TEXT = PlainText(multiline=True)
 
 
 class WholeNumberField(IntegerField):
@@ -91,6 +91,26 @@ class WholeNumberField(IntegerField):
             super().process_formdata(valuelist)
         except ValueError as exc:
             raise ValueError(messages.WHOLE_NUMBER) from exc
+
+
+#: A form built without `formdata` reads what was posted (Flask-WTF's own default, narrowed).
+_POSTED = object()
+
+
+class Form(FlaskForm):
+    """The base of every form here: it reads the posted form's text fields, nothing else.
+
+    Flask-WTF would also hand the fields an uploaded file (a multipart post may carry one under
+    any field's name) or a JSON body's values as they come (a list, a number, a body that is
+    no object), which no field here can read: the coercions and validators fail with a 500.
+    Such a post is read as the form with those fields left empty, for the command to refuse.
+    """
+
+    def __init__(self, formdata=_POSTED, **kwargs):
+        if formdata is _POSTED:
+            submitted = request.method in ("POST", "PUT", "PATCH", "DELETE")
+            formdata = request.form if submitted and request.form else None
+        super().__init__(formdata=formdata, **kwargs)
 
 
 def limits(command: type[Command], name: str, **extra) -> dict:
@@ -113,7 +133,7 @@ def limits(command: type[Command], name: str, **extra) -> dict:
     return {**attributes, **extra}
 
 
-class BookingForm(FlaskForm):
+class BookingForm(Form):
     """A patron's booking (the Patron command): who, how many seats, needs, the agreement."""
 
     command = Patron
@@ -132,7 +152,7 @@ class BookingForm(FlaskForm):
         self.seats.render_kw = {**(self.seats.render_kw or {}), "min": 1, "max": limit}
 
 
-class WalkInForm(FlaskForm):
+class WalkInForm(Form):
     """A walk-in at the desk (the WalkIn command): one form per reading (give each a prefix)."""
 
     command = WalkIn
@@ -146,7 +166,7 @@ class WalkInForm(FlaskForm):
     accept_agreement = BooleanField("Reader agreement explained and accepted")
 
 
-class WalkInSeatsForm(FlaskForm):
+class WalkInSeatsForm(Form):
     """The seats of each reading the desk holds back for walk-ins (the SeatsHeldBack command)."""
 
     command = SeatsHeldBack
@@ -157,13 +177,13 @@ class WalkInSeatsForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that changes state (the Confirmation command): only its CSRF token matters."""
 
     command = Confirmation
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(Form):
     """The desk's mark on a booking (the Attendance command): one button per mark."""
 
     command = Attendance
@@ -171,7 +191,7 @@ class AttendanceForm(FlaskForm):
     mark = SelectField("Mark", choices=list(MARKS), validate_choice=False)
 
 
-class ConfirmHoldForm(FlaskForm):
+class ConfirmHoldForm(Form):
     """Confirming a hold from its e-mailed link (the Confirmation command); remembering the
     browser is asked for, since libraries are full of shared computers, and is the page's
     business, not the booking's."""
@@ -182,7 +202,7 @@ class ConfirmHoldForm(FlaskForm):
         "Remember my address on this browser, to book in one step next time")
 
 
-class EventFilterForm(FlaskForm):
+class EventFilterForm(Form):
     """Home page filters, read from the query string."""
 
     class Meta:
@@ -237,7 +257,7 @@ class ListedChoiceField(SelectField):
             raise ValidationError(f"Choose {self.label.text.lower()} from the list.")
 
 
-class ReportFilterForm(FlaskForm):
+class ReportFilterForm(Form):
     """Report filters, read from the query string."""
 
     class Meta:
@@ -259,7 +279,7 @@ class ReportFilterForm(FlaskForm):
             raise ValidationError("The end date must be on or after the start date.")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """Signing in. Not a write (it changes no record, only this browser's session), so it has
     no command: these checks only keep a value no account could have from the lookup."""
 
@@ -279,7 +299,7 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me signed in on this device")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     """Asking for a reset link (the ForgottenPassword command)."""
 
     command = ForgottenPassword
@@ -297,7 +317,7 @@ def _new_password_fields(command: type[NewPassword]):
     return password, confirm
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     """A new password through a reset link (the NewPassword command)."""
 
     command = NewPassword
@@ -305,7 +325,7 @@ class ResetPasswordForm(FlaskForm):
     password, confirm = _new_password_fields(NewPassword)
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     """A signed-in person's new password (the ChangePassword command)."""
 
     command = ChangePassword
@@ -315,7 +335,7 @@ class ChangePasswordForm(FlaskForm):
     password, confirm = _new_password_fields(ChangePassword)
 
 
-class AcceptInvitationForm(FlaskForm):
+class AcceptInvitationForm(Form):
     """Accepting an invitation (the AcceptInvitation command): a name and a password."""
 
     command = AcceptInvitation
@@ -325,17 +345,16 @@ class AcceptInvitationForm(FlaskForm):
     password, confirm = _new_password_fields(AcceptInvitation)
 
 
-def _optional_id(value):
-    """A select's value as an id, None for its empty "none" choice; anything else is kept as
-    sent, to be refused as not offered."""
-    if value == "":
+def optional_id(value):
+    """A select's value as an id (None for its empty "none" choice); anything else is kept as
+    it came, for the select to refuse as not offered."""
+    if value is None or value == "":
         return None
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return value
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() \
+        else value
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     """Invite a person by e-mail (the Invite command); the view offers the roles, partners or
     books the inviter may."""
 
@@ -343,11 +362,11 @@ class InviteForm(FlaskForm):
 
     email = StringField("Their e-mail address", render_kw=limits(Invite, "email", type="email"))
     role = SelectField("Role", default="")
-    partner_id = SelectField("Partner", default="", coerce=_optional_id)
-    human_book_id = SelectField("Human book", default="", coerce=_optional_id)
+    partner_id = SelectField("Partner", default="", coerce=optional_id)
+    human_book_id = SelectField("Human book", default="", coerce=optional_id)
 
 
-class BookForm(FlaskForm):
+class BookForm(Form):
     """A human book listing (the BookListing command), as its partner's coordinator edits it."""
 
     command = BookListing
@@ -396,7 +415,7 @@ class _LocalTimes:
                 for name in ("starts", "ends")}
 
 
-class WindowForm(_LocalTimes, FlaskForm):
+class WindowForm(_LocalTimes, Form):
     """One availability window (the Window command), in the event's local time."""
 
     command = Window
@@ -415,16 +434,7 @@ class WindowForm(_LocalTimes, FlaskForm):
                               render_kw=limits(Window, "rest_minutes"))
 
 
-def optional_id(value):
-    """A select's value as an id (None for the empty choice); anything else is kept as it
-    came, for the select to refuse as not offered."""
-    if value is None or value == "":
-        return None
-    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() \
-        else value
-
-
-class SessionForm(_LocalTimes, FlaskForm):
+class SessionForm(_LocalTimes, Form):
     """A program session (the SessionListing command), in the event's local time."""
 
     command = SessionListing
@@ -441,7 +451,7 @@ class SessionForm(_LocalTimes, FlaskForm):
     presenter_user_id = SelectField("Presenter (optional)", default=None, coerce=optional_id)
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     """A partner's public profile (the Profile command)."""
 
     command = Profile
@@ -473,7 +483,7 @@ class LocalDateTimeField(DateTimeLocalField):
             raise ValueError(messages.LOCAL_MOMENT) from exc
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     """An event as staff enter it (the EventDetails command)."""
 
     command = EventDetails
@@ -501,7 +511,7 @@ class EventForm(FlaskForm):
                                    render_kw=limits(EventDetails, "agreement_text"))
 
 
-class CloneEventForm(FlaskForm):
+class CloneEventForm(Form):
     """A copy of an event at another time (the CloneEvent command)."""
 
     command = CloneEvent
@@ -510,7 +520,7 @@ class CloneEventForm(FlaskForm):
                                 render_kw=limits(CloneEvent, "starts"))
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     """Cancelling an event or a reading (the Cancellation command): the reason goes to every
     patron."""
 
@@ -527,7 +537,7 @@ def hosts_form(partners, roles: dict[int, str]) -> FlaskForm:
     """One role select per partner, named `partner_<id>`, preset to its current role; the
     Hosts command judges the roles chosen (`chosen`)."""
 
-    class HostsForm(FlaskForm):
+    class HostsForm(Form):
         def chosen(self) -> list[tuple[int, str]]:
             """(partner id, role) of each partner taking part, in the page's order."""
             return [(partner.id, self[f"partner_{partner.id}"].data) for partner in partners
@@ -550,7 +560,7 @@ def _answer(label: str, choices) -> RadioField:
     return RadioField(label, choices=choices, validate_choice=False)
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(Form):
     """The reader's short survey after a reading (the SurveyAnswer command)."""
 
     command = SurveyAnswer
@@ -567,7 +577,7 @@ class FeedbackForm(FlaskForm):
     comment = TextAreaField("Anything you would like to tell us? (optional)")
 
 
-class ReflectionForm(FlaskForm):
+class ReflectionForm(Form):
     """A volunteer's reflection on their readings at an event (the VolunteerReflection
     command)."""
 

@@ -13,13 +13,14 @@ from flask_login import current_user
 from booking.services import availability, listings, partners, programme
 from booking.services.accounts import invitable_books
 from booking.web.access import roles_required
-from booking.domain.commands import BookListing, Profile, SessionListing
+from booking.domain.commands import BookListing, Confirmation, Profile, SessionListing
 from booking.domain.errors import ConfirmationNeeded
 from ..extensions import db
 from booking.web.forms import BookForm, ConfirmForm, InviteForm, ProfileForm, SessionForm
 from booking.domain.models import Event, HumanBook, Partner, ProgramSession, Role, utcnow
 from booking.services.queries.reports import PARTNER_TABLES
 from .actions import submit
+from .errors import error_response
 from .converters import MAX_ID
 from .invitations import invitation_page
 from .reports import impact_page, report_csv, report_page
@@ -28,6 +29,9 @@ from .schedule import (availability_page, confirmation_page, confirmed_bookings,
 from booking.domain import messages
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
+
+#: What a new book or session is, once saved: a draft until it is sent for approval.
+SAVED_AS_DRAFT = "“{title}” is saved as a draft. Send it for approval when it is ready."
 
 
 @bp.before_request
@@ -148,8 +152,8 @@ def _save_book(form: BookForm, book: HumanBook | None):
         return listings.update_book(current_user, book, listing, now=utcnow())
 
     def saved(saved_book: HumanBook):
-        flash(f"“{saved_book.title}” is saved as a draft. Send it for approval when it is ready."
-              if book is None else f"“{saved_book.title}” is saved.", "success")
+        flash(SAVED_AS_DRAFT.format(title=saved_book.title) if book is None
+              else f"“{saved_book.title}” is saved.", "success")
         return redirect(url_for("partner.home"), 303)
 
     return submit(form, BookListing, perform, fallback="title", done=saved,
@@ -241,8 +245,7 @@ def _save_session(form: SessionForm, event: Event, session: ProgramSession | Non
 
     def saved(result: ProgramSession | programme.SessionPlan):
         if session is None:
-            flash(f"“{result.title}” is saved as a draft. Send it for approval when it is "
-                  "ready.", "success")
+            flash(SAVED_AS_DRAFT.format(title=result.title), "success")
         else:
             moved = " Readers who booked are told about the new time." if result.moved else ""
             flash(f"“{session.title}” is saved.{moved}", "success")
@@ -304,17 +307,26 @@ def retire_session(session_id: int):
 def _retire(listing: HumanBook | ProgramSession, retire, default_reason: str, *,
             page_url: str, event: Event | None = None):
     """Retire a book or session; first show the bookings it would cancel, if any."""
-    if ConfirmForm().validate_on_submit():
-        try:
-            retire(current_user, listing, now=utcnow(), confirmed=confirmed_bookings(),
-                   reason=reason_given(default_reason))
-        except ConfirmationNeeded as exc:
-            return confirmation_page(exc, event=event, page_url=page_url,
-                                     default_reason=default_reason,
-                                     resource_label="Session" if event else "Reading",
-                                     back_url=url_for("partner.home"))
+    def retired(_lost):
         flash(f"“{listing.title}” is retired and no longer listed.", "success")
-    return redirect(url_for("partner.home"), 303)
+        return redirect(url_for("partner.home"), 303)
+
+    def ask(exc: ConfirmationNeeded):
+        return confirmation_page(exc, event=event, page_url=page_url,
+                                 default_reason=default_reason,
+                                 resource_label="Session" if event else "Reading",
+                                 back_url=url_for("partner.home"))
+
+    def refused(status: int, problem: str | None):
+        # The button sits on the dashboard: a refusal is its own page, anything else goes back.
+        if problem is not None:
+            return error_response(status, problem)
+        return redirect(url_for("partner.home"), 303)
+
+    return submit(ConfirmForm(), Confirmation, lambda _: retire(
+        current_user, listing, now=utcnow(), confirmed=confirmed_bookings(),
+        reason=reason_given(default_reason)), done=retired, render=refused,
+        refusals={ConfirmationNeeded: ask})
 
 
 # Reports ----------------------------------------------------------------------------------

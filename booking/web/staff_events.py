@@ -138,9 +138,9 @@ def publish(slug: str):
     def render(status: int, problem: str | None):
         if problem is not None:
             return error_response(status, problem)
-        if status == 422:
-            abort(400, "This form had expired, so nothing was changed. Please try again.")
-        return render_template("staff_events/publish.html", event=event, form=form)
+        # The form is the button alone: a post without its CSRF token never gets here (CSRFProtect
+        # refuses it first), so this is the page to confirm on.
+        return render_template("staff_events/publish.html", event=event, form=form), status
 
     return submit(form, Confirmation,
                   lambda _: events.publish_event(current_user, event, utcnow()),

@@ -276,6 +276,7 @@ class FileTransport:
 
 
 def file_name(message_id: int) -> str:
+    """The name an outbox message's .eml file takes in the file outbox."""
     return f"message-{message_id}"
 
 
@@ -285,6 +286,7 @@ def file_outbox(app: Flask) -> FileTransport:
 
 
 def transport_for(app: Flask):
+    """How the app sends mail: its SMTP server, or the file outbox when it has none."""
     if app.config.get("MAIL_SERVER"):
         return SMTPTransport(app.config)
     return file_outbox(app)

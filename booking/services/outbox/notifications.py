@@ -1,7 +1,8 @@
 """Notifications: messages queued in the outbox table, in the same transaction as their cause.
 
-Queueing only adds a row; `booking.mailer` renders and sends it once the transaction commits.
-Links in e-mails point at PUBLIC_BASE_URL, as they are read away from any request.
+Queueing only adds a row; the mailer (outbox/mailer.py) renders and sends it once the
+transaction commits. Links in e-mails point at PUBLIC_BASE_URL, as they are read away from any
+request.
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def walk_in_placeholder_email() -> str:
 
 
 def is_walk_in_placeholder(email: str) -> bool:
+    """Whether the address is the placeholder of a walk-in who gave none (never mailed)."""
     return email.lower().endswith("@" + WALK_IN_EMAIL_DOMAIN)
 
 
@@ -138,6 +140,7 @@ def queue_hold(booking: Booking, *, now: datetime, manage_token: str,
 def queue_booking_cancelled(booking: Booking, *, now: datetime, reason: str,
                             by_patron: bool = False, anonymous: bool = False
                             ) -> OutboxMessage | None:
+    """The notice that a booking was cancelled, with the reason (by the patron, or not)."""
     return queue("booking_cancelled", to=booking.patron_email, now=now, booking=booking,
                  anonymous=anonymous, reason=reason, by_patron=by_patron)
 
@@ -155,6 +158,7 @@ def queue_schedule_changed(booking: Booking, now: datetime, what_changed: str) -
 
 
 def queue_reminder(booking: Booking, *, now: datetime) -> OutboxMessage | None:
+    """The reminder before a booked reading."""
     return queue("reminder", to=booking.patron_email, now=now, booking=booking)
 
 

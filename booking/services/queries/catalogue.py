@@ -148,6 +148,7 @@ def public_slot(slot_id: int) -> Slot | None:
 
 
 def waitlist_length(slot_id: int) -> int:
+    """How many people wait in line for a seat in the slot."""
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Booking)
@@ -195,6 +196,7 @@ LANGUAGE_NAMES = {
 
 
 def language_name(code: str) -> str:
+    """A language code's name as pages show it (the code itself when unknown)."""
     return LANGUAGE_NAMES.get(code, code)
 
 

@@ -69,6 +69,7 @@ class ReportFilter:
 
 
 def ratio(part: int, whole: int) -> float | None:
+    """`part` of `whole`, or None when there is no whole to divide by."""
     return part / whole if whole else None
 
 
@@ -206,6 +207,7 @@ class HostedEvent:
 
 
 def local_date(moment: datetime, zone: str) -> date:
+    """The date `moment` falls on in `zone`."""
     return moment.astimezone(ZoneInfo(zone)).date()
 
 
@@ -472,14 +474,17 @@ def filter_choices(partner_id: int | None) -> tuple[list[tuple[int, str]], list[
 
 
 def percent(value: float | None) -> str:
+    """A ratio as a whole percentage, or a dash for none."""
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
 def one_decimal(value: float | None) -> str:
+    """A figure with one decimal, or a dash for none."""
     return "—" if value is None else f"{value:.1f}"
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
+    """`count` and the word for that many (`words`, or the word with an s, for several)."""
     return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
@@ -597,6 +602,7 @@ def csv_cell(value) -> str:
 
 
 def to_csv(header: list[str], rows: list[list]) -> str:
+    """A table as CSV text, every cell made safe to open in a spreadsheet (`csv_cell`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([csv_cell(cell) for cell in header])
