@@ -31,7 +31,7 @@ from booking.domain.commands import Patron, Schedule, Window
 from booking.domain.models import (Event, EventStatus, HostRole, ListingStatus, Partner,
                                    ProgramSession, Role, User)
 from booking.services import availability, reservations, tokens
-from conftest import PASSWORD, csrf_token_from, sign_in
+from support import PASSWORD, csrf_token_from, sign_in
 
 #: What a refusal may answer (a target adds 401 where signing in fails).
 REFUSALS = frozenset({400, 403, 404, 405, 409, 410, 413, 422, 429})
@@ -538,8 +538,7 @@ class World:
         email = None
         if volunteer:
             email = f"volunteer{self.n()}@example.org"
-            self.make_user(email, Role.VOLUNTEER, partner_id=self.literacy.id,
-                           human_book_id=book.id)
+            self.make_user(email, Role.VOLUNTEER, self.literacy, book)
         return book, email
 
     def session(self, status=ListingStatus.APPROVED, *, booked: int = 0) -> ProgramSession:
