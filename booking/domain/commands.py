@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 from booking.domain import messages
 from booking.domain.errors import ValidationFailed
 from booking.domain.models import ChangedView, EventKind, HostRole, Role
-from booking.domain.scheduling import YEARS, YEARS_MESSAGE, readings
+from booking.domain.scheduling import YEARS, readings
 from booking.domain.text import breaks_line, has_control_characters
 from booking.domain.timezones import TIMEZONES, skipped, to_utc
 
@@ -196,7 +196,7 @@ class Rule:
         if not isinstance(value, datetime) or value.tzinfo is not None:
             raise refuse(self.invalid or messages.LOCAL_MOMENT)
         if value.year not in YEARS:  # refused, never overflowed when converted or shifted
-            raise refuse(YEARS_MESSAGE)
+            raise refuse(messages.YEARS_MESSAGE)
         return value
 
     def _check_scale(self, value):

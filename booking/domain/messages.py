@@ -25,6 +25,8 @@ REQUIRED = "Enter {label}."
 TOO_MANY_TAGS = "At most {items} entries of up to {length} characters each."
 #: When a JSON body (or a form) is not a set of named fields at all.
 NOT_AN_OBJECT = "Send the fields as a JSON object."
+#: A date outside scheduling.YEARS (1900 to 2999).
+YEARS_MESSAGE = "Enter a date between the years 1900 and 2999."
 #: A wall-clock date and time (in a zone another field names) that is not one.
 LOCAL_MOMENT = "Enter a date and time such as 2026-12-05 10:00."
 #: A wall-clock time the zone's clocks never show: they go forward past it.
@@ -92,7 +94,6 @@ SESSION_ENDS_MISSING = "Enter an end time such as 15:30."
 SESSION_ENDS_FIRST = "The session must end after it starts."
 #: `{runs}`: the event's first and last local minute, such as 2031-06-14 09:00–17:00.
 SESSION_OUTSIDE_EVENT = "The session must fit within the event, which runs {runs} local time."
-TIME_SKIPPED = "That time does not exist on the clock that day (daylight saving)."
 TIME_PASSED = "Choose a time that has not passed yet."
 PRESENTER_NOT_OURS = "Choose one of your organisation's volunteers, or nobody."
 

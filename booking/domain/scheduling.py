@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 #: The years a date typed in may have: far-off ones are refused, never overflowed at a time
 #: zone conversion (datetime stops at 9999) or shifted out of range by a copy.
 YEARS = range(1900, 3000)
-YEARS_MESSAGE = f"Enter a date between the years {YEARS[0]} and {YEARS[-1]}."
 
 
 def to_utc(local: datetime, zone: ZoneInfo) -> datetime | None:

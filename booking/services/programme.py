@@ -116,7 +116,9 @@ def _checked_times(event: Event, partner_id: int, listing: SessionListing
     span_start = event.starts_at.astimezone(zone).replace(tzinfo=None)
     span_end = event.ends_at.astimezone(zone).replace(tzinfo=None)
     if starts_at is None or ends_at is None:
-        errors["starts"] = [messages.TIME_SKIPPED]
+        skipped = listing.starts if starts_at is None else listing.ends
+        errors["starts"] = [messages.SKIPPED_TIME.format(moment=f"{skipped:%Y-%m-%d %H:%M}",
+                                                         zone=event.timezone)]
     elif listing.starts < span_start or listing.ends > span_end:
         errors["starts"] = [messages.SESSION_OUTSIDE_EVENT.format(
             runs=f"{span_start:%Y-%m-%d %H:%M}–{span_end:%H:%M}")]

@@ -48,7 +48,7 @@ from booking.domain.commands import (
     Window,
     rule_of,
 )
-from booking.domain.scheduling import YEARS, YEARS_MESSAGE
+from booking.domain.scheduling import YEARS
 from booking.domain.text import problem as text_problem
 from booking.domain.timezones import TIMEZONES
 
@@ -242,7 +242,7 @@ class _InYears:
             raise ValueError(f"Enter {self.example}.") from exc
         if self.data is not None and self.data.year not in YEARS:
             self.data = None
-            raise ValueError(YEARS_MESSAGE)
+            raise ValueError(messages.YEARS_MESSAGE)
 
 
 class ReportDateField(_InYears, DateField):

@@ -105,3 +105,10 @@ def test_forms_and_the_schema_read_the_limits_the_command_enforces():
     assert schema["properties"]["seats"]["minimum"] == 1
     assert schema["properties"]["email"]["format"] == "email"
     assert rule_of(Patron, "no_such_field") is None
+
+
+def test_the_years_sentence_names_the_years_a_date_may_have():
+    from booking.domain.scheduling import YEARS
+
+    assert messages.YEARS_MESSAGE == (
+        f"Enter a date between the years {YEARS[0]} and {YEARS[-1]}.")
