@@ -58,9 +58,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_hardening(app: Flask) -> None:
-    from .web import hardening
+    from .web import delivery, hardening
 
     hardening.register(app)
+    delivery.register(app)
 
 
 def register_blueprints(app: Flask) -> None:
