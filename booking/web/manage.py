@@ -9,11 +9,13 @@ from booking.services import reservations
 from booking.domain.commands import Confirmation
 from booking.domain.errors import BookingNotFound, HoldLapsed
 from booking.web.forms import ConfirmForm, ConfirmHoldForm
-from booking.domain.models import BookingStatus, utcnow
+from booking.domain.models import Booking, BookingStatus, utcnow
+from booking.services.outbox.notifications import public_url
 from . import holds
 from .actions import submit
 from .throttles import booking_throttle
 from booking.web.errors import error_response, status_for
+from booking.domain.calendar_links import CalendarItem, google_link, outlook_link
 
 bp = Blueprint("manage", __name__, url_prefix="/bookings")
 
@@ -27,7 +29,24 @@ def confirmation(token: str):
         token=token,
         waitlist_rank=catalogue.waitlist_rank(booking),
         dev_outbox=current_app.config.get("DEV_OUTBOX"),
+        add_to=_add_to_calendar(booking),
     )
+
+
+def _add_to_calendar(booking: Booking) -> dict[str, str] | None:
+    """Links that add this one reading to Google Calendar or Outlook, for a booking that holds
+    a seat or a place in line (a hold is added once it is confirmed)."""
+    if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED):
+        return None
+    slot, event = booking.slot, booking.event
+    waiting = "Waitlist: " if booking.status == BookingStatus.WAITLISTED else ""
+    item = CalendarItem(
+        title=f"{waiting}{slot.resource_title} — {event.title}",
+        starts_at=slot.starts_at, ends_at=slot.ends_at, location=event.venue or "",
+        details=f"{event.title}: {public_url('public.event', slug=event.slug)}",
+    )
+    return {"Google Calendar": google_link(item), "Outlook.com": outlook_link(item),
+            "Outlook (work or school)": outlook_link(item, work=True)}
 
 
 @bp.get("/<token:token>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -444,3 +445,25 @@ def test_service_errors_go_on_their_field_the_fallback_or_back_to_the_page(app):
         form = BookingForm(meta={"csrf": False})
         assert add_field_errors(form, errors, fallback="email") is None
         assert form.email.errors == ["This reading is full."]
+
+
+def test_the_confirmation_offers_adding_this_one_reading_before_any_feed(
+        client, submit, reading, db):
+    response = submit(f"/slots/{reading.id}/book", book_form(email="ada@example.org"))
+    page = client.get(response.headers["Location"])
+    html = page.get_data(as_text=True)
+    token = response.headers["Location"].split("/bookings/")[1].split("/")[0]
+
+    assert "We sent the details to <strong>ada@example.org</strong>" in html
+    download = html.index(f'/bookings/{token}.ics" download')
+    google = html.index("https://calendar.google.com/calendar/render?")
+    outlook = html.index("https://outlook.live.com/calendar/0/deeplink/compose?")
+    assert download < google < outlook < html.index("Or follow changes to this booking")
+    link = html[google:html.index('"', google)].replace("&amp;", "&")
+    fields = {key: values[0] for key, values in parse_qs(urlsplit(link).query).items()}
+    slot = db.session.get(Slot, reading.id)
+    assert fields["dates"] == (f"{slot.starts_at.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}/"
+                               f"{slot.ends_at.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}")
+    assert fields["text"].startswith(slot.resource_title) and "Waitlist" not in fields["text"]
+    # The calendar's provider learns the public event page, never the private booking link.
+    assert f"/events/{slot.event.slug}" in fields["details"] and token not in link

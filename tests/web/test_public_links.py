@@ -44,7 +44,8 @@ def assert_public(links: set[str]):
     assert links
     for link in links:
         assert FORGED not in link
-        assert link.startswith((PUBLIC, "webcal://events.library.test", "https://calendar.google"))
+        assert link.startswith((PUBLIC, "webcal://events.library.test", "https://calendar.google",
+                                "https://outlook.live.com/", "https://outlook.office.com/"))
 
 
 def test_api_booking_links_and_openapi_servers_ignore_a_forged_host(forged, make_slot):
