@@ -118,6 +118,28 @@ def test_the_first_tab_reaches_the_skip_link_and_it_moves_focus_to_the_content(
     page.close()
 
 
+def test_a_failed_booking_moves_focus_to_every_problem_the_agreement_among_them(
+        browser, live_url, db, make_event, make_book, make_slot, make_partner):
+    library = make_partner("Riverside Library")
+    event = make_event(hosts=[(library, HostRole.HOST)],
+                       agreement_text="Be kind. The book may decline a question.")
+    slot = make_slot(event, book=make_book(library, title="Refugee"), capacity=2,
+                     starts_at=event.starts_at + timedelta(hours=1)).id
+    db.session.close()
+    page = browser.new_page(viewport=PHONE)
+    page.goto(f"{live_url}/slots/{slot}/book")
+    page.get_by_label("E-mail address").fill("ada@example.org")
+    page.get_by_role("button", name="Book").click()
+    page.wait_for_load_state()
+
+    summary = page.locator(".error-summary")
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    listed = summary.inner_text()
+    assert "Enter your name." in listed
+    assert "Please read and accept the reader agreement." in listed
+    page.close()
+
+
 @pytest.mark.parametrize("path", ["/", "/events/{slug}", "/slots/{slot}/book"])
 def test_public_pages_fit_a_phone_screen_without_sideways_scrolling(browser, live_url, day, path):
     page = browser.new_page(viewport=PHONE)
