@@ -292,7 +292,7 @@ def booking_event(booking: Booking, *, host: str, event_url: str,
         uid=f"booking-{booking.id}@{host}",
         start=slot.starts_at.astimezone(zone),
         end=slot.ends_at.astimezone(zone),
-        summary=f"{what}: {slot.resource_title} — {event.title}",
+        summary=booking_summary(booking),
         description=_lines(lines),
         location=event.venue,
         url=event_url,
@@ -302,6 +302,18 @@ def booking_event(booking: Booking, *, host: str, event_url: str,
         status="TENTATIVE" if booking.status in (BookingStatus.WAITLISTED, BookingStatus.PENDING)
         else "CONFIRMED",
     )
+
+
+def booking_summary(booking: Booking, *, waitlisted: bool | None = None) -> str:
+    """A booking's calendar title: what, with whom, where; a place in line says so first, as
+    a calendar shows the title everywhere and the TENTATIVE status hardly anywhere.
+    `waitlisted` overrides the booking's state (an e-mail tells the state it was sent for)."""
+    slot = booking.slot
+    what = "Reading" if slot.book_id is not None else "Session"
+    if waitlisted is None:
+        waitlisted = booking.status == BookingStatus.WAITLISTED
+    waiting = "Waitlist: " if waitlisted else ""
+    return f"{waiting}{what}: {slot.resource_title} — {booking.event.title}"
 
 
 def booking_sequence(booking: Booking) -> int:

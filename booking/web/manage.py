@@ -16,6 +16,7 @@ from .actions import submit
 from .throttles import booking_throttle
 from booking.web.errors import error_response, status_for
 from booking.domain.calendar_links import CalendarItem, google_link, outlook_link
+from booking.domain.ical import booking_summary
 
 bp = Blueprint("manage", __name__, url_prefix="/bookings")
 
@@ -39,9 +40,8 @@ def _add_to_calendar(booking: Booking) -> dict[str, str] | None:
     if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED):
         return None
     slot, event = booking.slot, booking.event
-    waiting = "Waitlist: " if booking.status == BookingStatus.WAITLISTED else ""
     item = CalendarItem(
-        title=f"{waiting}{slot.resource_title} — {event.title}",
+        title=booking_summary(booking),
         starts_at=slot.starts_at, ends_at=slot.ends_at, location=event.venue or "",
         details=f"{event.title}: {public_url('public.event', slug=event.slug)}",
     )

@@ -222,6 +222,9 @@ def test_a_waitlist_notice_is_tentative_and_the_promotion_confirms_it(
                                     f"message-{by_kind['waitlist_promoted'].id}.eml"))
     assert waitlisted.events[0]["STATUS"] == "TENTATIVE"
     assert promoted.events[0]["STATUS"] == "CONFIRMED"
+    # The title says it too: most calendars show the title, few the status.
+    assert str(waitlisted.events[0]["SUMMARY"]).startswith("Waitlist: Reading: ")
+    assert str(promoted.events[0]["SUMMARY"]).startswith("Reading: ")
     assert promoted.events[0]["SEQUENCE"] > waitlisted.events[0]["SEQUENCE"]
 
 

@@ -464,6 +464,6 @@ def test_the_confirmation_offers_adding_this_one_reading_before_any_feed(
     slot = db.session.get(Slot, reading.id)
     assert fields["dates"] == (f"{slot.starts_at.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}/"
                                f"{slot.ends_at.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}")
-    assert fields["text"].startswith(slot.resource_title) and "Waitlist" not in fields["text"]
+    assert fields["text"] == f"Reading: {slot.resource_title} — {slot.event.title}"
     # The calendar's provider learns the public event page, never the private booking link.
     assert f"/events/{slot.event.slug}" in fields["details"] and token not in link

@@ -34,7 +34,7 @@ from sqlalchemy.orm import selectinload
 from booking.services.outbox import notifications
 from booking.extensions import db, transaction
 from booking.services.feedback import SURVEYED_STATUSES
-from booking.domain.ical import booking_event
+from booking.domain.ical import booking_event, booking_summary
 from booking.domain.formatting import format_date, format_datetime as when, format_time
 from booking.domain.models import Booking, BookingStatus, EventHost, HostRole, OutboxMessage, utcnow
 
@@ -205,6 +205,7 @@ def invitation(booking: Booking, *, message: OutboxMessage, method: str, event_u
         vevent.status = "CANCELLED"
     else:
         vevent.status = "TENTATIVE" if waitlisted else "CONFIRMED"
+        vevent.summary = booking_summary(booking, waitlisted=waitlisted)
     name, address = sender()
     vevent.organizer = vCalAddress.new(address, cn=_organizer_name(booking) or name)
     # The patron booked it themselves: nothing to answer, hence RSVP=FALSE.
