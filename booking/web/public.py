@@ -91,6 +91,7 @@ def book(slot_id: int):
     def render(status: int, problem: str | None):
         return render_template(
             "public/book.html", slot=slot, form=form, problem=problem, seat_limit=seat_limit,
+            instead=catalogue.alternatives(slot, now) if slot.available == 0 else None,
             waitlist=catalogue.waitlist_length(slot.id), remembered=remembered,
             forget_form=ConfirmForm(prefix="forget") if remembered else None,
         ), status

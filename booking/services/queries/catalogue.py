@@ -218,3 +218,39 @@ def waitlist_rank(booking: Booking) -> int | None:
             Booking.waitlist_position <= booking.waitlist_position,
         )
     )
+
+
+@dataclass
+class Alternatives:
+    """What to offer instead of the waitlist when a reading is full."""
+
+    #: The same book's next readings with a free seat.
+    later: list[Slot]
+    #: Other books, sharing a topic or a language with this one, free at the same time.
+    alike: list[Slot]
+
+
+def alternatives(slot: Slot, now: datetime, *, limit: int = 3) -> Alternatives:
+    """Free readings to offer a patron who finds `slot` full: the same book later, and books
+    with a topic or language in common at the same time (none already started)."""
+    if slot.book is None:
+        return Alternatives(later=[], alike=[])
+    # Readings only (both lists are of books), so the event's held-back seats all apply.
+    free = Slot.capacity - Slot.booked > slot.event.walk_in_seats_per_reading
+    bookable = sa.and_(Slot.event_id == slot.event_id, Slot.id != slot.id,
+                       Slot.status == SlotStatus.OPEN, Slot.starts_at > now, free)
+    later = list(db.session.scalars(
+        sa.select(Slot).where(bookable, Slot.book_id == slot.book_id)
+        .order_by(Slot.starts_at, Slot.id).limit(limit)))
+    # A day has a few dozen books: their tags are compared here rather than in SQL, where
+    # JSON lists are read differently by SQLite and PostgreSQL.
+    overlapping = db.session.scalars(
+        sa.select(Slot).join(HumanBook, Slot.book_id == HumanBook.id)
+        .where(bookable, Slot.book_id != slot.book_id, _approved(HumanBook),
+               Slot.starts_at < slot.ends_at, Slot.ends_at > slot.starts_at)
+        .options(selectinload(Slot.book))
+        .order_by(Slot.starts_at, Slot.id))
+    topics, languages = set(slot.book.topics or []), set(slot.book.languages or [])
+    alike = [other for other in overlapping
+             if topics & set(other.book.topics or []) or languages & set(other.book.languages or [])]
+    return Alternatives(later=later, alike=alike[:limit])
