@@ -50,13 +50,16 @@ def submit(
     windows, say). `refusals` handles particular domain errors (a
     confirmation page, say) instead of showing the message.
     """
+    def parsed() -> C:
+        return command.parse(entered(form), context=context, **(fields or {}))
+
     if not form.is_submitted():
         return render(200, None)
     if not form.validate():
         # Every problem at once: the command's rules on the fields that did parse, beside the
         # form's own word on those that did not (a date that is not one, say).
         try:
-            command.parse(entered(form), context=context, **(fields or {}))
+            parsed()
         except ValidationFailed as exc:
             unparsed = {name for name in exc.errors if name in form and form[name].errors}
             if loose := add_field_errors(
@@ -65,7 +68,7 @@ def submit(
                 flash(loose, "error")
         return render(422, None)
     try:
-        result = perform(command.parse(entered(form), context=context, **(fields or {})))
+        result = perform(parsed())
     except ValidationFailed as exc:
         loose = add_field_errors(form, exc.errors, fallback)
         if loose and above:

@@ -60,12 +60,13 @@ class StaticHashes:
         self._known: dict[str, tuple[float, str]] = {}
 
     def of(self, filename: str) -> str | None:
+        known = self._known.get(filename)
+        if known is not None and not self.reread:
+            # Every page asks for its stylesheet and scripts: no file system after the first.
+            return known[1]
         path = (self.folder / filename).resolve()
         if not path.is_relative_to(self.folder) or not path.is_file():
             return None
-        known = self._known.get(filename)
-        if known is not None and not self.reread:
-            return known[1]
         stamp = path.stat().st_mtime
         if known is None or known[0] != stamp:
             known = (stamp, hashlib.sha256(path.read_bytes()).hexdigest()[:12])
