@@ -128,7 +128,6 @@ def register(app: Flask) -> None:
             raise click.ClickException(f"No account was created:\n{problems}")
         click.echo(f"Created the {user.role.value} account {user.email}.")
 
-
     @app.cli.command("deactivate-user")
     @click.argument("email")
     def deactivate_user_command(email: str) -> None:

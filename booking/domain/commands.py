@@ -322,6 +322,8 @@ def Tags(label: str, *, max_length: int, max_items: int, item_length: int):
     rule = TagsRule("tags", label, max_length=max_length, max_items=max_items,
                     item_length=item_length)
     return _field(rule, tuple[str, ...], max_length=max_items)
+
+
 def Scale(label: str, low: int, high: int, *, missing: str | None = None,
           invalid: str | None = None):
     """A point on a scale (a rating from 1 to 5): a whole number from `low` to `high`, or its
@@ -594,6 +596,8 @@ class Attendance(Command):
 class Confirmation(Command):
     """A button pressed to go ahead (publish an event, cancel a booking, confirm a hold):
     nothing is entered; what it acts on comes from the address."""
+
+
 # -- partner area: books, sessions, availability, profiles ----------------------------------
 
 BOOK_TITLE_MAX = 120
@@ -802,6 +806,8 @@ class Profile(Command):
     def _normalised(cls, email: str) -> str:
         # The public reads it: the domain in lower case, as e-mail_validator writes it.
         return validate_email(email, check_deliverability=False).normalized if email else email
+
+
 # -- accounts --------------------------------------------------------------------------------
 #
 # How easy a new password is to guess is judged by the service (accounts.check_password_rules)

@@ -85,7 +85,6 @@ class PatronLimitReached(DomainError):
 class HoldLapsed(DomainError):
     """A hold's confirmation link used after the hold lapsed or was released."""
 
-
     def __init__(self):
         super().__init__(
             "This hold was not confirmed in time (or was released), so its seat has gone back "
@@ -95,7 +94,6 @@ class HoldLapsed(DomainError):
 
 class TooManyHolds(DomainError):
     """One client keeps too many unconfirmed holds at an event (a cap against seat grabbing)."""
-
 
     def __init__(self):
         super().__init__(
@@ -111,7 +109,6 @@ class NotCancellable(DomainError):
 
 class Busy(DomainError):
     """The database stayed locked for too long; the request changed nothing."""
-
 
     def __init__(self):
         super().__init__("The booking system is very busy right now. Please try again.")

@@ -462,7 +462,6 @@ class User(UserMixin, db.Model):
         return self.sign_in_id or str(self.id)
 
 
-
 class AvailabilityWindow(db.Model):
     """A span of an event in which a human book can give readings, in the event's local time."""
 

@@ -45,4 +45,3 @@ def problem(value, *, multiline: bool = False) -> str | None:
     if multiline:
         return TEXT_MESSAGE if has_control_characters(value) else None
     return LINE_MESSAGE if breaks_line(value) else None
-

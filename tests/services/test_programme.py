@@ -19,6 +19,7 @@ from booking.domain.errors import (
 from booking.domain.models import Booking, BookingStatus, HostRole, ListingStatus, OutboxMessage, ProgramSession, Slot, SlotStatus
 from booking.domain.commands import Patron, Profile
 
+
 def slot_of(db, session) -> Slot:
     db.session.expire_all()
     return programme.session_slot(db.session.get(ProgramSession, session.id))

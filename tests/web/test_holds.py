@@ -549,8 +549,6 @@ def test_the_desk_shows_a_hold_but_cannot_check_it_in(client, db, make_slot, now
         reservations.check_in(hold_id, now=now)
 
 
-
-
 def test_moving_a_session_leaves_a_hold_to_be_judged_when_it_is_confirmed(
         client, db, make_event, make_session, make_slot, staff, now):
     from zoneinfo import ZoneInfo

@@ -57,4 +57,3 @@ def test_without_trusted_proxies_a_forged_forwarded_for_is_ignored(throttled):
     codes = [cancel_from(client, f"192.0.2.{n}") for n in range(3)]
 
     assert codes == [404, 404, 429]
-

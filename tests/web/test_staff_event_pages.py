@@ -315,5 +315,3 @@ def test_staff_add_a_session_from_the_overview_and_it_is_approved_at_once(
     assert slot.session.listing_status == ListingStatus.APPROVED  # staff approve; no queue
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "session.add"))
     assert entry.event_id == event.id and entry.user_id == world["staff"].id
-
-

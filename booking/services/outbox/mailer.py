@@ -266,7 +266,6 @@ class FileTransport:
             Path(temporary).unlink(missing_ok=True)
             raise
 
-
     def delete(self, name: str) -> bool:
         """Remove a written message; False when there was none."""
         try:

@@ -57,6 +57,7 @@ TABLES = PARTNER_TABLES + ("comments", "notes")
 #: Fewer reflections than this in a row show their count only (see the module's notes).
 REFLECTIONS_SHOWN_FROM = 3
 
+
 @dataclass(frozen=True)
 class ReportFilter:
     """What a report covers: events starting between two local dates, one event, one partner."""
