@@ -17,10 +17,6 @@ import unicodedata
 
 from booking.domain import messages
 
-#: The two rules' sentences, from the one table (older callers import them from here).
-TEXT_MESSAGE = messages.CONTROL_CHARACTERS
-LINE_MESSAGE = messages.ONE_LINE
-
 #: Control characters, and lone surrogates (JSON can carry them; no database stores them).
 _CONTROL = frozenset({"Cc", "Cs"})
 #: What ends a line besides a control character (str.splitlines and e-mail headers agree).
@@ -43,5 +39,5 @@ def problem(value, *, multiline: bool = False) -> str | None:
     if not isinstance(value, str):
         return None
     if multiline:
-        return TEXT_MESSAGE if has_control_characters(value) else None
-    return LINE_MESSAGE if breaks_line(value) else None
+        return messages.CONTROL_CHARACTERS if has_control_characters(value) else None
+    return messages.ONE_LINE if breaks_line(value) else None

@@ -17,7 +17,8 @@ from booking.web import forms
 from booking.services.availability import ConfirmationNeeded
 from booking.domain.errors import ValidationFailed
 from booking.domain.models import AuditEntry, Booking, BookingStatus, Event, HumanBook, OutboxMessage, Partner, ProgramSession, SlotStatus, User, utcnow
-from booking.domain.text import LINE_MESSAGE, TEXT_MESSAGE, breaks_line, has_control_characters
+from booking.domain.messages import CONTROL_CHARACTERS as TEXT_MESSAGE, ONE_LINE as LINE_MESSAGE
+from booking.domain.text import breaks_line, has_control_characters
 from support import confirmation_fields, create, event_fields, fields, local, sign_in_as as sign_in
 from booking.domain.commands import (AcceptInvitation, BookListing, Cancellation, Invite, NewAccount,
                                      Patron, Profile, Schedule, WalkIn, Window)
